@@ -1,0 +1,22 @@
+"""Shared start of every rule script: make `socflow` importable and send logging to the log."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+
+def setup(snakemake) -> logging.Logger:
+    scripts = str(Path(__file__).resolve().parent)
+    if scripts not in sys.path:
+        sys.path.insert(0, scripts)
+    logging.basicConfig(
+        filename=str(snakemake.log[0]),
+        filemode="w",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    logging.captureWarnings(True)
+    return logging.getLogger(snakemake.rule)

@@ -1,0 +1,31 @@
+"""Rule data_quality_report: summarise the ingest and render the data-quality page."""
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+sys.path.insert(0, snakemake.scriptdir)
+from _bootstrap import setup
+
+log = setup(snakemake)
+
+import polars as pl  # noqa: E402
+from socflow.quality import summarise, write_report  # noqa: E402
+
+tables = snakemake.params.tables
+inp = snakemake.input
+summary = summarise(
+    clean={t: pl.read_parquet(p) for t, p in zip(tables, inp.clean, strict=True)},
+    quarantine={t: pl.read_parquet(p) for t, p in zip(tables, inp.quarantine, strict=True)},
+    reconciliation={t: pl.read_csv(p) for t, p in zip(tables, inp.reconciliation, strict=True)},
+)
+write_report(
+    summary,
+    snakemake.params.context,
+    out_dir=Path(snakemake.output.tables),
+    html_path=Path(snakemake.output.html),
+    md_path=Path(snakemake.output.md),
+)

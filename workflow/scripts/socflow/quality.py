@@ -1,0 +1,100 @@
+"""Data-quality summary of the ingest: rows per dataset and year, quarantine, missingness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from socflow import schema
+from socflow.render import render_pair
+
+YEAR_COLUMN = {
+    "crown_defendant_cases": "disposal_year",
+    "mags_defendant_cases": "disposal_year",
+}
+
+
+@dataclass
+class QualitySummary:
+    rows_by_year: pl.DataFrame
+    reconciliation: pl.DataFrame
+    reasons: pl.DataFrame
+    missingness: pl.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def summarise(
+    clean: dict[str, pl.DataFrame],
+    quarantine: dict[str, pl.DataFrame],
+    reconciliation: dict[str, pl.DataFrame],
+) -> QualitySummary:
+    """Aggregate the ingest outputs of every table into the data-quality tables."""
+    by_year = []
+    for table, col in YEAR_COLUMN.items():
+        if table in clean:
+            by_year.append(
+                clean[table]
+                .group_by(pl.col(col).alias("year"))
+                .len("rows")
+                .with_columns(pl.lit(table).alias("table"))
+            )
+    rows_by_year = (
+        pl.concat(by_year).pivot(on="table", index="year", values="rows").sort("year")
+        if by_year
+        else pl.DataFrame()
+    )
+    rec = pl.concat(list(reconciliation.values())).sort("table", "source_file")
+    reasons = (
+        pl.concat(
+            [
+                q.select("table", pl.col("reason").str.split("; ")).explode("reason")
+                for q in quarantine.values()
+            ]
+        )
+        .group_by("table", "reason")
+        .len("rows")
+        .sort("table", "rows", descending=[False, True])
+    )
+    miss = []
+    for table, df in clean.items():
+        for c in schema.TABLES[table]:
+            n_null = df[c.name].null_count()
+            miss.append(
+                {
+                    "table": table,
+                    "column": c.name,
+                    "missing": n_null,
+                    "missing_pct": round(100 * n_null / max(df.height, 1), 2),
+                }
+            )
+    missingness = pl.DataFrame(miss)
+    notes = []
+    unbalanced = rec.filter(pl.col("rows_read") != pl.col("rows_kept") + pl.col("rows_quarantined"))
+    if unbalanced.height:
+        notes.append(f"Reconciliation does not balance for {unbalanced.height} file(s).")
+    return QualitySummary(rows_by_year, rec, reasons, missingness, notes)
+
+
+def write_report(
+    summary: QualitySummary,
+    context: dict,
+    out_dir: Path,
+    html_path: Path,
+    md_path: Path,
+) -> None:
+    """Write the tables as CSV and render the HTML and Markdown data-quality pages."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary.rows_by_year.write_csv(out_dir / "rows_by_year.csv")
+    summary.reconciliation.write_csv(out_dir / "reconciliation.csv")
+    summary.reasons.write_csv(out_dir / "quarantine_reasons.csv")
+    summary.missingness.write_csv(out_dir / "missingness.csv")
+    tables = {
+        "rows_by_year": summary.rows_by_year,
+        "reconciliation": summary.reconciliation,
+        "reasons": summary.reasons,
+        "missingness": summary.missingness.filter(pl.col("missing") > 0),
+    }
+    render_pair("data_quality", {**context, "tables": tables, "notes": summary.notes},
+                html_path, md_path)  # fmt: skip

@@ -1,0 +1,300 @@
+"""The canonical schema every ingested dataset is mapped onto.
+
+One definition serves the ingest (parsing and validation), the documentation
+(`docs/canonical_schema.md` is generated from it and checked by a test) and later stages,
+which can rely on these names, dtypes and value sets whatever the extract called them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+REGIONS = (
+    "London",
+    "South East",
+    "South West",
+    "Midlands",
+    "North East",
+    "North West",
+    "Wales",
+)
+SEX = ("M", "F", "U")
+ETHNICITY = (
+    "W1", "W2", "W9", "M1", "M2", "M3", "M9", "A1", "A2", "A3", "A9", "B1", "B2", "B9", "O1",
+    "O9", "NS",
+)  # fmt: skip
+ETHNIC_GROUPS = ("White", "Black", "Asian", "Mixed", "Chinese and other", "Not stated")
+RECEIPT_TYPES = ("trial", "sentence", "appeal")
+PLEAS = ("guilty", "not_guilty", "no_plea", "not_known")
+OUTCOMES = (
+    "guilty_plea",
+    "convicted_after_trial",
+    "proved_in_absence",
+    "acquitted_jury",
+    "judge_directed_acquittal",
+    "discontinued",
+    "withdrawn",
+    "no_evidence_offered",
+    "lie_on_file",
+    "stayed",
+    "dismissed",
+    "admin_finalised",
+    "sentenced_on_committal",
+    "appeal_allowed",
+    "appeal_dismissed",
+    "sent_for_trial",
+    "committed_for_sentence",
+    "breach_proved",
+    "order_made",
+    "other",
+)
+SENTENCE_TYPES = (
+    "immediate_custody",
+    "suspended_sentence",
+    "community_sentence",
+    "fine",
+    "conditional_discharge",
+    "absolute_discharge",
+    "compensation",
+    "otherwise_dealt_with",
+    "none",
+)
+PROCEEDING_TYPES = ("criminal", "breach", "civil")
+SOURCE_DATASETS = ("crown", "mags", "prison", "probation")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: name, dtype, whether the extract must supply it, and meaning."""
+
+    name: str
+    dtype: pl.DataType
+    description: str
+    required: bool = True
+    nullable: bool = False
+    kind: str = "plain"  # plain | date | ho_code | enum | int | float | derived
+
+
+def _enum(values: tuple[str, ...]) -> pl.Enum:
+    return pl.Enum(list(values))
+
+
+TABLES: dict[str, tuple[Column, ...]] = {
+    "crown_defendant_cases": (
+        Column("row_id", pl.String(), "Row key of the extract; joins to the linking table."),
+        Column("defendant_on_case_id", pl.String(), "One defendant on one case (unique)."),
+        Column("case_id", pl.String(), "Case; co-defendants share it."),
+        Column("defendant_id", pl.String(), "Court-system defendant ID (not cross-justice)."),
+        Column("court_id", pl.String(), "Crown Court centre code."),
+        Column(
+            "court_name", pl.String(), "Crown Court centre name.", required=False, nullable=True
+        ),
+        Column("region", _enum(REGIONS), "HMCTS region.", kind="enum"),
+        Column(
+            "receipt_type",
+            _enum(RECEIPT_TYPES),
+            "Trial, committal for sentence, appeal.",
+            kind="enum",
+        ),
+        Column("offence_date", pl.Date(), "Date of the principal offence.", kind="date"),
+        Column("receipt_date", pl.Date(), "Date the case was received.", kind="date"),
+        Column("disposal_date", pl.Date(), "Date the case was disposed of.", kind="date"),
+        Column("ho_offence_code", pl.String(), "Principal offence, HO code NNNNN.", kind="ho_code"),
+        Column("age_at_offence", pl.Int16(), "Age in years at the offence.", kind="int"),
+        Column("sex", _enum(SEX), "M, F or U (not known).", kind="enum"),
+        Column(
+            "ethnicity",
+            _enum(ETHNICITY),
+            "Self-defined ethnicity (16+1); null if blank.",
+            nullable=True,
+            kind="enum",
+        ),
+        Column("plea", _enum(PLEAS), "Final plea.", kind="enum"),
+        Column("outcome", _enum(OUTCOMES), "Canonical case outcome.", kind="enum"),
+        Column(
+            "sentence_type",
+            _enum(SENTENCE_TYPES),
+            "Sentence outcome; none if not sentenced.",
+            kind="enum",
+        ),
+        Column("custody_days", pl.Int32(), "Custodial term in days (0 if none).", kind="int"),
+        Column(
+            "n_offences",
+            pl.Int16(),
+            "Offences of the defendant in the case.",
+            required=False,
+            nullable=True,
+            kind="int",
+        ),
+        Column(
+            "offence_group",
+            pl.String(),
+            "MoJ offence group of the principal offence.",
+            kind="derived",
+        ),
+        Column(
+            "ethnic_group", _enum(ETHNIC_GROUPS), "Five MoJ groups + not stated.", kind="derived"
+        ),
+        Column("age_band", pl.String(), "Age band at offence (config age_bands).", kind="derived"),
+        Column("receipt_year", pl.Int16(), "Year of receipt.", kind="derived"),
+        Column("disposal_year", pl.Int16(), "Year of disposal.", kind="derived"),
+        Column(
+            "outcome_group", pl.String(), "Outcome group (config outcome_groups).", kind="derived"
+        ),
+    ),
+    "crown_offences": (
+        Column("defendant_on_case_id", pl.String(), "Joins to crown_defendant_cases."),
+        Column("offence_number", pl.Int16(), "Sequence of the offence in the case.", kind="int"),
+        Column("ho_offence_code", pl.String(), "HO code NNNNN.", kind="ho_code"),
+        Column(
+            "offence_date", pl.Date(), "Offence date.", kind="date", nullable=True, required=False
+        ),
+        Column(
+            "custody_days",
+            pl.Int32(),
+            "Custody imposed for this offence.",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
+    ),
+    "mags_defendant_cases": (
+        Column("row_id", pl.String(), "Row key of the extract; joins to the linking table."),
+        Column("case_id", pl.String(), "Case; co-defendants share it."),
+        Column("defendant_id", pl.String(), "Court-system defendant ID."),
+        Column("court_id", pl.String(), "Magistrates' court code."),
+        Column("court_name", pl.String(), "Court name.", required=False, nullable=True),
+        Column("region", _enum(REGIONS), "HMCTS region.", kind="enum"),
+        Column(
+            "proceeding_type", _enum(PROCEEDING_TYPES), "Criminal, breach or civil.", kind="enum"
+        ),
+        Column("offence_date", pl.Date(), "Date of the principal offence.", kind="date"),
+        Column(
+            "first_hearing_date",
+            pl.Date(),
+            "First hearing.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
+        Column("disposal_date", pl.Date(), "Date of disposal.", kind="date"),
+        Column("ho_offence_code", pl.String(), "Principal offence, HO code NNNNN.", kind="ho_code"),
+        Column("age_at_offence", pl.Int16(), "Age in years at the offence.", kind="int"),
+        Column("sex", _enum(SEX), "M, F or U.", kind="enum"),
+        Column(
+            "ethnicity",
+            _enum(ETHNICITY),
+            "Self-defined ethnicity; null if blank.",
+            nullable=True,
+            kind="enum",
+        ),
+        Column("outcome", _enum(OUTCOMES), "Canonical outcome.", kind="enum"),
+        Column("sentence_type", _enum(SENTENCE_TYPES), "Sentence outcome.", kind="enum"),
+        Column("custody_days", pl.Int32(), "Custodial term in days.", kind="int"),
+        Column("offence_group", pl.String(), "MoJ offence group.", kind="derived"),
+        Column(
+            "ethnic_group", _enum(ETHNIC_GROUPS), "Five MoJ groups + not stated.", kind="derived"
+        ),
+        Column("age_band", pl.String(), "Age band at offence.", kind="derived"),
+        Column("disposal_year", pl.Int16(), "Year of disposal.", kind="derived"),
+        Column("outcome_group", pl.String(), "Outcome group.", kind="derived"),
+    ),
+    "xjs_link": (
+        Column("source_dataset", _enum(SOURCE_DATASETS), "Dataset of the row.", kind="enum"),
+        Column("row_id", pl.String(), "Row key in that dataset."),
+        Column("person_id", pl.String(), "Estimated cross-justice person ID."),
+    ),
+    "mags_crown_journey": (
+        Column("mags_case_id", pl.String(), "Magistrates' case."),
+        Column("mags_defendant_id", pl.String(), "Magistrates' defendant."),
+        Column("crown_defendant_on_case_id", pl.String(), "Crown Court defendant-case."),
+        Column(
+            "match_score",
+            pl.Float64(),
+            "Linkage match score (0-1).",
+            kind="float",
+            required=False,
+            nullable=True,
+        ),
+    ),
+}
+
+# Keys that must be unique within a table (after exact duplicate rows are quarantined).
+KEYS: dict[str, tuple[str, ...]] = {
+    "crown_defendant_cases": ("defendant_on_case_id",),
+    "crown_offences": ("defendant_on_case_id", "offence_number"),
+    "mags_defendant_cases": ("row_id",),
+    "xjs_link": ("source_dataset", "row_id", "person_id"),
+    "mags_crown_journey": ("mags_case_id", "mags_defendant_id", "crown_defendant_on_case_id"),
+}
+
+# Ordered pairs of date columns: the first must not fall after the second.
+DATE_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
+    "crown_defendant_cases": (("offence_date", "receipt_date"), ("receipt_date", "disposal_date")),
+    "mags_defendant_cases": (
+        ("offence_date", "first_hearing_date"),
+        ("first_hearing_date", "disposal_date"),
+        ("offence_date", "disposal_date"),
+    ),
+}
+
+ETHNIC_GROUP_OF = {
+    **{c: "White" for c in ("W1", "W2", "W9")},
+    **{c: "Mixed" for c in ("M1", "M2", "M3", "M9")},
+    **{c: "Asian" for c in ("A1", "A2", "A3", "A9")},
+    **{c: "Black" for c in ("B1", "B2", "B9")},
+    **{c: "Chinese and other" for c in ("O1", "O9")},
+    "NS": "Not stated",
+}
+
+
+def source_columns(table: str) -> tuple[Column, ...]:
+    """Columns an extract supplies (everything except derived ones)."""
+    return tuple(c for c in TABLES[table] if c.kind != "derived")
+
+
+def polars_schema(table: str) -> dict[str, pl.DataType]:
+    return {c.name: c.dtype for c in TABLES[table]}
+
+
+def schema_markdown() -> str:
+    """The canonical schema as Markdown (docs/canonical_schema.md is this text)."""
+    lines = [
+        "# Canonical schema",
+        "",
+        "Generated from `workflow/scripts/socflow/schema.py` by "
+        "`python -m socflow.schema > docs/canonical_schema.md`; a test keeps them equal.",
+        "Ingest maps every extract onto these tables (config `datasets`), writes them to",
+        "`results/ingest/<table>.parquet` with exactly these dtypes, and quarantines rows",
+        "that fail validation. *Required*: the extract must supply the column (through the",
+        "mapping).",
+        "",
+    ]
+    for table, cols in TABLES.items():
+        lines += [f"## `{table}`", ""]
+        if table in KEYS:
+            lines += [f"Unique key: {', '.join(f'`{k}`' for k in KEYS[table])}.", ""]
+        lines += [
+            "| column | dtype | required | nullable | meaning | allowed values |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in cols:
+            allowed = (
+                ", ".join(c.dtype.categories.to_list()) if isinstance(c.dtype, pl.Enum) else ""
+            )
+            if c.kind == "ho_code":
+                allowed = "5 digits; `NNN/NN` accepted on input; must be in the HO code table"
+            req = "derived" if c.kind == "derived" else ("yes" if c.required else "no")
+            dtype = "Enum" if isinstance(c.dtype, pl.Enum) else str(c.dtype)
+            lines.append(
+                f"| `{c.name}` | {dtype} | {req} | {'yes' if c.nullable else 'no'} | "
+                f"{c.description} | {allowed} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(schema_markdown())

@@ -1,0 +1,34 @@
+"""Rule synthesize: write synthetic extracts and, apart, the planted truth."""
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+sys.path.insert(0, snakemake.scriptdir)
+from _bootstrap import setup
+
+log = setup(snakemake)
+
+from socflow.synth import SimulationParams, generate, write_extracts  # noqa: E402
+
+scale = snakemake.params.scale
+planted = snakemake.params.planted
+params = SimulationParams(
+    seed=snakemake.params.seed,
+    n_entrants=scale["n_entrants"],
+    n_groups=scale["n_groups"],
+    odds_ratio_soc_dd=planted["odds_ratio_soc_discontinued_or_dismissed"],
+    hazard_ratio_soc=planted["hazard_ratio_soc_reappearance"],
+    release_fraction=planted["release_fraction"],
+)
+extracts = generate(params)
+write_extracts(
+    extracts,
+    data_dir=Path(snakemake.output.crown_offences).parent,
+    truth_dir=Path(snakemake.output.truth_summary).parent,
+    n_shards=scale["shards"],
+)
+log.info("rows written: %s", extracts.truth_summary["rows"])
