@@ -1,0 +1,29 @@
+# socflow: serious and organised crime in MoJ Data First court records.
+# The rules live in workflow/rules/, one file per stage; logic lives in workflow/scripts/socflow/.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+
+
+wildcard_constraints:
+    table="|".join(TABLES),
+
+
+include: "workflow/rules/synthesize.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),
