@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from socflow.synth import SimulationParams, generate
 
@@ -20,6 +21,4 @@ def tiny_extracts():
 
 @pytest.fixture(scope="session")
 def config() -> dict:
-    import yaml
-
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())

@@ -214,5 +214,5 @@ def test_missing_column_names_file_column_and_rule(config, tmp_path):
 def test_unreadable_file_names_file(tmp_path):
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"not parquet at all")
-    with pytest.raises(IngestError, match="broken.parquet"):
+    with pytest.raises(IngestError, match=r"broken\.parquet"):
         read_source(path, "parquet", ["x"], "ingest (t)")

@@ -13,6 +13,7 @@ from _bootstrap import setup
 log = setup(snakemake)
 
 import polars as pl  # noqa: E402
+
 from socflow.quality import summarise, write_report  # noqa: E402
 
 tables = snakemake.params.tables
