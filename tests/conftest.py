@@ -11,7 +11,7 @@ from socflow.synth import SimulationParams, generate
 
 REPO = Path(__file__).resolve().parents[1]
 HO_CODES = REPO / "resources" / "offence_codes" / "ho_offence_codes.csv"
-TINY = SimulationParams(seed=7, n_entrants=12_000, n_groups=60)
+TINY = SimulationParams(seed=7, n_entrants=12_000, n_groups=90)
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,11 @@ def small_extracts():
 
 
 def test_same_seed_same_extracts(tiny_extracts):
-    again = generate(SimulationParams(seed=7, n_entrants=12_000, n_groups=60))
+    again = generate(SimulationParams(seed=7, n_entrants=12_000, n_groups=90))
     assert again.crown_defendant_cases.equals(tiny_extracts.crown_defendant_cases)
     assert again.mags_defendant_cases.equals(tiny_extracts.mags_defendant_cases)
     assert again.xjs_link.equals(tiny_extracts.xjs_link)
-    other = generate(SimulationParams(seed=8, n_entrants=12_000, n_groups=60))
+    other = generate(SimulationParams(seed=8, n_entrants=12_000, n_groups=90))
     assert not other.crown_defendant_cases.equals(tiny_extracts.crown_defendant_cases)
 
 

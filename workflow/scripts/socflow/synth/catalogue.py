@@ -57,12 +57,12 @@ OFFENCES: tuple[Offence, ...] = (
     Offence("040/00", "Theft offences", 1.2, 0.04, 0.25, 120, False, 0.10),
     Offence("044/00", "Theft offences", 0.6, 0.02, 0.10, 60, False, 0.10),
     Offence("045/10", "Theft offences", 1.2, 0.04, 0.25, 90, False, 0.15),
-    Offence("054/00", "Theft offences", 0.8, 0.10, 0.30, 180, False, 0.15),
+    Offence("054/00", "Theft offences", 0.8, 0.10, 0.30, 180, False, 0.07),
     Offence("028/03", "Theft offences", 1.3, 0.45, 0.65, 540, False, 0.25),
     Offence("030/02", "Theft offences", 1.0, 0.20, 0.45, 300, False, 0.25),
     Offence("126/00", "Theft offences", 0.4, 0.02, 0.10, 60, False, 0.15),
     # Robbery
-    Offence("034/01", "Robbery", 0.6, 0.95, 0.80, 1100, False, 0.35),
+    Offence("034/01", "Robbery", 0.3, 0.95, 0.80, 1100, False, 0.16),
     # Violence against the person
     Offence("105/01", "Violence against the person", 5.0, 0.01, 0.10, 60, False, 0.08),
     Offence("008/06", "Violence against the person", 2.2, 0.20, 0.45, 360, False, 0.10),
@@ -79,32 +79,32 @@ OFFENCES: tuple[Offence, ...] = (
     Offence("092/61", "Drug offences", 3.0, 0.01, 0.02, 30, False, 0.05),
     Offence("092/50", "Drug offences", 1.0, 0.03, 0.05, 60, False, 0.05),
     # Drug offences: supply, importation, production (SOC-type)
-    Offence("092/30", "Drug offences", 0.45, 0.85, 0.85, 1300, True, 0.35),
-    Offence("092/31", "Drug offences", 0.45, 0.85, 0.85, 1300, True, 0.35),
-    Offence("092/32", "Drug offences", 0.20, 0.80, 0.80, 1100, True, 0.30),
-    Offence("092/34", "Drug offences", 0.30, 0.60, 0.45, 500, True, 0.30),
-    Offence("092/03", "Drug offences", 0.04, 0.99, 0.95, 2800, True, 0.45),
-    Offence("092/10", "Drug offences", 0.04, 0.95, 0.90, 1800, True, 0.45),
-    Offence("092/21", "Drug offences", 0.30, 0.45, 0.40, 400, True, 0.30),
+    Offence("092/30", "Drug offences", 0.15, 0.85, 0.85, 1300, True, 0.16),
+    Offence("092/31", "Drug offences", 0.15, 0.85, 0.85, 1300, True, 0.16),
+    Offence("092/32", "Drug offences", 0.07, 0.80, 0.80, 1100, True, 0.14),
+    Offence("092/34", "Drug offences", 0.10, 0.60, 0.45, 500, True, 0.14),
+    Offence("092/03", "Drug offences", 0.04, 0.99, 0.95, 2800, True, 0.2),
+    Offence("092/10", "Drug offences", 0.04, 0.95, 0.90, 1800, True, 0.2),
+    Offence("092/21", "Drug offences", 0.10, 0.45, 0.40, 400, True, 0.14),
     # Possession of weapons
     Offence("008/26", "Possession of weapons", 0.9, 0.25, 0.45, 180, False, 0.05),
     Offence("008/11", "Possession of weapons", 0.4, 0.15, 0.35, 150, False, 0.05),
-    Offence("081/09", "Miscellaneous crimes against society", 0.02, 0.99, 0.90, 2200, True, 0.40),
-    Offence("081/07", "Miscellaneous crimes against society", 0.01, 0.99, 0.85, 1800, True, 0.40),
+    Offence("081/09", "Miscellaneous crimes against society", 0.02, 0.99, 0.90, 2200, True, 0.18),
+    Offence("081/07", "Miscellaneous crimes against society", 0.01, 0.99, 0.85, 1800, True, 0.18),
     # Public order
     Offence("066/01", "Public order offences", 0.5, 0.50, 0.40, 300, False, 0.40),
     # Fraud and money laundering (SOC-type where conspiracy or laundering)
-    Offence("053/04", "Fraud offences", 0.06, 0.95, 0.60, 900, True, 0.50),
-    Offence("038/01", "Miscellaneous crimes against society", 0.05, 0.85, 0.55, 700, True, 0.45),
-    Offence("038/02", "Miscellaneous crimes against society", 0.05, 0.85, 0.55, 700, True, 0.45),
+    Offence("053/04", "Fraud offences", 0.06, 0.95, 0.60, 900, True, 0.23),
+    Offence("038/01", "Miscellaneous crimes against society", 0.05, 0.85, 0.55, 700, True, 0.2),
+    Offence("038/02", "Miscellaneous crimes against society", 0.05, 0.85, 0.55, 700, True, 0.2),
     Offence("053/54", "Fraud offences", 0.05, 0.30, 0.20, 180, False, 0.10),
     # Miscellaneous crimes against society (SOC-type: documents, counterfeiting, slavery, bribery)
-    Offence("061/38", "Miscellaneous crimes against society", 0.04, 0.70, 0.60, 400, True, 0.35),
-    Offence("061/25", "Miscellaneous crimes against society", 0.03, 0.70, 0.55, 450, True, 0.40),
-    Offence("099/25", "Violence against the person", 0.01, 0.99, 0.90, 2200, True, 0.55),
-    Offence("099/07", "Miscellaneous crimes against society", 0.01, 0.95, 0.50, 700, True, 0.45),
-    Offence("036/01", "Violence against the person", 0.03, 0.99, 0.90, 2000, True, 0.55),
-    Offence("035/00", "Violence against the person", 0.05, 0.90, 0.70, 900, True, 0.40),
+    Offence("061/38", "Miscellaneous crimes against society", 0.04, 0.70, 0.60, 400, True, 0.16),
+    Offence("061/25", "Miscellaneous crimes against society", 0.03, 0.70, 0.55, 450, True, 0.18),
+    Offence("099/25", "Violence against the person", 0.01, 0.99, 0.90, 2200, True, 0.25),
+    Offence("099/07", "Miscellaneous crimes against society", 0.01, 0.95, 0.50, 700, True, 0.2),
+    Offence("036/01", "Violence against the person", 0.03, 0.99, 0.90, 2000, True, 0.25),
+    Offence("035/00", "Violence against the person", 0.02, 0.90, 0.70, 900, True, 0.18),
     # Summary non-motoring
     Offence("195/99", "Summary non-motoring", 4.5, 0.002, 0.05, 30, False, 0.03),
     Offence("125/01", "Summary non-motoring", 0.3, 0.002, 0.02, 30, False, 0.05),
@@ -114,6 +114,10 @@ OFFENCES: tuple[Offence, ...] = (
     Offence("816/01", "Summary motoring", 3.0, 0.001, 0.0, 30, False, 0.0),
     Offence("807/00", "Summary motoring", 1.5, 0.002, 0.01, 30, False, 0.0),
 )
+
+# Offences on the shipped SOC list (possible tier, statutory maximum >= 3 years) that groups do
+# not specialise in: a co-defendant case on one of them meets the default proxy all the same.
+LISTED_NOT_GROUP_TYPE: frozenset[str] = frozenset({"054/00", "034/01"})
 
 # Offences added as secondary (non-principal) counts on Crown Court cases.
 SECONDARY_OFFENCES: tuple[str, ...] = (

@@ -141,6 +141,10 @@ class _OffenceTables:
         self.p_custody = np.array([o.p_custody for o in offs])
         self.median_custody = np.array([o.median_custody_days for o in offs], dtype=float)
         self.soc_type = np.array([o.soc_type for o in offs])
+        # What the default proxy sees: SOC-type codes and the other listed codes.
+        self.soc_listed = self.soc_type | np.array(
+            [o.ho_code in cat.LISTED_NOT_GROUP_TYPE for o in offs]
+        )
         self.p_codef = np.array([o.p_codefendant for o in offs])
         self.base_rate = np.array([BASE_RATE_BY_GROUP[g] for g in self.groups])
         self.persistence = np.array(
@@ -316,7 +320,7 @@ def simulate(p: SimulationParams) -> World:
         )
         recruit = is_group & (size < MAX_GROUP_SIZE) & (rng.random(n) < p.group_recruit_prob)
         n_defendants = size + n_codef + recruit
-        soc_case = soc_type & (n_defendants >= 2)
+        soc_case = offs.soc_listed[offence] & (n_defendants >= 2)
 
         crown_p = np.where(is_group & soc_type, p.group_p_crown, offs.p_crown[offence])
         crown = rng.random(n) < crown_p
