@@ -39,10 +39,10 @@ def main() -> None:
     rows = []
     for i in range(args.repeats):
         cmd = [
-            str(Path(sys.executable).parent / "snakemake"), "--snakefile", str(REPO / "Snakefile"),
-            "--directory", str(work), "--cores", "2", "--configfile",
-            str(REPO / "config/config.yaml"), str(overlay), "--forcerun", "synthesize", "ingest",
-            "--quiet", "all", *targets,
+            str(Path(sys.executable).parent / "snakemake"), *targets,
+            "--snakefile", str(REPO / "Snakefile"), "--directory", str(work), "--cores", "2",
+            "--quiet", "all", "--configfile", str(REPO / "config/config.yaml"), str(overlay),
+            "--forcerun", "synthesize", "ingest",
         ]  # fmt: skip
         subprocess.run(cmd, check=True)
         for tsv in sorted((work / "benchmarks").rglob("*.tsv")):

@@ -1,0 +1,178 @@
+"""Magnitude tables: threshold, dominance (N, K), p-ratio, negatives and secondary cells."""
+
+import polars as pl
+import pytest
+
+from socflow.sdc import SdcThresholds, check_magnitude_table
+
+THR = SdcThresholds()
+
+
+def contributions(cells):
+    """cells: {(group, person_prefix): [values]} -> one record per value."""
+    recs = []
+    for (group, prefix), values in cells.items():
+        for i, v in enumerate(values):
+            recs.append({"g": group, "person": f"{prefix}{i}", "days": v})
+    return pl.DataFrame(recs, schema={"g": pl.String, "person": pl.String, "days": pl.Float64})
+
+
+def outcome(table, group):
+    return table.cells.filter(pl.col("g") == group)["sdc"][0]
+
+
+EVEN = [10.0 + i for i in range(12)]
+
+
+def test_dominated_cell_fails_nk_rule():
+    # [95, 3, 2, 1, ...]: the two largest hold 98 of 107 (92%).
+    df = contributions({("A", "a"): [95.0, 3.0, 2.0] + [1.0] * 7, ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    assert "nk-rule" in outcome(t, "A").split("; ")
+    assert t.cells.filter(pl.col("g") == "A").select("n", "total", "mean").row(0) == (
+        None,
+        None,
+        None,
+    )
+    assert outcome(t, "B") == "ok"
+    assert t.status == "review"
+    checks = t.checks.filter(pl.col("row_label") == "A")
+    assert checks["largest"][0] == 95.0
+    assert checks["second"][0] == 3.0
+    assert checks["top_n_share"][0] == pytest.approx(98 / 107)
+
+
+def test_nk_rule_without_p_ratio():
+    df = contributions({("A", "a"): [50.0, 45.0] + [1.0] * 10, ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    # Top two hold 95 of 105 (90.5%); (105 - 50 - 45) / 50 = 0.2 passes the p-ratio.
+    assert outcome(t, "A") == "nk-rule"
+
+
+def test_p_ratio_case():
+    # With the default N=2, K=0.9, p=0.1 a p-ratio failure implies an N-K failure for
+    # non-negative values, so a stricter p shows the p-ratio rule on its own.
+    thr = SdcThresholds(p_ratio=0.5)
+    df = contributions({("A", "a"): [40.0, 30.0] + [1.0] * 10, ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", thr, margins=False)
+    # Top two hold 70 of 80 (87.5%); (80 - 40 - 30) / 40 = 0.25 < 0.5.
+    assert outcome(t, "A") == "p-ratio"
+    assert t.checks.filter(pl.col("row_label") == "A")["p_ratio"][0] == pytest.approx(0.25)
+
+
+def test_contributions_are_added_per_person_first():
+    # Twelve records but one person holds ten of them: two contributors only.
+    recs = [{"g": "A", "person": "p0", "days": 5.0} for _ in range(10)]
+    recs += [{"g": "A", "person": "p1", "days": 6.0}, {"g": "A", "person": "p1", "days": 1.0}]
+    df = pl.DataFrame(recs)
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    reasons = outcome(t, "A").split("; ")
+    assert "threshold" in reasons
+    assert t.checks["n"][0] == 2
+    assert t.checks["largest"][0] == 50.0
+    assert t.status == "fail"
+
+
+def test_too_few_contributors():
+    df = contributions({("A", "a"): EVEN[:9], ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    assert outcome(t, "A") == "threshold"
+
+
+def test_negative_values_need_review_but_are_published():
+    values = [*EVEN[:11], -3.0]
+    df = contributions({("A", "a"): values, ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    assert outcome(t, "A") == "negative"
+    assert t.cells.filter(pl.col("g") == "A")["total"][0] == pytest.approx(sum(values))
+    assert t.status == "review"
+    assert not t.suppressed
+
+
+def test_missing_values_need_review():
+    df = contributions({("A", "a"): [*EVEN, None], ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    assert outcome(t, "A") == "missing"
+    assert t.status == "review"
+
+
+def test_all_values_the_same():
+    df = contributions({("A", "a"): [7.0] * 12, ("B", "b"): EVEN})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    assert outcome(t, "A") == "all-values-are-same"
+
+
+def test_clean_table_passes():
+    df = contributions({("A", "a"): EVEN, ("B", "b"): [x + 1 for x in EVEN]})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR)
+    assert t.status == "pass"
+    assert t.cells["mean"].to_list() == pytest.approx([sum(EVEN) / 12, sum(EVEN) / 12 + 1])
+    assert t.total["n"][0] == 24
+
+
+def test_secondary_only_when_a_total_is_published():
+    df = contributions(
+        {
+            ("A", "a"): [95.0, 3.0, 2.0] + [1.0] * 7,
+            ("B", "b"): [x * 3 for x in EVEN],
+            ("C", "c"): EVEN,
+        }
+    )
+    with_total = check_magnitude_table(df, ["g"], "days", "person", THR)
+    # The total would reveal A as total - B - C: the smallest other cell (C) goes too.
+    assert outcome(with_total, "C") == "secondary"
+    assert outcome(with_total, "B") == "ok"
+    assert with_total.total["total"][0] is not None
+    no_total = check_magnitude_table(df, ["g"], "days", "person", THR, margins=False)
+    assert outcome(no_total, "C") == "ok"
+    assert no_total.total is None
+
+
+def test_two_dimensional_secondary():
+    recs = []
+    for g, h, values in [
+        ("A", "x", [950.0, 30.0, 20.0] + [1.0] * 10),
+        ("A", "y", [20.0 + i for i in range(12)]),
+        ("B", "x", [10.0 + i for i in range(15)]),
+        ("B", "y", [5.0 + i for i in range(12)]),
+    ]:
+        for i, v in enumerate(values):
+            recs.append({"g": g, "h": h, "person": f"{g}{h}{i}", "days": v})
+    t = check_magnitude_table(pl.DataFrame(recs), ["g", "h"], "days", "person", THR)
+    sdc = dict(zip(zip(t.cells["g"], t.cells["h"], strict=True), t.cells["sdc"], strict=True))
+    assert sdc[("A", "x")] == "p-ratio; nk-rule"
+    # Row A and column x each hold one suppression; complements complete the rectangle.
+    assert sdc[("A", "y")] == "secondary"
+    assert sdc[("B", "x")] == "secondary"
+    assert sdc[("B", "y")] == "secondary"
+    assert t.row_margins["sdc"].to_list() == ["ok", "ok"]
+    assert t.status == "review"
+    wide = t.to_display("total")
+    assert wide.columns == ["g", "x", "y", "Total"]
+
+
+def test_grand_total_failing_fails_the_table():
+    df = contributions({("A", "a"): [5.0, 6.0], ("B", "b"): [7.0, 8.0]})
+    t = check_magnitude_table(df, ["g"], "days", "person", THR)
+    assert t.status == "fail"
+    assert t.total["total"][0] is None
+    assert t.cells["total"].null_count() == 2
+
+
+def test_categories_fix_order_and_complete_cells():
+    df = contributions({("A", "a"): EVEN, ("B", "b"): EVEN})
+    t = check_magnitude_table(
+        df, ["g"], "days", "person", THR, margins=False, categories={"g": ["C", "B", "A"]}
+    )
+    assert t.cells["g"].to_list() == ["C", "B", "A"]
+    assert t.cells["sdc"][0] == "threshold"
+    with pytest.raises(ValueError, match="miss observed"):
+        check_magnitude_table(df, ["g"], "days", "person", THR, categories={"g": ["A"]})
+
+
+def test_invalid_input():
+    df = contributions({("A", "a"): EVEN})
+    with pytest.raises(ValueError, match="one or two"):
+        check_magnitude_table(df, [], "days", "person", THR)
+    with pytest.raises(ValueError, match="missing column"):
+        check_magnitude_table(df, ["g"], "nope", "person", THR)
