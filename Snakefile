@@ -16,10 +16,14 @@ include: "workflow/rules/common.smk"
 
 wildcard_constraints:
     table="|".join(TABLES),
+    stage="|".join(STAGES),
 
 
 include: "workflow/rules/synthesize.smk"
 include: "workflow/rules/ingest.smk"
+include: "workflow/rules/soc.smk"
+include: "workflow/rules/describe.smk"
+include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
 
 

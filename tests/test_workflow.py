@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -37,16 +40,16 @@ def tiny_run(tmp_path_factory) -> Path:
 
 @pytest.mark.e2e
 def test_tiny_run_produces_reports(tiny_run):
-    html = (tiny_run / "reports/data_quality.html").read_text()
+    html = (tiny_run / "results/quality/data_quality.html").read_text()
     assert "SYNTHETIC DATA" in html
     assert "Reconciliation" in html
-    rec = pl.read_csv(tiny_run / "results/data_quality/reconciliation.csv")
+    rec = pl.read_csv(tiny_run / "results/quality/tables/reconciliation.csv")
     assert (rec["rows_read"] == rec["rows_kept"] + rec["rows_quarantined"]).all()
     assert set(rec["table"]) == {
         "crown_defendant_cases", "crown_offences", "mags_defendant_cases", "xjs_link",
         "mags_crown_journey",
     }  # fmt: skip
-    for rule in ("synthesize", "data_quality_report"):
+    for rule in ("synthesize", "data_quality_report", "summary_report", "describe"):
         assert (tiny_run / f"benchmarks/{rule}.tsv").exists()
         assert (tiny_run / f"logs/{rule}.log").exists()
 
@@ -83,3 +86,59 @@ def test_config_schema_refuses_bad_values(tmp_path):
 def test_schema_doc_is_current():
     doc = (REPO / "docs/canonical_schema.md").read_text()
     assert doc.strip() == schema_markdown().strip()
+
+
+@pytest.mark.e2e
+def test_every_published_table_has_an_audit_record(tiny_run):
+    records = json.loads((tiny_run / "reports/disclosure/results.json").read_text())["results"]
+    tables = sorted((tiny_run / "reports/tables").rglob("*.csv"))
+    assert tables
+    assert {t.stem for t in tables} == set(records)
+    for t in tables:
+        rec = records[t.stem]
+        assert rec["status"] in ("pass", "review", "fail")
+        name = t.relative_to(tiny_run / "reports/tables").as_posix()
+        assert rec["properties"]["sha256"][name] == hashlib.sha256(t.read_bytes()).hexdigest()
+    # Nothing unchecked in reports/: only the summary, its figures, tables and the pack.
+    allowed = {"summary.html", "summary.md", "README.md"}
+    top = {p.name for p in (tiny_run / "reports").iterdir() if p.is_file()}
+    assert top <= allowed
+
+
+@pytest.mark.e2e
+def test_summary_report_is_self_contained(tiny_run):
+    html = (tiny_run / "reports/summary.html").read_text()
+    assert "SYNTHETIC DATA" in html
+    assert "<script" not in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    n_png = len(list((tiny_run / "reports/figures").glob("*.png")))
+    assert n_png > 5
+    assert html.count("data:image/png;base64,") == n_png
+    for section in ("Data quality", "Identifying SOC cases", "Nature, extent and outcomes"):
+        assert section in html
+
+
+@pytest.mark.e2e
+def test_published_counts_respect_the_threshold(tiny_run):
+    for t in (tiny_run / "reports/tables/describe").glob("*.csv"):
+        df = pl.read_csv(t)
+        cells = df.select(pl.exclude(df.columns[0])).unpivot()["value"].drop_nulls()
+        shown = cells.to_list()
+        # Zeros appear only where structural (a one-defendant case cannot be SOC).
+        assert all(v >= 10 or (v == 0 and t.stem == "describe_defendants_per_case")
+                   for v in shown), t.name  # fmt: skip
+
+
+@pytest.mark.e2e
+def test_editing_the_code_list_reruns_flagging_not_ingest(tiny_run):
+    code_list = tiny_run / "resources/offence_codes/soc_offence_codes.csv"
+    text = code_list.read_text()
+    code_list.write_text(text.replace("Theft Act 1968 s.8", "Theft Act 1968 s 8"))
+    try:
+        proc = _snakemake(tiny_run, "-n", "--quiet", "rules")
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out
+        assert "flag_soc" in out and "summary_report" in out
+        assert "synthesize" not in out and "ingest " not in out and "ingest\n" not in out
+    finally:
+        code_list.write_text(text)

@@ -33,11 +33,57 @@ def report_context():
         "synthetic": SYNTHETIC,
         "scale": config["synthetic"]["scale"] if SYNTHETIC else "",
         "seed": config["synthetic"]["seed"] if SYNTHETIC else "",
+        "first_year": config["describe"]["first_year"],
+        "last_year": config["describe"]["last_year"],
     }
+
+
+# Stages whose candidate outputs pass through the disclosure stage, and where each writes them.
+CANDIDATES = {
+    "quality": "results/quality/candidates",
+    "soc": "results/soc/candidates",
+    "soc_groups": "results/soc/groups_candidates",
+    "describe": "results/describe/candidates",
+}
+STAGES = list(CANDIDATES)
+
+
+def candidates_dir(wildcards):
+    return CANDIDATES[wildcards.stage]
+
+
+def validation_inputs():
+    """The synthetic-data validation metrics (synthetic runs only: real data has no truth)."""
+    return ["results/validation/soc_recovery.json"] if SYNTHETIC else []
+
+
+def stage_config():
+    """Each stage's configuration section, for its report section."""
+    return {s: config.get(s, {}) for s in STAGES}
 
 
 def all_targets():
     return [
-        "reports/data_quality.html",
-        "reports/data_quality.md",
+        "reports/summary.html",
+        "reports/summary.md",
+        "reports/disclosure/results.json",
+        "reports/disclosure/output_request.xlsx",
     ]
+
+
+def co_offending_inputs(wildcards):
+    """Flags and Crown cases; magistrates' cases and the link too when groups span both."""
+    inputs = {
+        "flags": "results/soc/defendant_cases.parquet",
+        "crown": "results/ingest/crown_defendant_cases.parquet",
+    }
+    if config["soc"]["groups"]["include_mags"]:
+        inputs["mags"] = "results/ingest/mags_defendant_cases.parquet"
+        inputs["link"] = "results/ingest/xjs_link.parquet"
+    return inputs
+
+
+def min_soc_defendants():
+    """The fewest defendants a SOC case can have under the primary definition."""
+    d = config["soc"]["definition"]
+    return d["min_defendants"] if "codefendants" in d["require"] else 1

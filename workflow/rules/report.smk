@@ -1,4 +1,6 @@
-# Report pages for people to read. Each stage adds its section here.
+# Pages for people to read. The internal data-quality page (exact counts, for fixing the
+# mapping inside the secure environment) stays in results/; everything in reports/ has passed
+# the disclosure stage.
 
 
 rule data_quality_report:
@@ -7,13 +9,10 @@ rule data_quality_report:
         quarantine=expand("results/ingest/{table}.quarantine.parquet", table=TABLES),
         reconciliation=expand("results/ingest/{table}.reconciliation.csv", table=TABLES),
     output:
-        html=report(
-            "reports/data_quality.html",
-            caption="../report/data_quality.rst",
-            category="Data quality",
-        ),
-        md="reports/data_quality.md",
-        tables=directory("results/data_quality"),
+        html="results/quality/data_quality.html",
+        md="results/quality/data_quality.md",
+        tables=directory("results/quality/tables"),
+        candidates=directory("results/quality/candidates"),
     log:
         "logs/data_quality_report.log",
     benchmark:
@@ -25,3 +24,37 @@ rule data_quality_report:
         context=report_context(),
     script:
         "../scripts/data_quality_report.py"
+
+
+rule summary_report:
+    input:
+        checked=expand("results/disclosure/{stage}.json", stage=STAGES),
+        tables=expand("reports/tables/{stage}", stage=STAGES),
+        code_list="results/soc/code_list.json",
+        validation=validation_inputs(),
+    output:
+        html=report(
+            "reports/summary.html",
+            caption="../report/summary.rst",
+            category="Summary",
+        ),
+        md="reports/summary.md",
+        figures=report(
+            directory("reports/figures"),
+            patterns=["{name}.png"],
+            caption="../report/figure.rst",
+            category="Figures",
+        ),
+    log:
+        "logs/summary_report.log",
+    benchmark:
+        "benchmarks/summary_report.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        stages=STAGES,
+        context=report_context(),
+        stage_config=stage_config(),
+        sdc=config["sdc"],
+    script:
+        "../scripts/summary_report.py"

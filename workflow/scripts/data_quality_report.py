@@ -1,4 +1,5 @@
-"""Rule data_quality_report: summarise the ingest and render the data-quality page."""
+"""Rule data_quality_report: summarise the ingest, render the internal data-quality page and
+hand the data-quality tables to the disclosure stage."""
 
 import sys
 from pathlib import Path
@@ -14,7 +15,8 @@ log = setup(snakemake)
 
 import polars as pl  # noqa: E402
 
-from socflow.quality import summarise, write_report  # noqa: E402
+from socflow.outputs import write_candidates  # noqa: E402
+from socflow.quality import quality_candidates, summarise, write_report  # noqa: E402
 
 tables = snakemake.params.tables
 inp = snakemake.input
@@ -30,3 +32,4 @@ write_report(
     html_path=Path(snakemake.output.html),
     md_path=Path(snakemake.output.md),
 )
+write_candidates(quality_candidates(summary), snakemake.output.candidates, stage="quality")

@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 
 from socflow import schema
+from socflow.outputs import Candidate
 from socflow.render import render_pair
 
 YEAR_COLUMN = {
@@ -98,3 +99,46 @@ def write_report(
     }
     render_pair("data_quality", {**context, "tables": tables, "notes": summary.notes},
                 html_path, md_path)  # fmt: skip
+
+
+def quality_candidates(summary: QualitySummary) -> list[Candidate]:
+    """The data-quality tables as candidates: row counts, so disclosure rules apply."""
+    rec = summary.reconciliation.unpivot(
+        index=["table", "source_file"],
+        on=["rows_kept", "rows_quarantined"],
+        variable_name="status",
+        value_name="rows",
+    ).select(
+        pl.concat_str("table", pl.lit(" / "), "source_file").alias("file"),
+        pl.col("status").str.replace("rows_", ""),
+        "rows",
+    )
+    by_year = summary.rows_by_year
+    long_year = by_year.unpivot(index="year", variable_name="table", value_name="rows").select(
+        pl.col("year").cast(pl.String), "table", pl.col("rows").fill_null(0)
+    )
+    reasons = summary.reasons.select("reason", "table", "rows")
+    return [
+        Candidate(
+            "quality_reconciliation",
+            "frequency",
+            "Rows kept and quarantined per input file (the total column is rows read)",
+            rec,
+            spec={"row": "file", "col": "status", "count": "rows"},
+        ),
+        Candidate(
+            "quality_rows_by_year",
+            "frequency",
+            "Rows kept per dataset and year of disposal",
+            long_year,
+            spec={"row": "year", "col": "table", "count": "rows"},
+        ),
+        Candidate(
+            "quality_reasons",
+            "frequency",
+            "Quarantined rows by reason (a row failing several checks counts under each)",
+            reasons,
+            spec={"row": "reason", "col": "table", "count": "rows"},
+            notes="A row may carry several reasons, so the margins count reasons, not rows.",
+        ),
+    ]

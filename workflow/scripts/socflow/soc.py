@@ -12,6 +12,7 @@ counting only those who meet criterion 1). A defendant-case is SOC when every cr
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from socflow.ingest import normalise_ho_code
+from socflow.outputs import Candidate, write_candidates
 
 LIFE_YEARS = 99.0  # "life" as a number, above any finite statutory maximum
 CRITERIA = ("offence", "seriousness", "codefendants")
@@ -317,3 +319,224 @@ def recovery_metrics(
         "group_purity": round(purity, 4),
         "groups_with_planted_members": purity_by_group.height,
     }
+
+
+def unknown_codes(codes: CodeList, ho_codes: pl.DataFrame) -> list[str]:
+    """Codes of the SOC list that the HO code table does not hold (sorted)."""
+    known = ho_codes.select(normalise_ho_code(pl.col("ho_code")).alias("ho_code"))["ho_code"]
+    return sorted(codes.table.filter(~pl.col("ho_code").is_in(known.implode()))["ho_code"])
+
+
+def definitions_from_config(
+    definition: dict, sensitivity: dict[str, dict]
+) -> tuple[Definition, list[Definition]]:
+    """The primary definition and the named sensitivity variants (each a change of it)."""
+    primary = Definition.from_config("primary", definition)
+    variants = [Definition.from_config(n, sensitivity[n], primary) for n in sorted(sensitivity)]
+    return primary, variants
+
+
+COUNT_MEASURES = {
+    "soc_persons": "SOC persons",
+    "soc_defendant_cases": "SOC defendant-cases (appearances)",
+    "soc_cases": "SOC cases",
+    "share_of_appearances": "share of appearances that are SOC",
+    "share_of_cases": "share of cases that are SOC",
+}
+
+
+def sensitivity_statistics(counts: pl.DataFrame) -> pl.DataFrame:
+    """Counts under every definition as a statistics table (one row per definition and
+    measure), each resting on the SOC persons of its definition."""
+    long = counts.unpivot(
+        index=["definition", "soc_persons"],
+        on=list(COUNT_MEASURES),
+        variable_name="measure",
+        value_name="value",
+    )
+    return long.select(
+        pl.concat_str("definition", pl.lit(": "), "measure").alias("statistic"),
+        "definition",
+        pl.col("measure").replace_strict(COUNT_MEASURES).alias("measure"),
+        pl.col("value").cast(pl.Float64),
+        pl.col("soc_persons").alias("n_persons"),
+    )
+
+
+def group_membership(
+    crown: pl.DataFrame,
+    flags: pl.DataFrame,
+    mags: pl.DataFrame | None = None,
+    link: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """(person, case_id, year) participations: Crown Court cases, plus magistrates' cases of
+    the same persons when `mags` and `link` are given (case IDs prefixed by court)."""
+    crown_m = flags.join(
+        crown.select("defendant_on_case_id", "disposal_year"), on="defendant_on_case_id"
+    ).select(
+        "person",
+        pl.concat_str(pl.lit("crown:"), "case_id").alias("case_id"),
+        pl.col("disposal_year").cast(pl.Int32).alias("year"),
+    )
+    if mags is None or link is None:
+        return crown_m
+    ids = (
+        link.filter(pl.col("source_dataset") == "mags")
+        .group_by("row_id")
+        .agg(pl.col("person_id").min().alias("person"))
+    )
+    mags_m = mags.join(ids, on="row_id", how="inner").select(
+        "person",
+        pl.concat_str(pl.lit("mags:"), "case_id").alias("case_id"),
+        pl.col("disposal_year").cast(pl.Int32).alias("year"),
+    )
+    return pl.concat([crown_m, mags_m])
+
+
+GROUP_SIZE_BANDS = [(2, "2"), (3, "3-4"), (5, "5-9"), (10, "10+")]
+
+
+def group_size_table(person_group: pl.DataFrame, groups: pl.DataFrame) -> pl.DataFrame:
+    """Persons in co-offending groups by group size band and by whether most of the
+    group's cases are SOC: a frequency table of distinct persons (each in one group)."""
+    band = pl.lit(None, dtype=pl.String)
+    for lo, label in GROUP_SIZE_BANDS:
+        band = pl.when(pl.col("n_persons") >= lo).then(pl.lit(label)).otherwise(band)
+    g = groups.select(
+        "group_id",
+        band.alias("group_size"),
+        pl.when(pl.col("share_cases_soc") >= 0.5)
+        .then(pl.lit("mostly SOC cases"))
+        .otherwise(pl.lit("mostly non-SOC cases"))
+        .alias("group_type"),
+    )
+    order = pl.DataFrame({"group_size": [label for _, label in GROUP_SIZE_BANDS]})
+    counts = (
+        person_group.join(g, on="group_id")
+        .group_by("group_size", "group_type")
+        .agg(pl.col("person").n_unique().alias("persons"))
+    )
+    return order.join(counts, on="group_size", how="left", maintain_order="left").drop_nulls(
+        "group_type"
+    )
+
+
+def run_flag_soc(
+    crown_path: str,
+    offences_path: str,
+    link_path: str,
+    code_list_path: str,
+    ho_codes_path: str,
+    code_list_version: str,
+    definition: dict,
+    sensitivity: dict[str, dict],
+    out_flags: str,
+    out_counts: str,
+    out_code_list: str,
+    out_candidates: str,
+) -> pl.DataFrame:
+    """Body of rule flag_soc: check the code list, flag, count, write the candidates."""
+
+    codes = load_code_list(code_list_path, code_list_version)
+    unknown = unknown_codes(codes, pl.read_csv(ho_codes_path, infer_schema=False))
+    if unknown:
+        raise CodeListError(
+            f"{code_list_path}: column ho_code has codes not in the HO code table "
+            f"{ho_codes_path}: {', '.join(unknown)}"
+        )
+    primary, variants = definitions_from_config(definition, sensitivity)
+    crown = pl.read_parquet(crown_path)
+    flags, counts = flag_all(
+        crown, pl.read_parquet(offences_path), pl.read_parquet(link_path), codes, primary, variants
+    )
+    flags.write_parquet(out_flags)
+    counts.write_csv(out_counts)
+    tiers = codes.table["tier"].value_counts().sort("tier")
+    Path(out_code_list).write_text(
+        json.dumps(
+            {
+                "path": str(code_list_path),
+                "version": codes.version,
+                "sha256": codes.sha256,
+                "n_codes": codes.table.height,
+                "tiers": dict(zip(tiers["tier"], tiers["count"], strict=True)),
+                "definition": primary.__dict__ | {"require": list(primary.require)},
+                "sensitivity": {v.name: sensitivity[v.name] for v in variants},
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    write_candidates(
+        [
+            Candidate(
+                "soc_definitions",
+                "statistics",
+                "SOC persons, appearances and cases under each definition",
+                sensitivity_statistics(counts),
+                notes=f"SOC code list {codes.version} (sha256 {codes.sha256[:12]}).",
+                figure={"type": "bar", "x": "definition", "y": "value", "group": None,
+                        "horizontal": True, "filter": {"measure": COUNT_MEASURES["soc_persons"]}},
+            )
+        ],
+        out_candidates,
+        stage="soc",
+    )  # fmt: skip
+    return flags
+
+
+def run_co_offending_groups(
+    flags_path: str,
+    crown_path: str,
+    mags_path: str | None,
+    link_path: str | None,
+    out_person_groups: str,
+    out_groups: str,
+    out_candidates: str,
+) -> pl.DataFrame:
+    """Body of rule co_offending_groups."""
+
+    flags = pl.read_parquet(flags_path)
+    crown = pl.read_parquet(crown_path)
+    mags = pl.read_parquet(mags_path) if mags_path else None
+    link = pl.read_parquet(link_path) if link_path else None
+    membership = group_membership(crown, flags, mags, link)
+    case_flags = flags.select(
+        pl.concat_str(pl.lit("crown:"), "case_id").alias("case_id"), "soc_case", "soc_category"
+    )
+    person_group, groups = co_offending_groups(membership, case_flags)
+    person_group.write_parquet(out_person_groups)
+    groups.write_parquet(out_groups)
+    write_candidates(
+        [
+            Candidate(
+                "soc_group_sizes",
+                "frequency",
+                "Persons in co-offending groups, by group size and type",
+                group_size_table(person_group, groups),
+                spec={"row": "group_size", "col": "group_type", "count": "persons"},
+                notes="A group is a connected set of persons linked by shared cases; "
+                "'mostly SOC' groups have half or more of their cases flagged SOC.",
+                figure={"type": "bar", "x": "group_size", "y": "persons", "group": "group_type"},
+            )
+        ],
+        out_candidates,
+        stage="soc_groups",
+    )
+    return groups
+
+
+def run_validate_synthetic(
+    flags_path: str, person_groups_path: str, crown_path: str, truth_path: str, out_metrics: str
+) -> dict:
+    """Body of rule validate_synthetic: recovery of the planted groups, as JSON."""
+    metrics = recovery_metrics(
+        pl.read_parquet(flags_path),
+        pl.read_parquet(person_groups_path),
+        pl.read_parquet(truth_path),
+        pl.read_parquet(crown_path),
+    )
+    Path(out_metrics).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_metrics).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    return metrics

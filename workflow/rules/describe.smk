@@ -1,0 +1,21 @@
+# Nature, extent and outcomes of SOC against non-SOC cases in the Crown Court.
+
+
+rule describe:
+    input:
+        crown="results/ingest/crown_defendant_cases.parquet",
+        flags="results/soc/defendant_cases.parquet",
+    output:
+        candidates=directory("results/describe/candidates"),
+    log:
+        "logs/describe.log",
+    benchmark:
+        "benchmarks/describe.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        first_year=config["describe"]["first_year"],
+        last_year=config["describe"]["last_year"],
+        min_soc_defendants=min_soc_defendants(),
+    script:
+        "../scripts/describe.py"

@@ -1,0 +1,66 @@
+# Identify SOC cases: the three-criterion proxy with its sensitivity variants, and the
+# co-offending groups. The code list is an input, so editing it re-runs these rules and what
+# depends on them, never the synthesis or the ingest.
+
+
+rule flag_soc:
+    input:
+        crown="results/ingest/crown_defendant_cases.parquet",
+        offences="results/ingest/crown_offences.parquet",
+        link="results/ingest/xjs_link.parquet",
+        code_list=config["soc"]["code_list"],
+        ho_codes=config["resources"]["ho_offence_codes"],
+    output:
+        flags="results/soc/defendant_cases.parquet",
+        counts="results/soc/sensitivity_counts.csv",
+        code_list="results/soc/code_list.json",
+        candidates=directory("results/soc/candidates"),
+    log:
+        "logs/soc/flag_soc.log",
+    benchmark:
+        "benchmarks/soc/flag_soc.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        code_list_version=config["soc"]["code_list_version"],
+        definition=config["soc"]["definition"],
+        sensitivity=config["soc"]["sensitivity"],
+    script:
+        "../scripts/flag_soc.py"
+
+
+rule co_offending_groups:
+    input:
+        unpack(co_offending_inputs),
+    output:
+        person_groups="results/soc/person_groups.parquet",
+        groups="results/soc/groups.parquet",
+        candidates=directory("results/soc/groups_candidates"),
+    log:
+        "logs/soc/co_offending_groups.log",
+    benchmark:
+        "benchmarks/soc/co_offending_groups.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        include_mags=config["soc"]["groups"]["include_mags"],
+    script:
+        "../scripts/co_offending_groups.py"
+
+
+rule validate_synthetic:
+    input:
+        flags="results/soc/defendant_cases.parquet",
+        person_groups="results/soc/person_groups.parquet",
+        crown="results/ingest/crown_defendant_cases.parquet",
+        truth=f"{SYNTH_TRUTH}/truth_rows.parquet",
+    output:
+        metrics="results/validation/soc_recovery.json",
+    log:
+        "logs/validation/soc_recovery.log",
+    benchmark:
+        "benchmarks/validation/soc_recovery.tsv"
+    conda:
+        "../../environment.yml"
+    script:
+        "../scripts/validate_synthetic.py"

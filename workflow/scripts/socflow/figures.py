@@ -1,0 +1,200 @@
+"""Figures for the report, drawn only from disclosure-checked tables.
+
+Each function takes a published table (withheld values are null and simply not drawn) and
+a figure spec from the candidate (`socflow.outputs`), and writes a PNG. PNG, not SVG: vector
+files embed exact coordinates. Files are deterministic (no timestamps in the metadata).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import polars as pl
+
+TOTAL = "Total"
+PNG_META = {"Software": None}
+COLOURS = ["#1b6ca8", "#d9822b", "#5a9e4b", "#a23b72", "#6c757d", "#e0b400", "#3b3b98"]
+
+
+def _save(fig: Any, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata=PNG_META)
+    plt.close(fig)
+    return path
+
+
+def _body(table: pl.DataFrame, label: str) -> pl.DataFrame:
+    """Cells only: the total row of a frequency table removed."""
+    return table.filter(pl.col(label).cast(pl.String) != TOTAL)
+
+
+def frequency_shares(table: pl.DataFrame, spec: dict[str, Any]) -> pl.DataFrame:
+    """Long frame (category, group, value) for a frequency figure, from published counts.
+
+    `share_within: <column dim>` gives each cell as a share of its column total;
+    `share_of: <column label>` gives that column as a share of the row total.
+    """
+    row = table.columns[0]
+    body = _body(table, row)
+    groups = [c for c in table.columns[1:] if c != TOTAL]
+    if "share_of" in spec:
+        col = spec["share_of"]
+        return body.select(
+            pl.col(row).cast(pl.String).alias("category"),
+            pl.lit(col).alias("group"),
+            (pl.col(col) / pl.col(TOTAL)).alias("value"),
+        )
+    if "share_within" in spec:
+        totals = table.filter(pl.col(row).cast(pl.String) == TOTAL)
+        parts = [
+            body.select(
+                pl.col(row).cast(pl.String).alias("category"),
+                pl.lit(g).alias("group"),
+                (pl.col(g) / totals[g][0]).alias("value")
+                if totals.height and totals[g][0]
+                else pl.lit(None, dtype=pl.Float64).alias("value"),
+            )
+            for g in groups
+        ]
+        return pl.concat(parts)
+    value_cols = groups or [spec.get("y")]
+    return pl.concat(
+        [
+            body.select(
+                pl.col(row).cast(pl.String).alias("category"),
+                pl.lit(g).alias("group"),
+                pl.col(g).cast(pl.Float64).alias("value"),
+            )
+            for g in value_cols
+        ]
+    )
+
+
+def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: bool) -> Path:
+    """Grouped bars of `value` by `category` and `group`; missing values left out."""
+    cats = long["category"].unique(maintain_order=True).to_list()
+    groups = long["group"].unique(maintain_order=True).to_list()
+    height = max(3.0, 0.32 * len(cats) * max(len(groups), 1) + 1.2) if horizontal else 3.6
+    fig, ax = plt.subplots(figsize=(7.5, min(height, 12)))
+    width = 0.8 / max(len(groups), 1)
+    pos = np.arange(len(cats))
+    for k, g in enumerate(groups):
+        sub = long.filter(pl.col("group") == g)
+        lookup = dict(zip(sub["category"], sub["value"], strict=True))
+        vals = np.array([np.nan if lookup.get(c) is None else lookup[c] for c in cats], float)
+        offset = pos + (k - (len(groups) - 1) / 2) * width
+        colour = COLOURS[k % len(COLOURS)]
+        if horizontal:
+            ax.barh(offset, vals, height=width, label=str(g), color=colour)
+        else:
+            ax.bar(offset, vals, width=width, label=str(g), color=colour)
+    if horizontal:
+        ax.set_yticks(pos, cats)
+        ax.invert_yaxis()
+        ax.set_xlabel(ylabel)
+    else:
+        ax.set_xticks(pos, cats, rotation=30 if len(cats) > 6 else 0, ha="right")
+        ax.set_ylabel(ylabel)
+    if len(groups) > 1:
+        ax.legend(frameon=False)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def line(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, lorenz: bool = False) -> Path:
+    """Lines of `value` against `category` by `group` (Lorenz: with the equality line)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8) if not lorenz else (5.2, 5.0))
+    for k, (g,) in enumerate(long.select("group").unique(maintain_order=True).iter_rows()):
+        sub = long.filter(pl.col("group") == g)
+        x = sub["category"].cast(pl.Float64, strict=False)
+        xs = x.to_numpy() if x.null_count() == 0 else np.arange(sub.height)
+        ax.plot(xs, sub["value"].to_numpy(), marker="o", ms=3, label=str(g),
+                color=COLOURS[k % len(COLOURS)])  # fmt: skip
+        if x.null_count():
+            ax.set_xticks(xs, sub["category"].to_list())
+    if lorenz:
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="equal distribution")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False, fontsize=8)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def forest(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str) -> Path:
+    """Point estimates with intervals, one row per label; reference line at `ref`."""
+    df = table.drop_nulls([spec["estimate"], spec["lower"], spec["upper"]])
+    labels = df[spec["label"]].cast(pl.String).to_list()
+    est = df[spec["estimate"]].to_numpy()
+    lo, hi = df[spec["lower"]].to_numpy(), df[spec["upper"]].to_numpy()
+    fig, ax = plt.subplots(figsize=(6.5, max(2.2, 0.4 * len(labels) + 1.0)))
+    y = np.arange(len(labels))
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=COLOURS[0], capsize=3)
+    ax.axvline(spec.get("ref", 1.0), color="grey", ls="--", lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    if spec.get("log", True):
+        ax.set_xscale("log")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def km(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str) -> Path:
+    """Step curves of the aggregated Kaplan-Meier steps, with confidence bands."""
+    group = spec["group"]
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    for k, (g,) in enumerate(table.select(group).unique(maintain_order=True).iter_rows()):
+        sub = table.filter(pl.col(group) == g).sort("time")
+        t = np.concatenate([[0.0], sub["time"].cast(pl.Float64).to_numpy()])
+        est = np.concatenate([[spec.get("start", 0.0)], sub["estimate"].to_numpy()])
+        colour = COLOURS[k % len(COLOURS)]
+        ax.step(t, est, where="post", label=str(g), color=colour)
+        if "ci_lower" in sub.columns and "ci_upper" in sub.columns:
+            lo = np.concatenate([[est[0]], sub["ci_lower"].to_numpy()])
+            hi = np.concatenate([[est[0]], sub["ci_upper"].to_numpy()])
+            ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=colour)
+    ax.set_xlabel(spec.get("xlabel", "days at risk"))
+    ax.set_ylabel(spec.get("ylabel", "cumulative re-appearance"))
+    ax.legend(frameon=False)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def draw(output: dict[str, Any], path: Path) -> Path | None:
+    """Draw the figure of one checked output, or None when it has none or nothing to show."""
+    spec = output.get("figure")
+    table = output.get("table")
+    if not spec or table is None or table.height == 0 or output["status"] == "fail":
+        return None
+    kind, title = spec["type"], output["title"]
+    if kind == "km":
+        return km(table, spec, path, title=title)
+    if kind == "forest":
+        return forest(table, spec, path, title=title)
+    if output["kind"] == "frequency":
+        long = frequency_shares(table, spec)
+        ylabel = "share" if ("share_of" in spec or "share_within" in spec) else spec.get("y", "")
+    else:
+        df = table
+        for col, val in (spec.get("filter") or {}).items():
+            df = df.filter(pl.col(col) == val)
+        group = spec.get("group")
+        long = df.select(
+            pl.col(spec["x"]).cast(pl.String).alias("category"),
+            (pl.col(group).cast(pl.String) if group else pl.lit(spec["y"])).alias("group"),
+            pl.col(spec["y"]).cast(pl.Float64).alias("value"),
+        )
+        ylabel = spec.get("ylabel", spec["y"])
+    if long.drop_nulls("value").height == 0:
+        return None
+    if kind in ("line", "lorenz"):
+        return line(long, path, title=title, ylabel=ylabel, lorenz=kind == "lorenz")
+    return bar(long, path, title=title, ylabel=ylabel, horizontal=spec.get("horizontal", False))

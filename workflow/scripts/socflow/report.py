@@ -1,0 +1,201 @@
+"""The summary report: one self-contained HTML page and its Markdown twin.
+
+Built from disclosure-checked outputs only (`socflow.disclose.read_checked`): every table
+shows its disclosure status and a footnote for withheld cells, and every figure is drawn
+from a checked table, saved as PNG in `reports/figures/` and embedded in the HTML as a
+data URI, so that the page works offline with nothing fetched. Stage sections live in
+`templates/sections/<stage>.{html,md}.j2`; each reads its outputs through `out(id)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import polars as pl
+from markupsafe import Markup, escape
+
+from socflow import figures
+from socflow.render import TEMPLATES
+
+MARKER = "[c]"
+SECTION_ORDER = ("quality", "soc", "describe", "harm", "model", "survival")
+STATUS_TEXT = {
+    "pass": "passed disclosure checks",
+    "review": "protected; for output-checker review",
+    "fail": "withheld: failed disclosure checks",
+}
+
+
+def _fmt(v: Any, column: str = "") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return MARKER
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.3g}" if abs(v) < 1 else f"{v:,.2f}"
+    if isinstance(v, int) and "year" not in column and column != "time":
+        return f"{v:,}"
+    return str(v)
+
+
+@dataclass
+class OutputView:
+    """What a template sees of one checked output."""
+
+    output_id: str
+    title: str = ""
+    status: str = "fail"
+    notes: str = ""
+    footnote: str = ""
+    table: pl.DataFrame | None = None
+    figure_path: Path | None = None
+    figure_rel: str = ""
+    available: bool = False
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status_text(self) -> str:
+        return STATUS_TEXT.get(self.status, self.status)
+
+    def _foot(self) -> str:
+        return " ".join(x for x in (self.footnote, self.notes) if x)
+
+    @property
+    def html(self) -> Markup:
+        if not self.available or self.table is None:
+            return Markup(
+                f'<p class="withheld">{escape(self.title or self.output_id)}: not published '
+                f"({escape(self.status_text)}).</p>"
+            )
+        df = self.table
+        head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f'<td class="{"c" if v is None else ""}">{escape(_fmt(v, c))}</td>'
+                for v, c in zip(row, df.columns, strict=True)
+            )
+            + "</tr>"
+            for row in df.iter_rows()
+        )
+        return Markup(
+            f'<figure class="table"><figcaption>{escape(self.title)} '
+            f'<span class="status {escape(self.status)}">{escape(self.status_text)}</span>'
+            f"</figcaption><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f'<p class="foot">{escape(self._foot())}</p></figure>'
+        )
+
+    @property
+    def md(self) -> str:
+        if not self.available or self.table is None:
+            return f"_{self.title or self.output_id}: not published ({self.status_text})._"
+        df = self.table
+        lines = [
+            f"**{self.title}** ({self.status_text})",
+            "",
+            "| " + " | ".join(df.columns) + " |",
+            "|" + "---|" * df.width,
+        ]
+        lines += [
+            "| " + " | ".join(_fmt(v, c) for v, c in zip(row, df.columns, strict=True)) + " |"
+            for row in df.iter_rows()
+        ]
+        foot = self._foot()
+        if foot:
+            lines += ["", f"_{foot}_"]
+        return "\n".join(lines)
+
+    @property
+    def figure_html(self) -> Markup:
+        if self.figure_path is None:
+            return Markup("")
+        data = base64.b64encode(self.figure_path.read_bytes()).decode("ascii")
+        return Markup(
+            f'<figure class="chart"><img alt="{escape(self.title)}" '
+            f'src="data:image/png;base64,{data}"><figcaption>{escape(self.title)} '
+            f"(drawn from the checked table)</figcaption></figure>"
+        )
+
+    @property
+    def figure_md(self) -> str:
+        if self.figure_path is None:
+            return ""
+        return f"![{self.title}]({self.figure_rel})"
+
+
+def build_views(
+    checked: list[dict[str, Any]], figures_dir: Path, report_dir: Path
+) -> dict[str, OutputView]:
+    """One view per checked output, with its figure drawn into `figures_dir`."""
+    views: dict[str, OutputView] = {}
+    for o in checked:
+        table = o.get("table")
+        available = o["status"] != "fail" and table is not None and table.height > 0
+        view = OutputView(
+            output_id=o["output_id"], title=o["title"], status=o["status"], notes=o["notes"],
+            footnote=o["footnote"], table=table, available=available,
+            rows=table.to_dicts() if available else [],
+        )  # fmt: skip
+        if available:
+            path = figures.draw(o, figures_dir / f"{o['output_id']}.png")
+            if path is not None:
+                view.figure_path = path
+                view.figure_rel = path.relative_to(report_dir).as_posix()
+        views[o["output_id"]] = view
+    return views
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["fmt"] = _fmt
+    env.filters["pct"] = lambda v, d=1: MARKER if v is None else f"{100 * v:.{d}f}%"
+    return env
+
+
+def render_summary(
+    checked: list[dict[str, Any]],
+    context: dict[str, Any],
+    stage_config: dict[str, Any],
+    html_path: Path,
+    md_path: Path,
+    figures_dir: Path,
+) -> dict[str, OutputView]:
+    """Render the summary report pages; returns the views (for tests and captions)."""
+    report_dir = Path(html_path).parent
+    views = build_views(checked, Path(figures_dir), report_dir)
+
+    def out(output_id: str) -> OutputView:
+        return views.get(output_id, OutputView(output_id))
+
+    stages = {o["stage"] for o in checked}
+    sections = [s for s in SECTION_ORDER if s in stages or f"{s}_groups" in stages]
+    env = _env()
+    for suffix, path in (("html", html_path), ("md", md_path)):
+        rendered = []
+        for s in sections:
+            name = f"sections/{s}.{suffix}.j2"
+            try:
+                tmpl = env.get_template(name)
+            except jinja2.TemplateNotFound:
+                continue
+            rendered.append(tmpl.render(out=out, cfg=stage_config.get(s, {}), ctx=context))
+        page = env.get_template(f"summary.{suffix}.j2").render(
+            ctx=context, sections=[Markup(r) for r in rendered], outputs=list(views.values())
+        )
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(page)
+    return views
