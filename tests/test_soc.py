@@ -156,3 +156,51 @@ def test_recovers_planted_groups(tiny_extracts, config, codes):
         .join(flags.select("defendant_on_case_id", "soc_case"), on="defendant_on_case_id")
     )
     assert (both["soc_case"] == both["soc_case_truth"]).all()
+
+
+def test_code_list_changes_and_status_changes(codes, tiny_canonical, tmp_path):
+    text = SOC_LIST.read_text().splitlines()
+    kept = [line for line in text if "drug production" not in line]
+    baseline_path = tmp_path / "baseline.csv"
+    baseline_path.write_text("\n".join(kept) + "\n")
+    baseline = soc.load_code_list(baseline_path, "baseline")
+    changes = soc.code_list_changes(codes, baseline)
+    n_production = len(text) - len(kept)
+    assert changes.height == n_production
+    assert set(changes["change"]) == {"added"}
+    assert set(changes["soc_category"]) == {"drug production"}
+
+    t = tiny_canonical
+    before, _ = soc.flag_all(
+        t["crown_defendant_cases"], t["crown_offences"], t["xjs_link"], baseline,
+        soc.Definition("primary"), [],
+    )  # fmt: skip
+    persons = soc.status_changes(t["flags"], before, "person")
+    by_change = dict(persons.group_by("change").agg(pl.col("persons").sum()).iter_rows())
+    # Adding codes can only make persons SOC, never remove them.
+    assert by_change["no longer SOC"] == 0
+    assert by_change["became SOC"] > 0
+    assert (
+        by_change["became SOC"] + by_change["SOC under both"]
+        == t["flags"].filter(pl.col("soc"))["person"].n_unique()
+    )
+    became = persons.filter(pl.col("change") == "became SOC", pl.col("persons") > 0)
+    assert set(became["soc_category"]) == {"drug production"}
+
+
+def test_code_not_in_ho_table_is_named(codes):
+    ho = pl.DataFrame({"ho_code": ["092/30"], "offence_group": ["Drug offences"]})
+    missing = soc.unknown_codes(codes, ho)
+    assert "09230" not in missing and len(missing) == codes.table.height - 1
+
+
+def test_sensitivity_statistics_rest_on_persons():
+    counts = pl.DataFrame(
+        {"definition": ["primary"], "soc_defendant_cases": [30], "soc_persons": [25],
+         "soc_cases": [12], "all_defendant_cases": [300], "all_cases": [200],
+         "share_of_appearances": [0.1], "share_of_cases": [0.06]}
+    )  # fmt: skip
+    stats = soc.sensitivity_statistics(counts)
+    assert stats.height == len(soc.COUNT_MEASURES)
+    assert (stats["n_persons"] == 25).all()
+    assert stats.filter(pl.col("measure") == "SOC cases")["value"].item() == 12

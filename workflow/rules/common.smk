@@ -45,6 +45,8 @@ CANDIDATES = {
     "soc_groups": "results/soc/groups_candidates",
     "describe": "results/describe/candidates",
 }
+if config["soc"]["baseline_code_list"]:
+    CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"
 STAGES = list(CANDIDATES)
 
 

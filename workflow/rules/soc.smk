@@ -64,3 +64,28 @@ rule validate_synthetic:
         "../../environment.yml"
     script:
         "../scripts/validate_synthetic.py"
+
+
+rule compare_code_lists:
+    input:
+        crown="results/ingest/crown_defendant_cases.parquet",
+        offences="results/ingest/crown_offences.parquet",
+        link="results/ingest/xjs_link.parquet",
+        flags="results/soc/defendant_cases.parquet",
+        code_list=config["soc"]["code_list"],
+        baseline=config["soc"]["baseline_code_list"] or [],
+    output:
+        changes="results/soc/code_list_changes.csv",
+        candidates=directory("results/soc/baseline_candidates"),
+    log:
+        "logs/soc/compare_code_lists.log",
+    benchmark:
+        "benchmarks/soc/compare_code_lists.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        code_list_version=config["soc"]["code_list_version"],
+        baseline_version=config["soc"]["baseline_code_list_version"],
+        definition=config["soc"]["definition"],
+    script:
+        "../scripts/compare_code_lists.py"

@@ -540,3 +540,112 @@ def run_validate_synthetic(
     Path(out_metrics).parent.mkdir(parents=True, exist_ok=True)
     Path(out_metrics).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
     return metrics
+
+
+CHANGE_LABELS = ("became SOC", "no longer SOC", "SOC under both")
+
+
+def code_list_changes(current: CodeList, baseline: CodeList) -> pl.DataFrame:
+    """Codes added to and removed from the list, with their description and category."""
+    cols = ["ho_code", "description", "soc_category", "tier"]
+    now, before = current.table.select(cols), baseline.table.select(cols)
+    added = now.join(before, on="ho_code", how="anti").with_columns(pl.lit("added").alias("change"))
+    removed = before.join(now, on="ho_code", how="anti").with_columns(
+        pl.lit("removed").alias("change")
+    )
+    return pl.concat([added, removed]).sort("change", "ho_code")
+
+
+def status_changes(flags_now: pl.DataFrame, flags_before: pl.DataFrame, unit: str) -> pl.DataFrame:
+    """Units (`person` or `case_id`) whose SOC status differs between two flaggings, by SOC
+    category (the current one, or the baseline one for units no longer SOC)."""
+    soc_col = "soc" if unit == "person" else "soc_case"
+
+    def per_unit(flags: pl.DataFrame, suffix: str) -> pl.DataFrame:
+        return flags.group_by(unit).agg(
+            pl.col(soc_col).any().alias(f"soc{suffix}"),
+            pl.col("soc_category").filter(pl.col(soc_col)).drop_nulls().mode().sort().first()
+            .alias(f"category{suffix}"),
+        )  # fmt: skip
+
+    both = per_unit(flags_now, "_now").join(per_unit(flags_before, "_before"), on=unit)
+    change = (
+        pl.when(pl.col("soc_now") & ~pl.col("soc_before"))
+        .then(pl.lit(CHANGE_LABELS[0]))
+        .when(~pl.col("soc_now") & pl.col("soc_before"))
+        .then(pl.lit(CHANGE_LABELS[1]))
+        .when(pl.col("soc_now") & pl.col("soc_before"))
+        .then(pl.lit(CHANGE_LABELS[2]))
+    )
+    counts = (
+        both.with_columns(
+            change.alias("change"),
+            pl.coalesce("category_now", "category_before")
+            .fill_null("not known")
+            .alias("soc_category"),
+        )
+        .drop_nulls("change")
+        .group_by("soc_category", "change")
+        .agg(pl.len().alias("persons" if unit == "person" else "cases"))
+    )
+    grid = counts.select(pl.col("soc_category").unique().sort()).join(
+        pl.DataFrame({"change": list(CHANGE_LABELS)}), how="cross"
+    )
+    name = "persons" if unit == "person" else "cases"
+    return grid.join(counts, on=["soc_category", "change"], how="left").with_columns(
+        pl.col(name).fill_null(0)
+    )
+
+
+def run_compare_code_lists(
+    crown_path: str,
+    offences_path: str,
+    link_path: str,
+    flags_path: str,
+    baseline_path: str,
+    baseline_version: str,
+    code_list_path: str,
+    code_list_version: str,
+    definition: dict,
+    out_changes: str,
+    out_candidates: str,
+) -> pl.DataFrame:
+    """Body of rule compare_code_lists: the current list against a baseline list."""
+    current = load_code_list(code_list_path, code_list_version)
+    baseline = load_code_list(baseline_path, baseline_version)
+    primary, _ = definitions_from_config(definition, {})
+    crown = pl.read_parquet(crown_path)
+    flags_before, _ = flag_all(
+        crown, pl.read_parquet(offences_path), pl.read_parquet(link_path), baseline, primary, []
+    )
+    flags_now = pl.read_parquet(flags_path)
+    changes = code_list_changes(current, baseline)
+    changes.write_csv(out_changes)
+    note = (
+        f"Current list {current.version} against baseline {baseline.version}: "
+        f"{changes.filter(pl.col('change') == 'added').height} codes added, "
+        f"{changes.filter(pl.col('change') == 'removed').height} removed."
+    )
+    write_candidates(
+        [
+            Candidate(
+                "soc_baseline_persons",
+                "frequency",
+                "Persons whose SOC status changes with the code list, by SOC category",
+                status_changes(flags_now, flags_before, "person"),
+                spec={"row": "soc_category", "col": "change", "count": "persons"},
+                notes=note,
+            ),
+            Candidate(
+                "soc_baseline_cases",
+                "frequency",
+                "Cases whose SOC status changes with the code list, by SOC category",
+                status_changes(flags_now, flags_before, "case_id"),
+                spec={"row": "soc_category", "col": "change", "count": "cases"},
+                notes=note,
+            ),
+        ],
+        out_candidates,
+        stage="soc_baseline",
+    )
+    return changes
