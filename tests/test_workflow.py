@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import polars as pl
@@ -142,3 +143,14 @@ def test_editing_the_code_list_reruns_flagging_not_ingest(tiny_run):
         assert "synthesize" not in out and "ingest " not in out and "ingest\n" not in out
     finally:
         code_list.write_text(text)
+
+
+@pytest.mark.e2e
+def test_snakemake_report_includes_the_summary(tiny_run):
+    target = tiny_run / "snakemake_report.zip"
+    proc = _snakemake(tiny_run, "--report", str(target))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with zipfile.ZipFile(target) as z:
+        names = z.namelist()
+    assert any(n.endswith("summary.html") for n in names)
+    assert any(n.endswith(".png") for n in names)
