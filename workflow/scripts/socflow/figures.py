@@ -123,6 +123,8 @@ def line(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, lorenz: boo
         ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="equal distribution")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
+    else:
+        ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel)
     ax.legend(frameon=False, fontsize=8)
     ax.set_title(title, fontsize=10)
@@ -181,7 +183,12 @@ def draw(output: dict[str, Any], path: Path) -> Path | None:
         return forest(table, spec, path, title=title)
     if output["kind"] == "frequency":
         long = frequency_shares(table, spec)
-        ylabel = "share" if ("share_of" in spec or "share_within" in spec) else spec.get("y", "")
+        if "share_of" in spec:
+            ylabel = f"share {spec['share_of']}"
+        elif "share_within" in spec:
+            ylabel = f"share within {spec['share_within']}"
+        else:
+            ylabel = spec.get("y", "")
     else:
         df = table
         for col, val in (spec.get("filter") or {}).items():
