@@ -25,6 +25,7 @@ include: "workflow/rules/soc.smk"
 include: "workflow/rules/describe.smk"
 include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

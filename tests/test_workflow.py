@@ -16,6 +16,8 @@ import pytest
 
 from socflow.schema import schema_markdown
 
+from .browser import assert_renders_offline
+
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
@@ -154,3 +156,24 @@ def test_snakemake_report_includes_the_summary(tiny_run):
         names = z.namelist()
     assert any(n.endswith("summary.html") for n in names)
     assert any(n.endswith(".png") for n in names)
+
+
+@pytest.mark.e2e
+@pytest.mark.browser
+def test_summary_renders_offline_in_a_browser(tiny_run):
+    # The screenshot is kept as a test artefact (git-ignored).
+    shot = REPO / "test-artifacts" / "summary.png"
+    shot.parent.mkdir(exist_ok=True)
+    assert_renders_offline(tiny_run / "reports/summary.html", shot)
+
+
+@pytest.mark.e2e
+def test_provenance_manifest(tiny_run):
+    prov = tiny_run / "reports/provenance"
+    manifest = json.loads((prov / "manifest.json").read_text())
+    text = json.dumps(manifest)
+    assert "soc_offence_codes" in text and "polars" in text
+    assert (prov / "rulegraph.png").stat().st_size > 1000
+    dot = (prov / "rulegraph.dot").read_text()
+    for rule in ("flag_soc", "disclosure_check", "summary_report"):
+        assert rule in dot

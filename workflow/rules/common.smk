@@ -70,6 +70,7 @@ def all_targets():
         "reports/summary.md",
         "reports/disclosure/results.json",
         "reports/disclosure/output_request.xlsx",
+        "reports/provenance/manifest.json",
     ]
 
 

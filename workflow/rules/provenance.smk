@@ -1,0 +1,38 @@
+# Provenance of the run, made last: the rule graph (DOT, Mermaid, PNG) and a manifest of input
+# and resource hashes, the resolved config, versions, the git state and per-rule benchmarks.
+# Include it after report.smk (it names the data-quality page through that rule).
+
+
+rule provenance:
+    input:
+        summary="reports/summary.html",
+        data_quality=rules.data_quality_report.output.html,
+    output:
+        dot="reports/provenance/rulegraph.dot",
+        mermaid="reports/provenance/rulegraph.mmd",
+        png="reports/provenance/rulegraph.png",
+        manifest="reports/provenance/manifest.json",
+        benchmarks="reports/provenance/benchmarks.csv",
+    log:
+        "logs/provenance.log",
+    benchmark:
+        "benchmarks/provenance.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        snakefile=workflow.main_snakefile,
+        repo_dir=workflow.basedir,
+        configfiles=[str(f) for f in workflow.overwrite_configfiles],
+        all_configfiles=[str(f) for f in workflow.configfiles],
+        config=config,
+        datasets={t: config["datasets"][t] for t in TABLES},
+        resources=dict(
+            config["resources"],
+            soc_offence_codes={
+                "path": config.get("soc", {}).get("code_list"),
+                "version": config.get("soc", {}).get("code_list_version"),
+            },
+        ),
+        benchmarks="benchmarks",
+    script:
+        "../scripts/provenance.py"

@@ -1,0 +1,50 @@
+"""Rule provenance: the rule graph (DOT, Mermaid, PNG) and the run manifest with benchmarks."""
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+sys.path.insert(0, snakemake.scriptdir)
+from _bootstrap import setup
+
+log = setup(snakemake)
+
+from socflow.provenance import (  # noqa: E402
+    build_manifest,
+    resources_from_config,
+    snakemake_rulegraph,
+    write_benchmarks_csv,
+    write_manifest,
+    write_rulegraph,
+)
+
+p, out = snakemake.params, snakemake.output
+dot = snakemake_rulegraph(
+    p.snakefile, workdir=os.getcwd(), configfiles=p.configfiles, config=p.config
+)
+graph = write_rulegraph(dot, out.dot, out.mermaid, out.png)
+log.info("rule graph: %d rules, picture drawn by %s", len(graph["rules"]), graph["png_renderer"])
+
+paths, versions = resources_from_config(p.resources)
+manifest = build_manifest(
+    config=p.config,
+    datasets=p.datasets,
+    resources=paths,
+    resource_versions=versions,
+    configfiles=p.all_configfiles,
+    repo_dir=p.repo_dir,
+    bench_dir=p.benchmarks,
+    rulegraph=graph,
+)
+write_manifest(manifest, out.manifest)
+write_benchmarks_csv(manifest["benchmarks"], out.benchmarks)
+log.info("git: %s", {k: manifest["git"][k] for k in ("commit", "dirty", "reason")})
+log.info(
+    "manifest: %d input tables, %d resource tables, %d benchmark rows",
+    len(manifest["inputs"]),
+    len(manifest["resources"]),
+    len(manifest["benchmarks"]),
+)
