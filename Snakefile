@@ -26,6 +26,9 @@ include: "workflow/rules/describe.smk"
 include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/model.smk"
+include: "workflow/rules/harm.smk"
+include: "workflow/rules/survival.smk"
 
 
 rule all:

@@ -44,6 +44,9 @@ CANDIDATES = {
     "soc": "results/soc/candidates",
     "soc_groups": "results/soc/groups_candidates",
     "describe": "results/describe/candidates",
+    "harm": "results/harm/candidates",
+    "model": "results/model/candidates",
+    "survival": "results/survival/candidates",
 }
 if config["soc"]["baseline_code_list"]:
     CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"

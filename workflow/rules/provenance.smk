@@ -32,6 +32,13 @@ rule provenance:
                 "path": config.get("soc", {}).get("code_list"),
                 "version": config.get("soc", {}).get("code_list_version"),
             },
+            soc_baseline_codes={
+                "path": config.get("soc", {}).get("baseline_code_list") or None,
+                "version": config.get("soc", {}).get("baseline_code_list_version"),
+            },
+            harm_ons_weights=config.get("harm", {}).get("ons_weights"),
+            harm_ons_mapping=config.get("harm", {}).get("ons_mapping"),
+            harm_cchi={"path": config.get("harm", {}).get("cchi", {}).get("path") or None},
         ),
         benchmarks="benchmarks",
     script:

@@ -137,7 +137,8 @@ def forest(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str)
     labels = df[spec["label"]].cast(pl.String).to_list()
     est = df[spec["estimate"]].to_numpy()
     lo, hi = df[spec["lower"]].to_numpy(), df[spec["upper"]].to_numpy()
-    fig, ax = plt.subplots(figsize=(6.5, max(2.2, 0.4 * len(labels) + 1.0)))
+    width = 6.5 + 0.07 * max((len(x) for x in labels), default=0)
+    fig, ax = plt.subplots(figsize=(min(width, 11.0), max(2.2, 0.4 * len(labels) + 1.0)))
     y = np.arange(len(labels))
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=COLOURS[0], capsize=3)
     ax.axvline(spec.get("ref", 1.0), color="grey", ls="--", lw=1)
@@ -145,7 +146,7 @@ def forest(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str)
     ax.invert_yaxis()
     if spec.get("log", True):
         ax.set_xscale("log")
-    ax.set_title(title, fontsize=10)
+    fig.suptitle(title, fontsize=10)
     return _save(fig, path)
 
 

@@ -1,0 +1,29 @@
+# Aim 3: is SOC status associated with a Crown Court case being discontinued or dismissed?
+# Logistic regressions with court-clustered standard errors; candidates for the disclosure
+# stage in results/model/candidates, row-level intermediates in results/model/.
+
+
+rule model_outcomes:
+    input:
+        crown="results/ingest/crown_defendant_cases.parquet",
+        flags="results/soc/defendant_cases.parquet",
+    output:
+        population="results/model/population.parquet",
+        estimates="results/model/estimates.parquet",
+        diagnostics="results/model/diagnostics.parquet",
+        exclusions="results/model/exclusions.csv",
+        candidates=directory("results/model/candidates"),
+    log:
+        "logs/model/model_outcomes.log",
+    benchmark:
+        "benchmarks/model/model_outcomes.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        mem_mb=8000,
+    params:
+        model=config["model"],
+        sdc=config["sdc"],
+    script:
+        "../scripts/model.py"

@@ -1,0 +1,30 @@
+# Aim 4: re-appearance before the courts after a Crown Court case, SOC against non-SOC, and
+# whether court data can measure it. Candidates for the disclosure stage go to
+# results/survival/candidates; the person-level follow-up stays in results/survival/.
+
+
+rule survival:
+    input:
+        crown="results/ingest/crown_defendant_cases.parquet",
+        mags="results/ingest/mags_defendant_cases.parquet",
+        link="results/ingest/xjs_link.parquet",
+        journey="results/ingest/mags_crown_journey.parquet",
+        flags="results/soc/defendant_cases.parquet",
+    output:
+        follow_up="results/survival/follow_up.parquet",
+        summary="results/survival/summary.json",
+        candidates=directory("results/survival/candidates"),
+    log:
+        "logs/survival/survival.log",
+    benchmark:
+        "benchmarks/survival/survival.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 2
+    resources:
+        mem_mb=16000,
+    params:
+        survival=config["survival"],
+        sdc=config["sdc"],
+    script:
+        "../scripts/survival.py"
