@@ -38,7 +38,9 @@ rule provenance:
             },
             harm_ons_weights=config.get("harm", {}).get("ons_weights"),
             harm_ons_mapping=config.get("harm", {}).get("ons_mapping"),
-            harm_cchi={"path": config.get("harm", {}).get("cchi", {}).get("path") or None},
+            harm_cchi={
+                "path": config.get("harm", {}).get("cchi", {}).get("path") or None
+            },
         ),
         benchmarks="benchmarks",
     script:

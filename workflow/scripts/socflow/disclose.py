@@ -92,7 +92,9 @@ def _magnitude(c: Candidate, thr: SdcThresholds) -> tuple[pl.DataFrame, str, int
 
 
 def _statistics(c: Candidate, thr: SdcThresholds) -> tuple[pl.DataFrame, str, int]:
-    df = c.data
+    # Intervals a statistic never had are dropped, so that a withheld value is the only blank.
+    df = c.data.drop([x for x in ("ci_lower", "ci_upper") if x in c.data.columns
+                      and c.data[x].null_count() == c.data.height])  # fmt: skip
     small = pl.col("n_persons").is_null() | (pl.col("n_persons") < thr.min_cell_count)
     values = [col for col in (*STAT_COLUMNS[1:], "n_persons") if col in df.columns]
     published = df.with_columns(

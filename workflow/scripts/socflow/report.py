@@ -36,11 +36,14 @@ def _fmt(v: Any, column: str = "") -> str:
         return MARKER
     if isinstance(v, bool):
         return str(v)
+    plain = "year" in column or "time" in column
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e15:
+        v = int(v)
     if isinstance(v, float):
         if abs(v) >= 1000:
             return f"{v:,.0f}"
         return f"{v:.3g}" if abs(v) < 1 else f"{v:,.2f}"
-    if isinstance(v, int) and "year" not in column and column != "time":
+    if isinstance(v, int) and not plain:
         return f"{v:,}"
     return str(v)
 
