@@ -7,6 +7,7 @@ import copy
 import polars as pl
 import pytest
 
+from socflow import ingest
 from socflow.ingest import (
     IngestError,
     Limits,
@@ -216,3 +217,75 @@ def test_unreadable_file_names_file(tmp_path):
     path.write_bytes(b"not parquet at all")
     with pytest.raises(IngestError, match=r"broken\.parquet"):
         read_source(path, "parquet", ["x"], "ingest (t)")
+
+
+def _write_shards(tmp_path, rows: list[list[dict]]) -> str:
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for i, shard in enumerate(rows):
+        pl.DataFrame(shard).write_csv(folder / f"part-{i}.csv")
+    return str(folder)
+
+
+def test_duplicates_across_shards(config, ho_codes, tmp_path):
+    """A row repeated in a later shard, a key reused in another: found across shards."""
+    a = {**GOOD_CROWN, "row_id_hash": "a", "defendant_on_case_id": "d1"}
+    b = {**GOOD_CROWN, "row_id_hash": "b", "defendant_on_case_id": "d2"}
+    c = {**GOOD_CROWN, "row_id_hash": "c", "defendant_on_case_id": " d2 "}  # key d2 again
+    bad = {**GOOD_CROWN, "row_id_hash": "x", "defendant_on_case_id": "d9", "gender": "Q"}
+    spec = {**config["datasets"]["crown_defendant_cases"], "format": "csv"}
+    spec["path"] = _write_shards(tmp_path, [[a, bad], [b], [c, a, bad]])
+    res = run_ingest(
+        "crown_defendant_cases", spec, HO_CODES, Limits(), config["outcome_groups"],
+        config["age_bands"], tmp_path / "c.parquet", tmp_path / "q.parquet", tmp_path / "r.csv",
+        "t",
+    )  # fmt: skip
+    assert res.clean["row_id"].to_list() == ["a", "b"]
+    q = res.quarantine.select("_source_file", "_source_row", "reason").rows()
+    assert q == [
+        ("part-0.csv", 2, "unmapped value in sex"),
+        ("part-2.csv", 1, "duplicate key"),
+        ("part-2.csv", 2, "duplicate row"),
+        ("part-2.csv", 3, "unmapped value in sex; duplicate row"),
+    ]
+    assert res.quarantine["src_defendant_on_case_id"][1] == " d2 "
+    rec = res.reconciliation.select("source_file", "rows_read", "rows_kept", "rows_quarantined")
+    assert rec.rows() == [("part-0.csv", 2, 1, 1), ("part-1.csv", 1, 1, 0), ("part-2.csv", 3, 0, 3)]
+
+
+def test_hash_collisions_cannot_quarantine(config, ho_codes, written, tmp_path, monkeypatch):
+    """Hashes only pick the rows to compare: with every hash equal, the result is the same."""
+    spec = _spec(config, "mags_defendant_cases", written)
+
+    def run(tag):
+        return run_ingest(
+            "mags_defendant_cases", spec, HO_CODES, Limits(), config["outcome_groups"],
+            config["age_bands"], tmp_path / f"{tag}.parquet", tmp_path / f"{tag}q.parquet",
+            tmp_path / f"{tag}.csv", "t",
+        )  # fmt: skip
+
+    plain = run("a")
+    monkeypatch.setattr(ingest, "_hash_columns", lambda names: pl.lit(0, dtype=pl.UInt64))
+    colliding = run("b")
+    assert plain.clean.equals(colliding.clean)
+    assert plain.quarantine.equals(colliding.quarantine)
+    assert plain.reconciliation.equals(colliding.reconciliation)
+    assert "duplicate row" in set(plain.quarantine["reason"])
+
+
+def test_sharding_does_not_change_the_result(config, ho_codes, written, tmp_path):
+    """The same rows in one file or in several give the same canonical rows and reasons."""
+    spec = _spec(config, "mags_defendant_cases", written)
+    cols = list(dict.fromkeys(spec["columns"].values()))
+    raw = read_source(spec["path"], "parquet", cols, "t")
+    whole = ingest_table(
+        "mags_defendant_cases", raw, spec, ho_codes, Limits(), config["outcome_groups"],
+        config["age_bands"],
+    )  # fmt: skip
+    sharded = run_ingest(
+        "mags_defendant_cases", spec, HO_CODES, Limits(), config["outcome_groups"],
+        config["age_bands"], tmp_path / "c.parquet", tmp_path / "q.parquet", tmp_path / "r.csv",
+        "t",
+    )  # fmt: skip
+    assert whole.clean.equals(sharded.clean)
+    assert whole.quarantine.equals(sharded.quarantine)

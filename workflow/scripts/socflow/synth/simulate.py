@@ -97,6 +97,26 @@ class SimulationParams:
     receipt_type_probs: tuple[float, float, float] = (0.72, 0.22, 0.06)  # trial, sentence, appeal
 
 
+def narrow(values: np.ndarray, dtype: type[np.integer]) -> np.ndarray:
+    """Integer codes stored compactly (the values are checked to fit)."""
+    info = np.iinfo(dtype)
+    if len(values) and (values.min() < info.min or values.max() > info.max):
+        raise OverflowError(f"values do not fit {dtype.__name__}")
+    return values.astype(dtype)
+
+
+# Case columns are stored compactly: days since 1970, indices and codes all fit.
+CASE_DTYPES: dict[str, type[np.integer]] = {
+    **dict.fromkeys(
+        ("case_idx", "offence_day", "mags_first_hearing", "mags_disposal", "crown_receipt",
+         "crown_disposal", "custody_days", "start_risk", "group_id"),
+        np.int32,
+    ),
+    **dict.fromkeys(("offence", "n_defendants", "mags_court", "crown_court"), np.int16),
+    **dict.fromkeys(("receipt_type", "region", "outcome", "sentence"), np.int8),
+}  # fmt: skip
+
+
 @dataclass
 class Cases:
     """Columns of all simulated cases, one entry per case (not per defendant)."""
@@ -105,10 +125,11 @@ class Cases:
 
     def add(self, **arrays: np.ndarray) -> None:
         for k, v in arrays.items():
-            self.cols.setdefault(k, []).append(v)
+            self.cols.setdefault(k, []).append(narrow(v, CASE_DTYPES[k]) if k in CASE_DTYPES else v)
 
     def concat(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self.cols.items()}
+        """One array per column; the parts are freed column by column as they are joined."""
+        return {k: np.concatenate(self.cols.pop(k)) for k in list(self.cols)}
 
 
 @dataclass
@@ -254,7 +275,7 @@ class _PersonStore:
         return ids
 
     def concat(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self.parts.items()}
+        return {k: np.concatenate(self.parts.pop(k)) for k in list(self.parts)}
 
 
 def simulate(p: SimulationParams) -> World:
@@ -472,8 +493,13 @@ def simulate(p: SimulationParams) -> World:
         region = np.concatenate(next_region)[alive]
 
     case_cols = cases.concat()
-    order = np.argsort(case_cols["case_idx"], kind="stable")
-    case_cols = {k: v[order] for k, v in case_cols.items()}
+    # Cases are numbered in the order they are added, so they are in order already; sort in
+    # place, column by column, should that ever change.
+    idx = case_cols["case_idx"]
+    if not (idx[1:] > idx[:-1]).all():
+        order = np.argsort(idx, kind="stable")
+        for k in case_cols:
+            case_cols[k] = case_cols[k][order]
     participants = {
         "case_idx": np.concatenate(part_case),
         "person": np.concatenate(part_person),
