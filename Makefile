@@ -50,8 +50,11 @@ browser:
 test: lint browser
 	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
+# Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
+# benchmark files): synthesis and ingest, then every stage after the ingest.
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py
+	$(BIN)/python tools/bench.py --scale full
+	$(BIN)/python tools/bench_stages.py --scale full
 
 clean-results:
 	rm -rf results reports/*.html reports/*.md logs benchmarks

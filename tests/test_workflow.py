@@ -177,3 +177,16 @@ def test_provenance_manifest(tiny_run):
     dot = (prov / "rulegraph.dot").read_text()
     for rule in ("flag_soc", "disclosure_check", "summary_report"):
         assert rule in dot
+
+
+@pytest.mark.parametrize(
+    "overlay",
+    ["sdc:\n  min_cell_count: 5\n", "sdc:\n  dominance_k: 0.95\n", "sdc:\n  p_ratio: 0.05\n",
+     "sdc:\n  min_residual_df: 3\n", "sdc:\n  zeros_disclosive: false\n"],
+)  # fmt: skip
+def test_config_refuses_looser_disclosure_thresholds(tmp_path, overlay):
+    loose = tmp_path / "loose.yaml"
+    loose.write_text(overlay)
+    proc = _snakemake(tmp_path, "-n", "--configfile", str(REPO / "config/config.yaml"), str(loose))
+    assert proc.returncode != 0
+    assert "sdc" in proc.stdout + proc.stderr

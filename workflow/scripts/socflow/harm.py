@@ -53,7 +53,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from socflow.ingest import normalise_ho_code
-from socflow.outputs import Candidate
+from socflow.outputs import STATISTICS_SCHEMA, Candidate
 from socflow.sdc import SdcThresholds, check_magnitude_table
 
 log = logging.getLogger(__name__)
@@ -1195,13 +1195,7 @@ def estimate(dc: pl.DataFrame, names: Sequence[str], s: HarmSettings) -> Estimat
 # Tables
 # ---------------------------------------------------------------------------------------------
 
-STAT_SCHEMA = {
-    "statistic": pl.String,
-    "value": pl.Float64,
-    "ci_lower": pl.Float64,
-    "ci_upper": pl.Float64,
-    "n_persons": pl.Int64,
-}
+STAT_SCHEMA = STATISTICS_SCHEMA
 
 
 def _label(weight: str) -> str:

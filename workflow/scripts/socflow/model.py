@@ -50,7 +50,7 @@ from scipy.stats import norm
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from socflow.outputs import Candidate, write_candidates
+from socflow.outputs import STATISTICS_SCHEMA, Candidate, write_candidates
 from socflow.schema import OUTCOMES as CANONICAL_OUTCOMES
 from socflow.schema import RECEIPT_TYPES
 from socflow.sdc import SdcThresholds, check_model
@@ -1445,17 +1445,7 @@ def fit_statistics(results: list[ModelResult]) -> pl.DataFrame:
                 r.n_persons,
             ),
         ]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "statistic": pl.String,
-            "value": pl.Float64,
-            "ci_lower": pl.Float64,
-            "ci_upper": pl.Float64,
-            "n_persons": pl.Int64,
-        },
-        orient="row",
-    )
+    return pl.DataFrame(rows, schema=STATISTICS_SCHEMA, orient="row")
 
 
 def estimates_table(run: ModelRun) -> pl.DataFrame:

@@ -42,6 +42,14 @@ import polars as pl
 
 KINDS = ("frequency", "magnitude", "statistics", "model", "survival")
 INDEX = "index.json"
+# Columns and dtypes of a `statistics` candidate (extra identifying columns may come first).
+STATISTICS_SCHEMA: dict[str, pl.DataType] = {
+    "statistic": pl.String(),
+    "value": pl.Float64(),
+    "ci_lower": pl.Float64(),
+    "ci_upper": pl.Float64(),
+    "n_persons": pl.Int64(),
+}
 
 
 @dataclass

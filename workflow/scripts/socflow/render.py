@@ -11,10 +11,11 @@ from markupsafe import Markup, escape
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def _env() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The templates' environment: HTML templates autoescaped, Markdown twins left as text."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -62,7 +63,7 @@ def md_table(df: pl.DataFrame) -> str:
 
 def render_pair(name: str, context: dict, html_path: Path, md_path: Path) -> None:
     """Render `<name>.html.j2` and `<name>.md.j2` with the same context."""
-    env = _env()
+    env = environment()
     Path(html_path).parent.mkdir(parents=True, exist_ok=True)
     Path(html_path).write_text(env.get_template(f"{name}.html.j2").render(**context))
     Path(md_path).write_text(env.get_template(f"{name}.md.j2").render(**context))

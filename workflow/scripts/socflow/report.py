@@ -19,8 +19,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup, escape
 
-from socflow import figures
-from socflow.render import TEMPLATES
+from socflow import figures, render
 
 MARKER = "[c]"
 SECTION_ORDER = ("quality", "soc", "describe", "harm", "model", "survival")
@@ -156,14 +155,7 @@ def build_views(
 
 
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(["html", "html.j2"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    env = render.environment()
     env.filters["fmt"] = _fmt
     env.filters["pct"] = lambda v, d=1: MARKER if v is None else f"{100 * v:.{d}f}%"
     return env

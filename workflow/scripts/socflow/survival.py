@@ -49,7 +49,7 @@ from scipy import stats
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from socflow.outputs import Candidate, write_candidates
+from socflow.outputs import STATISTICS_SCHEMA, Candidate, write_candidates
 
 log = logging.getLogger(__name__)
 
@@ -1585,16 +1585,7 @@ def _sensitivity_rows(follow: pl.DataFrame, s: Settings, last: int, label: str) 
 
 
 def _statistics(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={
-            "statistic": pl.String,
-            "value": pl.Float64,
-            "ci_lower": pl.Float64,
-            "ci_upper": pl.Float64,
-            "n_persons": pl.Int64,
-        },
-    )
+    return pl.DataFrame(rows, schema=STATISTICS_SCHEMA)
 
 
 def linkage_statistics(r: Results) -> pl.DataFrame:
