@@ -24,6 +24,16 @@ REPO = Path(__file__).resolve().parents[1]
 UPSTREAM = ("synthesize", "ingest")
 
 
+def rules_in_dag(base: list[str]) -> list[str]:
+    """Rules with jobs in this run's DAG, after the ingest (from a forced dry run's job list)."""
+    dry = subprocess.run(
+        [*base, "-n", "--forceall", "--quiet", "rules"], check=True, capture_output=True, text=True
+    )
+    table = (dry.stdout + dry.stderr).split("Job stats:")[1].split("total")[0]
+    rules = [line.split()[0] for line in table.splitlines()[3:] if line.strip()]
+    return [r for r in dict.fromkeys(rules) if r not in (*UPSTREAM, "all")]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", default="small")
@@ -44,9 +54,7 @@ def main() -> None:
         "--configfile", str(REPO / "config/config.yaml"), str(overlay),
     ]  # fmt: skip
     subprocess.run(base, check=True)
-    listed = subprocess.run([*base, "--list-rules"], check=True, capture_output=True, text=True)
-    rules = [r.strip() for r in listed.stdout.split() if r.strip() and r.strip() not in UPSTREAM]
-    rules = [r for r in rules if r != "all"]
+    rules = rules_in_dag(base)
     rows, totals = [], []
     for i in range(args.repeats):
         start = time.perf_counter()
