@@ -36,10 +36,13 @@ only.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import shutil
 from pathlib import Path
+
+# The offence-code build script sits beside this one (run as a script, its folder is on the
+# path): one CSV dialect for every committed resource table.
+from build_offence_code_resources import read_csv, write_csv
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
@@ -504,21 +507,6 @@ SUBCLASS_RULES: list[tuple[tuple[str, ...], str | None, str, str]] = [
     ),
     (codes("193", 3), "92D", "subclass", "possession of a controlled drug"),
 ]
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
-    """Write rows with a fixed dialect and return the file's SHA-256."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def build_mapping(

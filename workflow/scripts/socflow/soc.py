@@ -153,6 +153,11 @@ def flag_defendant_cases(
     )  # fmt: skip
 
 
+def person_key_expr() -> pl.Expr:
+    """The person key: the cross-justice `person_id`, else the Crown Court `defendant_id`."""
+    return pl.coalesce("person_id", pl.concat_str(pl.lit("crown:"), "defendant_id"))
+
+
 def person_keys(crown: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
     """One person key per Crown defendant-case: the cross-justice ID where the linking table
     gives one (the smallest where it fans out), else the court-system defendant ID."""
@@ -166,9 +171,7 @@ def person_keys(crown: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
         .join(ids, on="row_id", how="left")
         .select(
             "defendant_on_case_id",
-            pl.coalesce("person_id", pl.concat_str(pl.lit("crown:"), "defendant_id")).alias(
-                "person"
-            ),
+            person_key_expr().alias("person"),
         )
     )
 

@@ -50,6 +50,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from socflow.outputs import STATISTICS_SCHEMA, Candidate, write_candidates
+from socflow.soc import person_key_expr
 
 log = logging.getLogger(__name__)
 
@@ -325,11 +326,7 @@ def index_events(
             on="defendant_on_case_id",
             how="left",
         )
-        .with_columns(
-            pl.coalesce("person_id", pl.concat_str(pl.lit("crown:"), "defendant_id")).alias(
-                "person_key"
-            )
-        )
+        .with_columns(person_key_expr().alias("person_key"))
     )
     steps: list[tuple[str, pl.Expr | None]] = [
         ("Crown Court defendant-cases", None),
@@ -1405,9 +1402,7 @@ def coverage_frequency(crown: pl.DataFrame, flags: pl.DataFrame, s: Settings) ->
             how="left",
         )
         .with_columns(
-            pl.coalesce("person_id", pl.concat_str(pl.lit("crown:"), "defendant_id")).alias(
-                "person"
-            ),
+            person_key_expr().alias("person"),
             pl.when(pl.col("person_id").is_not_null())
             .then(pl.lit("usable person ID"))
             .otherwise(pl.lit("no person ID"))
