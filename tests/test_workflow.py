@@ -12,8 +12,8 @@ import zipfile
 from pathlib import Path
 
 import polars as pl
-import yaml
 import pytest
+import yaml
 
 from socflow.schema import schema_markdown
 
