@@ -26,6 +26,10 @@ ALWAYS_REQUIRED = ("crown_defendant_cases",)
 UNMAPPED_POLICIES = ("quarantine", "stop")
 
 
+class LinkError(ValueError):
+    """A linking table that joins no row of the table it links: its keys do not match."""
+
+
 class MappingError(ValueError):
     """A mapping that cannot describe an extract: the message names the file and the key."""
 
@@ -149,3 +153,27 @@ def present_columns(datasets: dict[str, dict | None]) -> dict[str, list[str]]:
 def empty_table(table: str) -> pl.DataFrame:
     """A canonical table with no rows, for a stage given an absent table."""
     return pl.DataFrame(schema=schema.polars_schema(table))
+
+
+def read_ingested(path: str | Path | None, table: str, columns: list[str] | None = None):
+    """An ingested table, or an empty canonical one when the extract lacks the table (`path`
+    None or empty): a stage reads an absent optional table as one with no rows, and the
+    coverage notes (socflow.coverage) say what it did without it."""
+    if not path:
+        frame = empty_table(table)
+        return frame.select(columns) if columns is not None else frame
+    return pl.read_parquet(path, columns=columns)
+
+
+def check_link_matches(ids: pl.DataFrame, rows: pl.DataFrame, source: str, table: str) -> None:
+    """Stop when the linking table has rows for `source` but none joins a row of `table`
+    (`row_id` on both sides): the mapping of one of the two row keys is wrong."""
+    if ids.height == 0 or rows.height == 0:
+        return
+    if not ids.get_column("row_id").is_in(rows.get_column("row_id").implode()).any():
+        raise LinkError(
+            f"the linking table xjs_link (source_dataset {source}, {ids.height} rows) matches "
+            f"no row of {table} ({rows.height} rows) on row_id: check "
+            f"`datasets.xjs_link.columns.row_id` and `datasets.{table}.columns.row_id` in the "
+            "mapping (they must hold the same key)"
+        )
