@@ -42,10 +42,10 @@ def summarise(
     """
     by_year = []
     for table, col in YEAR_COLUMN.items():
-        if table in clean:
+        if table in clean and (present is None or col in present.get(table, [])):
             by_year.append(
                 clean[table]
-                .group_by(pl.col(col).alias("year"))
+                .group_by(pl.col(col).cast(pl.String).fill_null("not recorded").alias("year"))
                 .len("rows")
                 .with_columns(pl.lit(table).alias("table"))
             )
