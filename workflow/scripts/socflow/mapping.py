@@ -12,6 +12,7 @@ The checks here run when the workflow starts (workflow/rules/common.smk), before
 from __future__ import annotations
 
 import copy
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,11 @@ def check_mapping(datasets: dict[str, Any], source: str = "mapping") -> dict[str
                 f"datasets.{table}.columns: {', '.join(absent_required)} cannot be null "
                 f"(required: {', '.join(n for n, c in cols.items() if c.required)})"
             )
+        for name, entry in listed.items():
+            if isinstance(entry, dict) and name in cols:
+                bad = _bad_constant(entry["value"], cols[name])
+                if bad:
+                    problems.append(f"datasets.{table}.columns.{name}: constant {bad}")
         enums = {n for n, c in cols.items() if c.kind == "enum"}
         for key in ("recode", "unmapped"):
             wrong = sorted(set(spec[key]) - enums)
@@ -108,6 +114,22 @@ def check_mapping(datasets: dict[str, Any], source: str = "mapping") -> dict[str
     if problems:
         raise MappingError(f"{source}:\n  - " + "\n  - ".join(problems))
     return out
+
+
+def _bad_constant(value: Any, col: schema.Column) -> str:
+    """Why a constant cannot stand for a canonical column ("" when it can)."""
+    if col.kind == "enum" and str(value) not in col.dtype.categories.to_list():
+        return f"{value!r} is not a canonical level ({', '.join(col.dtype.categories)})"
+    if col.kind == "date":
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            return f"{value!r} is not a date in ISO form (YYYY-MM-DD)"
+    if col.kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"{value!r} is not a whole number"
+    if col.kind == "float" and not isinstance(value, int | float):
+        return f"{value!r} is not a number"
+    return ""
 
 
 def load_mapping(path: str | Path) -> dict[str, dict | None]:
