@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from socflow.coverage import CoverageError, mags_usable_for_survival
 from socflow.coverage import plan as coverage_plan
+from socflow.labels import definition_labels
 from socflow.mapping import MappingError, load_mapping, present_columns
 
 SYNTHETIC = config["data_source"] == "synthetic"

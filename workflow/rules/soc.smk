@@ -24,6 +24,7 @@ rule flag_soc:
         code_list_version=config["soc"]["code_list_version"],
         definition=RUN["soc"]["definition"],
         sensitivity=RUN["soc"]["sensitivity"],
+        definition_labels=definition_labels(RUN["soc"]),
     script:
         "../scripts/flag_soc.py"
 

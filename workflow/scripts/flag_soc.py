@@ -28,6 +28,7 @@ try:
         out_counts=snakemake.output.counts,
         out_code_list=snakemake.output.code_list,
         out_candidates=snakemake.output.candidates,
+        definition_labels=snakemake.params.definition_labels,
     )
 except (CodeListError, LinkError) as exc:
     log.error("%s", exc)

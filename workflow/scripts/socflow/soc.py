@@ -355,9 +355,16 @@ COUNT_MEASURES = {
 }
 
 
-def sensitivity_statistics(counts: pl.DataFrame) -> pl.DataFrame:
+def sensitivity_statistics(
+    counts: pl.DataFrame, labels: dict[str, str] | None = None
+) -> pl.DataFrame:
     """Counts under every definition as a statistics table (one row per definition and
-    measure), each resting on the SOC persons of its definition."""
+    measure), each resting on the SOC persons of its definition. `labels` names definitions in
+    words (socflow.labels), so that published tables show no config keys."""
+    if labels:
+        counts = counts.with_columns(
+            pl.col("definition").replace_strict(labels, default=pl.col("definition"))
+        )
     long = counts.unpivot(
         index=["definition", "soc_persons"],
         on=list(COUNT_MEASURES),
@@ -365,7 +372,9 @@ def sensitivity_statistics(counts: pl.DataFrame) -> pl.DataFrame:
         value_name="value",
     )
     return long.select(
-        pl.concat_str("definition", pl.lit(": "), "measure").alias("statistic"),
+        pl.concat_str(
+            "definition", pl.lit(": "), pl.col("measure").replace_strict(COUNT_MEASURES)
+        ).alias("statistic"),
         "definition",
         pl.col("measure").replace_strict(COUNT_MEASURES).alias("measure"),
         pl.col("value").cast(pl.Float64),
@@ -444,6 +453,7 @@ def run_flag_soc(
     out_counts: str,
     out_code_list: str,
     out_candidates: str,
+    definition_labels: dict[str, str] | None = None,
 ) -> pl.DataFrame:
     """Body of rule flag_soc: check the code list, flag, count, write the candidates."""
 
@@ -489,7 +499,7 @@ def run_flag_soc(
                 "soc_definitions",
                 "statistics",
                 "SOC persons, appearances and cases under each definition",
-                sensitivity_statistics(counts),
+                sensitivity_statistics(counts, definition_labels),
                 notes=f"SOC code list {codes.version} (sha256 {codes.sha256[:12]}).",
                 figure={"type": "bar", "x": "definition", "y": "value", "group": None,
                         "horizontal": True, "filter": {"measure": COUNT_MEASURES["soc_persons"]}},

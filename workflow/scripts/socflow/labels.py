@@ -1,0 +1,71 @@
+"""Plain-language labels for SOC definitions, so that published text never shows config keys.
+
+A sensitivity variant is a set of changes to the primary definition (config `soc.sensitivity`);
+its label says in words what the changes do. Light on purpose (no data libraries): the workflow
+computes the labels when it starts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PRIMARY_LABEL = "Primary definition"
+CRITERIA = {
+    "offence": "a listed offence",
+    "seriousness": "a serious offence",
+    "codefendants": "co-defendants",
+}
+WITHOUT = {
+    "offence": "the offence list",
+    "seriousness": "the seriousness test",
+    "codefendants": "the co-defendant test",
+}
+
+
+def _criteria(require: list[str]) -> str:
+    words = [CRITERIA[c] for c in ("offence", "seriousness", "codefendants") if c in require]
+    return " and ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def variant_label(change: dict[str, Any], primary: dict[str, Any]) -> str:
+    """What a variant's changes to the primary definition do, in words."""
+    parts = []
+    if "require" in change:
+        before = primary.get("require", list(CRITERIA))
+        dropped = [WITHOUT[c] for c in CRITERIA if c in before and c not in change["require"]]
+        parts.append(
+            f"only {_criteria(change['require'])}"
+            + (f", without {' or '.join(dropped)}" if dropped else "")
+        )
+    if change.get("tier") == "likely":
+        parts.append("only codes of the likely tier")
+    if change.get("offence_scope") == "any":
+        parts.append("any offence in the case, not only the principal one")
+    if change.get("offence_scope") == "principal":
+        parts.append("the principal offence only")
+    if "min_defendants" in change:
+        parts.append(f"{change['min_defendants']} or more defendants")
+    if change.get("codefendants_must_meet_offence"):
+        parts.append("co-defendants also charged with a listed offence")
+    if change.get("seriousness_mode") == "imposed":
+        years = change.get("threshold_years", primary.get("threshold_years", 3))
+        parts.append(f"seriousness from the sentence imposed ({years:g} years or more)")
+    elif change.get("seriousness_mode") == "off":
+        parts.append("no seriousness test")
+    elif "threshold_years" in change:
+        parts.append(f"seriousness threshold of {change['threshold_years']:g} years")
+    if not parts:
+        return "Same as the primary definition"
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:]
+
+
+def definition_labels(soc: dict[str, Any]) -> dict[str, str]:
+    """Label of every definition of a `soc` config block: `primary` and each variant."""
+    primary = soc["definition"]
+    serious = f"{primary.get('threshold_years', 3):g} years' custody or more"
+    criteria = _criteria(primary["require"]).replace("a serious offence", serious)
+    labels = {"primary": f"{PRIMARY_LABEL}: {criteria}"}
+    for name, change in sorted(soc["sensitivity"].items()):
+        labels[name] = variant_label(change, primary)
+    return labels
