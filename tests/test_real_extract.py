@@ -185,7 +185,8 @@ def test_report_says_what_was_skipped_and_reduced(extract_run):
         assert "needs plea (Crown Court table)" in page
         assert "weights from Crown Court sentences only" in page
         assert "no journey table" in page
-        assert "sensitivity definition any_offence_in_case" in page
+        assert "sensitivity definition: Any offence in the case" in page
+        assert "any_offence_in_case" not in page  # words, not config keys
     assert not (work / "reports/tables/describe/describe_plea.csv").exists()
     assert (work / "reports/tables/describe/describe_sex.csv").exists()
     quality = (work / "results/quality/data_quality.html").read_text()

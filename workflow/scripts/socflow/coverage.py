@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socflow import schema
+from socflow.labels import variant_label
 
 RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 
@@ -106,7 +107,7 @@ def _plan_soc(
     p: Plan, soc: dict, crown: set[str], offences: set[str], mags: set[str], link: bool
 ) -> None:
     primary = soc["definition"]
-    custody = "custody_days" in crown or "custody_days" in offences
+    custody = "custody_days" in crown  # the imposed-sentence test reads the Crown table
     if not offences:
         if primary["offence_scope"] == "any":
             primary["offence_scope"] = "principal"
@@ -117,30 +118,14 @@ def _plan_soc(
                 "no offence-level table: offence criterion read from the principal offence "
                 "only (soc.definition.offence_scope is 'any')",
             )
-        for name, change in sorted(soc["sensitivity"].items()):
-            if change.get("offence_scope") == "any":
-                del soc["sensitivity"][name]
-                p.note(
-                    "soc",
-                    f"sensitivity definition {name}",
-                    SKIPPED,
-                    "needs the offence-level table (crown_offences), which the extract lacks",
-                )
+        _drop_variants(p, soc, "offence_scope", "any", "the offence-level table (crown_offences)")
     if not custody:
         if primary["seriousness_mode"] == "imposed":
             raise CoverageError(
                 "soc.definition.seriousness_mode 'imposed' needs custody_days, which the "
                 "extract lacks: choose 'statutory_max'"
             )
-        for name, change in sorted(soc["sensitivity"].items()):
-            if change.get("seriousness_mode") == "imposed":
-                del soc["sensitivity"][name]
-                p.note(
-                    "soc",
-                    f"sensitivity definition {name}",
-                    SKIPPED,
-                    "needs the custodial term imposed (custody_days), which the extract lacks",
-                )
+        _drop_variants(p, soc, "seriousness_mode", "imposed", "the custodial term (custody_days)")
     if not link or "row_id" not in crown:
         why = "no cross-justice linking table" if not link else "no row_id in the Crown table"
         if "defendant_id" in crown:
@@ -164,6 +149,15 @@ def _plan_soc(
             REDUCED,
             "magistrates' table or linking table absent: groups from Crown Court cases only",
         )
+
+
+def _drop_variants(p: Plan, soc: dict, key: str, value: str, needs: str) -> None:
+    """Leave out the sensitivity variants that set `key` to `value`, which need `needs`."""
+    for name, change in sorted(soc["sensitivity"].items()):
+        if change.get(key) == value:
+            label = variant_label(change, soc["definition"])
+            del soc["sensitivity"][name]
+            p.note("soc", f"sensitivity definition: {label}", SKIPPED, f"needs {needs}")
 
 
 def _plan_describe(p: Plan, crown: set[str]) -> None:
