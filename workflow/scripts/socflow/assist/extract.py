@@ -1,0 +1,149 @@
+"""Read one extract (a file or a folder of shards, CSV and Parquet mixed) and profile its columns.
+
+Every value is read as text, as ingest reads CSV, so that the profile sees what ingest will
+parse. Columns are profiled one at a time from lazy scans, so memory holds one column of the
+extract rather than all of it. A file in a shard folder that is not read (another suffix, or
+another format than asked for) is listed in the outputs, never skipped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+SUFFIXES = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
+SAMPLE = 5000  # distinct values kept per column for content tests
+CODED_MAX = 200  # at most this many distinct values: the column may be coded
+
+
+class AssistError(RuntimeError):
+    """The extract cannot be read: the message names the path and what is wrong."""
+
+
+def kind_of(path: Path) -> str | None:
+    for kind, suffixes in SUFFIXES.items():
+        if path.name.lower().endswith(suffixes):
+            return kind
+    return None
+
+
+@dataclass(frozen=True)
+class Extract:
+    """The files read (with their formats), the files not read (with why), and the columns."""
+
+    path: Path
+    files: tuple[tuple[Path, str], ...]
+    skipped: tuple[tuple[Path, str], ...]
+    columns: tuple[str, ...]
+    columns_by_file: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def format(self) -> str:
+        """The `format` a mapping should give: the one kind of file, or `auto` if mixed."""
+        kinds = {k for _, k in self.files}
+        return kinds.pop() if len(kinds) == 1 else "auto"
+
+    def scan(self) -> pl.LazyFrame:
+        """All files stacked, every column as text; a column missing from a file is null there."""
+        frames = []
+        for f, kind in self.files:
+            if kind == "csv":
+                lf = (pl.read_csv(f, infer_schema=False).lazy() if f.name.endswith(".gz")
+                      else pl.scan_csv(f, infer_schema=False))  # fmt: skip
+            else:
+                lf = pl.scan_parquet(f).select(pl.all().cast(pl.String))
+            frames.append(lf)
+        return pl.concat(frames, how="diagonal")
+
+
+def open_extract(path: str | Path, fmt: str = "auto") -> Extract:
+    """List the data files behind `path` and read their headers."""
+    if fmt not in ("auto", "csv", "parquet"):
+        raise AssistError(f"--format must be auto, csv or parquet, not {fmt!r}")
+    p = Path(path)
+    if not p.exists():
+        raise AssistError(f"extract not found: {p}")
+    candidates = [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file())
+    files, skipped = [], []
+    for f in candidates:
+        kind = kind_of(f)
+        if kind is None:
+            skipped.append((f, "not a CSV or Parquet file name"))
+        elif fmt not in ("auto", kind):
+            skipped.append((f, f"a {kind} file, but --format {fmt}"))
+        else:
+            files.append((f, kind))
+    if not files:
+        raise AssistError(f"{p} holds no {'CSV or Parquet' if fmt == 'auto' else fmt} file")
+    by_file: dict[str, tuple[str, ...]] = {}
+    for f, kind in files:
+        try:
+            if kind == "csv":
+                cols = pl.read_csv(f, n_rows=0, infer_schema=False).columns
+            else:
+                cols = list(pl.read_parquet_schema(f))
+        except Exception as exc:  # unreadable file: say which
+            raise AssistError(f"cannot read {f}: {exc}") from exc
+        by_file[f.name] = tuple(cols)
+    columns = tuple(dict.fromkeys(c for cols in by_file.values() for c in cols))
+    return Extract(p, tuple(files), tuple(skipped), columns, by_file)
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What one source column holds: counts, a sample of distinct values and, when the column
+    has few distinct values, every value with its row count."""
+
+    name: str
+    rows: int
+    blank: int
+    distinct: int  # distinct non-blank values
+    sample: pl.Series  # up to SAMPLE distinct non-blank values, in a fixed pseudo-random order
+    counts: pl.DataFrame | None  # value (blank as ""), rows; None if more than CODED_MAX values
+    missing_in: tuple[str, ...] = ()  # files that lack the column
+
+    @property
+    def filled(self) -> int:
+        return self.rows - self.blank
+
+    @property
+    def distinct_share(self) -> float:
+        """Distinct values per non-blank row: 1 for a key."""
+        return self.distinct / self.filled if self.filled else 0.0
+
+
+def profile_columns(extract: Extract) -> dict[str, ColumnProfile]:
+    """A profile of every source column, in the extract's column order."""
+    lf = extract.scan()
+    out = {}
+    for name in extract.columns:
+        text = pl.col(name).str.strip_chars()
+        filled = text.filter(text.is_not_null() & (text != ""))
+        stats = lf.select(
+            pl.len().alias("rows"),
+            filled.len().alias("filled"),
+            filled.n_unique().alias("distinct"),
+        ).collect()
+        rows, n_filled, distinct = stats.row(0)
+        sample = (
+            lf.select(filled.unique().alias(name))
+            .sort(pl.col(name).hash(seed=0), name)
+            .head(SAMPLE)
+            .collect()
+            .get_column(name)
+        )
+        counts = None
+        if distinct <= CODED_MAX:
+            counts = (
+                lf.select(text.fill_null("").alias("value"))
+                .group_by("value")
+                .len("rows")
+                .sort(["rows", "value"], descending=[True, False])
+                .collect()
+                .with_columns(pl.col("rows").cast(pl.Int64))
+            )
+        missing = tuple(f for f, cols in extract.columns_by_file.items() if name not in cols)
+        out[name] = ColumnProfile(name, rows, rows - n_filled, distinct, sample, counts, missing)
+    return out
