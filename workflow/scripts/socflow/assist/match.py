@@ -81,13 +81,22 @@ def evidence(profile: ColumnProfile, known_codes: pl.Series) -> Evidence:
     )
 
 
+# How much a proposed level says that the column is this one: a value that merely contains a
+# level's words (`Leeds (London)` has `London`) is weak evidence of a region column.
+LEVEL_EVIDENCE = {"exact": 1.0, "synonym": 1.0, "blank": 1.0, "spelling": 0.9, "words": 0.5}
+
+
 def _level_share(column: schema.Column, profile: ColumnProfile) -> float:
-    """Share of rows whose value has a proposed level (blanks of a nullable column left out)."""
+    """Share of rows whose value has a proposed level, weighted by how the level was found
+    (blanks of a nullable column left out)."""
     if profile.counts is None:
         return 0.0
     vt = value_table(column, profile.counts).filter(pl.col("flag") != "blank -> null")
     total = vt["rows"].sum()
-    return vt.filter(pl.col("proposed_level").is_not_null())["rows"].sum() / total if total else 0.0
+    weight = pl.col("matched_by").replace_strict(
+        LEVEL_EVIDENCE, default=0.0, return_dtype=pl.Float64
+    )
+    return (vt["rows"] * vt.select(weight).to_series()).sum() / total if total else 0.0
 
 
 def content_score(table: str, column: schema.Column, ev: Evidence) -> tuple[float, bool]:
