@@ -115,35 +115,34 @@ class ColumnProfile:
 
 
 def profile_columns(extract: Extract) -> dict[str, ColumnProfile]:
-    """A profile of every source column, in the extract's column order."""
+    """A profile of every source column, in the extract's column order.
+
+    One column is read at a time (one scan of the files each), then profiled in memory.
+    """
     lf = extract.scan()
     out = {}
     for name in extract.columns:
-        text = pl.col(name).str.strip_chars()
-        filled = text.filter(text.is_not_null() & (text != ""))
-        stats = lf.select(
-            pl.len().alias("rows"),
-            filled.len().alias("filled"),
-            filled.n_unique().alias("distinct"),
-        ).collect()
-        rows, n_filled, distinct = stats.row(0)
+        text = lf.select(pl.col(name).str.strip_chars().fill_null("")).collect().to_series()
+        filled = text.filter(text != "")
+        distinct = filled.unique()
         sample = (
-            lf.select(filled.unique().alias(name))
+            pl.DataFrame({name: distinct})
             .sort(pl.col(name).hash(seed=0), name)
             .head(SAMPLE)
-            .collect()
             .get_column(name)
         )
         counts = None
-        if distinct <= CODED_MAX:
+        if distinct.len() <= CODED_MAX:
             counts = (
-                lf.select(text.fill_null("").alias("value"))
-                .group_by("value")
-                .len("rows")
+                text.rename("value")
+                .value_counts(name="rows")
                 .sort(["rows", "value"], descending=[True, False])
-                .collect()
                 .with_columns(pl.col("rows").cast(pl.Int64))
             )
         missing = tuple(f for f, cols in extract.columns_by_file.items() if name not in cols)
-        out[name] = ColumnProfile(name, rows, rows - n_filled, distinct, sample, counts, missing)
+        rows = text.len()
+        out[name] = ColumnProfile(
+            name, rows, rows - filled.len(), distinct.len(), sample, counts, missing
+        )
+        del text, filled, distinct
     return out
