@@ -19,7 +19,11 @@ wildcard_constraints:
     stage="|".join(STAGES),
 
 
-include: "workflow/rules/synthesize.smk"
+if SYNTHETIC:
+
+    include: "workflow/rules/synthesize.smk"
+
+
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/soc.smk"
 include: "workflow/rules/describe.smk"

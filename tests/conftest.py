@@ -10,6 +10,7 @@ import yaml
 
 from socflow import soc
 from socflow.ingest import Limits, ingest_table, load_ho_codes
+from socflow.mapping import load_mapping
 from socflow.synth import SimulationParams, generate
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,7 +25,10 @@ def tiny_extracts():
 
 @pytest.fixture(scope="session")
 def config() -> dict:
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    """The default config, with the tables of its mapping file under `datasets`."""
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    cfg["datasets"] = load_mapping(REPO / cfg["mapping"])
+    return cfg
 
 
 @pytest.fixture(scope="session")

@@ -330,6 +330,7 @@ def test_git_outside_a_repository_and_inside_one(tmp_path):
 
 def test_rulegraph_of_the_real_snakefile(tmp_path):
     shutil.copytree(REPO / "resources", tmp_path / "resources")
+    shutil.copytree(REPO / "config", tmp_path / "config")
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
     dot = snakemake_rulegraph(
         REPO / "Snakefile",
@@ -347,8 +348,7 @@ def test_rulegraph_of_the_real_snakefile(tmp_path):
 
 def test_rulegraph_failure_is_reported(tmp_path):
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    config["data_source"] = "extract"
-    config["datasets"]["crown_offences"]["path"] = "/nonexistent/crown_offences.csv"
+    config["data_source"] = "extract"  # the synthetic mapping's paths do not exist
     with pytest.raises(RuntimeError, match="rulegraph failed"):
         snakemake_rulegraph(REPO / "Snakefile", tmp_path, config=config)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from socflow.schema import schema_markdown
 
@@ -67,15 +68,20 @@ def test_rerun_is_a_no_op(tiny_run):
 @pytest.mark.e2e
 def test_missing_extract_stops_with_the_file_named(tmp_path):
     shutil.copytree(REPO / "resources", tmp_path / "resources")
+    mapping = yaml.safe_load((REPO / "config/mappings/synthetic.yaml").read_text())
+    for table, spec in mapping["datasets"].items():
+        spec["path"] = str(tmp_path / f"{table}.csv")
+        (tmp_path / f"{table}.csv").write_text("x\n1\n")
+    mapping["datasets"]["crown_offences"]["path"] = "/nonexistent/crown_offences.csv"
+    (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(mapping))
     overlay = tmp_path / "extract.yaml"
-    overlay.write_text(
-        "data_source: extract\n"
-        "datasets:\n  crown_offences:\n    path: /nonexistent/crown_offences.csv\n"
-    )
+    overlay.write_text(f"data_source: extract\nmapping: {tmp_path / 'mapping.yaml'}\n")
     proc = _snakemake(tmp_path, "-n", "--configfile", str(REPO / "config/config.yaml"),
                       str(REPO / "tests/data/tiny.yaml"), str(overlay))  # fmt: skip
     assert proc.returncode != 0
-    assert "/nonexistent/crown_offences.csv" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "/nonexistent/crown_offences.csv" in out
+    assert "datasets.crown_offences.path" in out
 
 
 def test_config_schema_refuses_bad_values(tmp_path):

@@ -1,24 +1,69 @@
-# Helpers shared by the stage files: dataset paths, table names, final targets.
+# Helpers shared by the stage files: the mapping, dataset paths, table names, final targets.
+import sys
+from pathlib import Path
 
-TABLES = [
-    "crown_defendant_cases",
-    "crown_offences",
-    "mags_defendant_cases",
-    "xjs_link",
-    "mags_crown_journey",
-]
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from snakemake.exceptions import WorkflowError
+
+from socflow.mapping import MappingError, load_mapping, present_columns
+
 SYNTHETIC = config["data_source"] == "synthetic"
 SYNTH_DATA = "results/synthetic/data"
 SYNTH_TRUTH = "results/synthetic/truth"
+# A relative mapping path is looked up in the working directory, then in the workflow's folder
+# (where the shipped mappings live), so that `--directory` runs find the shipped ones.
+MAPPING_FILE = Path(config["mapping"])
+if not MAPPING_FILE.is_absolute() and not MAPPING_FILE.exists():
+    MAPPING_FILE = Path(workflow.basedir) / MAPPING_FILE
+try:
+    DATASETS = load_mapping(MAPPING_FILE)
+except MappingError as exc:
+    raise WorkflowError(f"config key `mapping` ({config['mapping']}): {exc}") from None
+# The tables this extract has, in canonical order; absent ones are declared `null` or unlisted.
+TABLES = [t for t, spec in DATASETS.items() if spec is not None]
+ABSENT_TABLES = [t for t, spec in DATASETS.items() if spec is None]
+# The canonical columns each table supplies (absent tables: none).
+PRESENT = present_columns(DATASETS)
+if not SYNTHETIC:
+    # A real-data run reads only what exists: nothing may be made up by the synthesize rule.
+    for _table in TABLES:
+        _path = DATASETS[_table]["path"]
+        if Path(_path).resolve().is_relative_to(Path(SYNTH_DATA).resolve()):
+            raise WorkflowError(
+                f"config key `datasets.{_table}.path` in {config['mapping']}: {_path} is where "
+                "the synthetic extracts are written, but data_source is 'extract'"
+            )
+        if not Path(_path).exists():
+            raise WorkflowError(
+                f"config key `datasets.{_table}.path` in {config['mapping']}: {_path} does not "
+                "exist (data_source is 'extract': point it at the extract, or declare the "
+                "table absent with `null`)"
+            )
 
 
-def dataset_path(wildcards):
-    """The configured path of a dataset: the synthesize rule makes it for synthetic runs."""
-    return config["datasets"][wildcards.table]["path"]
+def has(table, *columns):
+    """Whether the extract has a table and, in it, every one of `columns`."""
+    return table in TABLES and all(c in PRESENT[table] for c in columns)
+
+
+def ingest_inputs(wildcards):
+    """The extract, the HO code table and, for a table with a foreign key, its parent."""
+    inputs = {
+        "data": DATASETS[wildcards.table]["path"],
+        "ho_codes": config["resources"]["ho_offence_codes"],
+    }
+    if wildcards.table == "crown_offences":
+        inputs["parents"] = "results/ingest/crown_defendant_cases.parquet"
+    return inputs
 
 
 def dataset_spec(wildcards):
-    return config["datasets"][wildcards.table]
+    return DATASETS[wildcards.table]
+
+
+def ingested(table):
+    """The ingested table's path, or [] when the extract lacks it (for optional inputs)."""
+    return f"results/ingest/{table}.parquet" if table in TABLES else []
 
 
 def synthetic_scale():

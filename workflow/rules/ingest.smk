@@ -1,14 +1,17 @@
 # Map each extract onto the canonical schema, validate it, quarantine bad rows, reconcile.
+# Only the tables the mapping declares present are ingested; the offence table is checked
+# against the ingested Crown Court table, so that offences without a defendant-case are
+# quarantined as orphans.
 
 
 rule ingest:
     input:
-        data=dataset_path,
-        ho_codes=config["resources"]["ho_offence_codes"],
+        unpack(ingest_inputs),
     output:
         clean="results/ingest/{table}.parquet",
         quarantine="results/ingest/{table}.quarantine.parquet",
         reconciliation="results/ingest/{table}.reconciliation.csv",
+        unmapped="results/ingest/{table}.unmapped.csv",
     log:
         "logs/ingest/{table}.log",
     benchmark:

@@ -25,9 +25,10 @@ rule provenance:
         configfiles=[str(f) for f in workflow.overwrite_configfiles],
         all_configfiles=[str(f) for f in workflow.configfiles],
         config=config,
-        datasets={t: config["datasets"][t] for t in TABLES},
+        datasets=DATASETS,
         resources=dict(
             config["resources"],
+            mapping=str(MAPPING_FILE),
             soc_offence_codes={
                 "path": config.get("soc", {}).get("code_list"),
                 "version": config.get("soc", {}).get("code_list_version"),

@@ -27,6 +27,8 @@ try:
         out_quarantine=snakemake.output.quarantine,
         out_reconciliation=snakemake.output.reconciliation,
         rule=f"ingest ({snakemake.wildcards.table})",
+        out_unmapped=snakemake.output.unmapped,
+        parents_path=snakemake.input.get("parents"),
     )
 except IngestError as exc:
     log.error("%s", exc)

@@ -19,6 +19,7 @@ import logging
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import partial, reduce
 from pathlib import Path
 
@@ -34,6 +35,7 @@ REASON = "reason"
 _SRC = "__src__"
 _TXT = "__txt__"  # stripped text of a source column
 _RECODED = "__recoded__"  # recoded text of an enum column, before the allowed-value check
+_UNMAPPED = "__unmapped__"  # flag: an enum column's raw value is not listed by its recode
 _CHECK = "__check__"
 _BAD = "__bad__"
 _POS = "__pos__"  # row position within its input file
@@ -54,6 +56,10 @@ class Limits:
     age_min: int = 10
     age_max: int = 100
     custody_days_max: int = 36500
+    first_plausible_date: date = date(1900, 1, 1)
+    last_plausible_date: date = date(2030, 12, 31)
+    # 1.0 stops never: library callers opt in; the workflow takes the share from config.
+    max_quarantine_share: float = 1.0
 
     @classmethod
     def from_config(cls, cfg: dict) -> Limits:
@@ -61,7 +67,43 @@ class Limits:
             age_min=cfg["age_min"],
             age_max=cfg["age_max"],
             custody_days_max=cfg["custody_days_max"],
+            first_plausible_date=date.fromisoformat(str(cfg["first_plausible_date"])),
+            last_plausible_date=date.fromisoformat(str(cfg["last_plausible_date"])),
+            max_quarantine_share=cfg["max_quarantine_share"],
         )
+
+
+_INT_RANGE = {
+    pl.Int8(): (-(2**7), 2**7 - 1),
+    pl.Int16(): (-(2**15), 2**15 - 1),
+    pl.Int32(): (-(2**31), 2**31 - 1),
+    pl.Int64(): (-(2**63), 2**63 - 1),
+}
+# Tables whose foreign key must match a row of another table: (column, parent table).
+ORPHAN_KEYS = {"crown_offences": ("defendant_on_case_id", "crown_defendant_cases")}
+
+# Smallest allowed value of count columns (negative counts are impossible).
+MIN_VALUE = {"n_offences": 0, "offence_number": 0, "custody_days": 0}
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One row-wise check: the rows it fails, its reason, and the config key most likely wrong
+    when it fails many rows."""
+
+    fails: pl.Expr
+    reason: str
+    column: str | None = None
+    config_key: str = ""
+
+
+UNMAPPED_SCHEMA = {
+    "source_file": pl.String,
+    "column": pl.String,
+    "raw_value": pl.String,
+    "rows": pl.Int64,
+    "policy": pl.String,
+}
 
 
 @dataclass
@@ -69,6 +111,7 @@ class IngestResult:
     clean: pl.DataFrame
     quarantine: pl.DataFrame
     reconciliation: pl.DataFrame
+    unmapped: pl.DataFrame  # raw codes no recode lists, per file and column (UNMAPPED_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -91,18 +134,35 @@ def list_source_files(path: str | Path, fmt: str, rule: str) -> list[Path]:
         raise IngestError(f"[rule {rule}] input file not found: {p} (check `datasets` in config)")
     if p.is_file():
         return [p]
-    suffixes = {"parquet": (".parquet", ".pq"), "csv": (".csv", ".csv.gz")}
-    wanted = suffixes.get(fmt, suffixes["parquet"] + suffixes["csv"])
-    files = sorted(f for f in p.iterdir() if f.is_file() and f.name.endswith(wanted))
+    # Every file of a shard folder is read, each by its own suffix (CSV and Parquet may mix);
+    # a file that is neither stops the run rather than being skipped.
+    entries = sorted(f for f in p.iterdir() if f.name != SNAKEMAKE_MARKER)
+    files = [f for f in entries if f.is_file() and f.name.endswith(DATA_SUFFIXES)]
+    other = [f.name for f in entries if f not in files]
+    if other:
+        raise IngestError(
+            f"[rule {rule}] folder {p} holds {len(other)} entr{'y' if len(other) == 1 else 'ies'} "
+            f"that are not data files ({', '.join(DATA_SUFFIXES)}), which would not be read: "
+            f"{', '.join(other[:10])}{' ...' if len(other) > 10 else ''}; move them out of the "
+            "folder"
+        )
     if not files:
-        raise IngestError(f"[rule {rule}] folder {p} holds no {fmt} files")
+        raise IngestError(f"[rule {rule}] folder {p} holds no data files")
     return files
 
 
+DATA_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz")
+# Snakemake's time stamp in a folder it wrote (the synthetic shard folders): not data.
+SNAKEMAKE_MARKER = ".snakemake_timestamp"
+
+
 def _format_of(f: Path, fmt: str) -> str:
-    if fmt in ("csv", "parquet"):
-        return fmt
-    return "csv" if f.name.endswith((".csv", ".csv.gz")) else "parquet"
+    """A file's format: by its suffix where it has a data suffix, else the configured one."""
+    if f.name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    if f.name.endswith((".parquet", ".pq")):
+        return "parquet"
+    return "csv" if fmt == "csv" else "parquet"
 
 
 def _file_parts(path: str | Path, fmt: str, columns: list[str], rule: str) -> list[_Part]:
@@ -173,6 +233,15 @@ def normalise_ho_code(expr: pl.Expr) -> pl.Expr:
     return expr.cast(pl.String).str.strip_chars().str.replace("/", "", literal=True)
 
 
+def _constant(value: object, dtype: pl.DataType) -> pl.Expr:
+    """A mapping constant as a typed literal (dates in ISO form)."""
+    if dtype == pl.Date:
+        return pl.lit(date.fromisoformat(str(value)))
+    if isinstance(dtype, pl.Enum):
+        return pl.lit(str(value)).cast(dtype)
+    return pl.lit(value).cast(dtype)
+
+
 def _age_band_expr(col: str, edges: list[int]) -> pl.Expr:
     labels = []
     for lo, hi in zip(edges, [*edges[1:], None], strict=True):
@@ -198,14 +267,22 @@ class _Validator:
     def __init__(self, table: str, spec: dict, ho_codes: pl.DataFrame, limits: Limits) -> None:
         self.table = table
         self.cols = {c.name: c for c in schema.source_columns(table)}
-        self.mapping: dict[str, str] = spec["columns"]
+        entries = spec["columns"]
+        for name, col in self.cols.items():
+            if entries.get(name) is None and col.required:
+                raise IngestError(f"config maps no source column to required `{name}` of {table}")
+        # Canonical name -> source column; constants; everything else is absent (typed null).
+        self.mapping: dict[str, str] = {n: e for n, e in entries.items() if isinstance(e, str)}
+        self.constants: dict[str, object] = {
+            n: e["value"] for n, e in entries.items() if isinstance(e, dict)
+        }
         self.recode: dict[str, dict[str, str]] = spec.get("recode") or {}
+        self.unmapped: dict[str, object] = spec.get("unmapped") or {}
         self.date_fmt = spec.get("date_format", "%Y-%m-%d")
         self.known_codes = ho_codes["ho_code"]
         self.limits = limits
-        for name, col in self.cols.items():
-            if name not in self.mapping and col.required:
-                raise IngestError(f"config maps no source column to required `{name}` of {table}")
+        self.parents: pl.Series | None = None  # keys a foreign key must match (orphan check)
+        self.present = set(self.mapping) | set(self.constants)
         # Source columns move to a namespace of their own: a canonical name may equal a source one.
         self.source_cols = list(dict.fromkeys(self.mapping[n] for n in self.cols
                                               if n in self.mapping))  # fmt: skip
@@ -243,68 +320,135 @@ class _Validator:
 
         parsed: list[pl.Expr] = []
         enums: list[pl.Expr] = []
-        checks: list[tuple[pl.Expr, str]] = []
+        checks: list[_Check] = []
+        key_of = f"datasets.{self.table}"
         for name, col in self.cols.items():
+            if name in self.constants:
+                (enums if col.kind == "enum" else parsed).append(
+                    _constant(self.constants[name], col.dtype).alias(name)
+                )
+                continue
             if name not in self.mapping:
+                # Declared absent: a typed null, never a made-up value.
                 parsed.append(pl.lit(None, dtype=col.dtype).alias(name))
                 continue
             src = self.mapping[name]
             value = pl.col(name)
+            col_key = f"{key_of}.columns.{name}"
             if col.kind == "date":
                 parsed.append(txt(src).str.to_date(self.date_fmt, strict=False).alias(name))
-                checks.append((~blank(src) & value.is_null(), f"unparseable date in {name}"))
+                checks.append(_Check(~blank(src) & value.is_null(), f"unparseable date in {name}",
+                                     src, f"{key_of}.date_format"))  # fmt: skip
+                lim = self.limits
+                checks.append(
+                    _Check(
+                        ~value.is_between(lim.first_plausible_date, lim.last_plausible_date),
+                        f"implausible date in {name} (outside {lim.first_plausible_date}.."
+                        f"{lim.last_plausible_date})",
+                        src,
+                        f"{key_of}.date_format",
+                    )
+                )
             elif col.kind == "int":
-                # An integer column needs no round trip through text.
-                raw = txt(src) if src in with_text else pl.col(_SRC + src)
-                parsed.append(raw.cast(pl.Int64, strict=False).alias(name))
-                checks.append((~blank(src) & value.is_null(), f"non-integer {name}"))
+                if src in with_text:
+                    # Whole numbers written as decimals (e.g. a shard stored as float) are read as
+                    # integers; a fraction is never truncated.
+                    as_float = txt(src).cast(pl.Float64, strict=False)
+                    whole = (as_float == as_float.floor()) & (as_float.abs() < 2**53)
+                    raw = pl.coalesce(
+                        txt(src).cast(pl.Int64, strict=False),
+                        pl.when(whole).then(as_float.cast(pl.Int64, strict=False)),
+                    )
+                else:  # an integer column needs no round trip through text
+                    raw = pl.col(_SRC + src).cast(pl.Int64, strict=False)
+                parsed.append(raw.alias(name))
+                checks.append(_Check(~blank(src) & value.is_null(), f"non-integer {name}", src,
+                                     col_key))  # fmt: skip
+                lo, hi = _INT_RANGE[col.dtype]
+                out_of_range = f"{name} out of range for {col.dtype}"
+                checks.append(_Check(~value.is_between(lo, hi), out_of_range, src, col_key))
+                if name in MIN_VALUE:
+                    checks.append(_Check(value < MIN_VALUE[name], f"negative {name}", src,
+                                         col_key))  # fmt: skip
             elif col.kind == "float":
                 parsed.append(txt(src).cast(pl.Float64, strict=False).alias(name))
-                checks.append((~blank(src) & value.is_null(), f"non-numeric {name}"))
+                checks.append(_Check(~blank(src) & value.is_null(), f"non-numeric {name}", src,
+                                     col_key))  # fmt: skip
             elif col.kind == "ho_code":
                 parsed.append(txt(src).str.replace("/", "", literal=True).alias(name))
                 malformed = ~blank(src) & ~value.str.contains(r"^\d{5}$")
-                checks.append((malformed, f"malformed HO offence code in {name}"))
+                checks.append(_Check(malformed, f"malformed HO offence code in {name}", src,
+                                     col_key))  # fmt: skip
                 checks.append(
-                    (
+                    _Check(
                         ~blank(src) & ~malformed & ~value.is_in(self.known_codes.implode()),
                         f"{name} not in HO code table",
+                        src,
+                        "resources.ho_offence_codes",
                     )
                 )
             elif col.kind == "enum":
                 recoded = pl.col(_RECODED + name)
+                levels = col.dtype.categories.implode()
                 if name in self.recode:
-                    text = txt(src).fill_null("").replace_strict(self.recode[name], default=None)
-                    unmapped = recoded.is_null() & ~(blank(src) & pl.lit(col.nullable))
+                    listed = txt(src).fill_null("").replace_strict(self.recode[name], default=None)
                 else:
-                    text = pl.when(blank(src)).then(None).otherwise(txt(src))
-                    unmapped = ~blank(src)
-                parsed.append(text.alias(_RECODED + name))
-                ok = recoded.is_in(col.dtype.categories.implode())
+                    listed = pl.when(txt(src).is_in(levels)).then(txt(src))
+                # A non-blank raw value that the recode does not list (nor the canonical levels).
+                parsed.append((listed.is_null() & ~blank(src)).alias(_UNMAPPED + name))
+                unlisted = pl.col(_UNMAPPED + name)
+                policy = self.unmapped.get(name, "quarantine")
+                if isinstance(policy, dict):
+                    listed = pl.when(unlisted).then(pl.lit(policy["level"])).otherwise(listed)
+                parsed.append(listed.alias(_RECODED + name))
+                ok = recoded.is_in(levels)
                 enums.append(pl.when(ok).then(recoded).otherwise(None).cast(col.dtype).alias(name))
-                checks.append((unmapped & ~ok.fill_null(False), f"unmapped value in {name}"))
+                bad_recode = ~blank(src) & ~unlisted & ~ok.fill_null(False)
+                checks.append(
+                    _Check(bad_recode, f"recode of {name} gives no canonical level", src,
+                           f"{key_of}.recode.{name}")
+                )  # fmt: skip
+                if not isinstance(policy, dict):
+                    checks.append(
+                        _Check(unlisted, f"unmapped value in {name}", src,
+                               f"{key_of}.recode.{name} (or {key_of}.unmapped.{name})")
+                    )  # fmt: skip
             else:
                 parsed.append(pl.when(blank(src)).then(None).otherwise(txt(src)).alias(name))
             if not col.nullable:
-                checks.append((blank(src) & value.is_null(), f"missing {name}"))
+                checks.append(_Check(blank(src) & value.is_null(), f"missing {name}", src, col_key))
 
         # Range and order checks on parsed values.
         lim = self.limits
-        if "age_at_offence" in self.cols:
+        present = set(self.mapping) | set(self.constants)
+        if "age_at_offence" in present:
             age = pl.col("age_at_offence")
-            checks.append(
-                (~age.is_between(lim.age_min, lim.age_max), "age_at_offence out of range")
-            )
-        if "custody_days" in self.cols:
+            checks.append(_Check(~age.is_between(lim.age_min, lim.age_max),
+                                 "age_at_offence out of range", self.mapping.get("age_at_offence"),
+                                 "validation.age_min / validation.age_max"))  # fmt: skip
+        if "custody_days" in present:
             cd = pl.col("custody_days")
-            checks.append((~cd.is_between(0, lim.custody_days_max), "custody_days out of range"))
-        if "match_score" in self.cols:
-            checks.append((~pl.col("match_score").is_between(0, 1), "match_score out of range"))
+            checks.append(_Check(~cd.is_between(0, lim.custody_days_max),
+                                 "custody_days out of range", self.mapping.get("custody_days"),
+                                 "validation.custody_days_max"))  # fmt: skip
+        if "match_score" in present:
+            checks.append(_Check(~pl.col("match_score").is_between(0, 1),
+                                 "match_score out of range", self.mapping.get("match_score"),
+                                 f"{key_of}.columns.match_score"))  # fmt: skip
         for first, second in schema.DATE_ORDER.get(self.table, ()):
-            checks.append((pl.col(first) > pl.col(second), f"{first} after {second}"))
+            if first in present and second in present:
+                checks.append(_Check(pl.col(first) > pl.col(second), f"{first} after {second}",
+                                     self.mapping.get(first), f"{key_of}.date_format"))  # fmt: skip
+        if self.parents is not None:
+            fk = ORPHAN_KEYS[self.table]
+            checks.append(
+                _Check(~pl.col(fk[0]).is_in(self.parents.implode()),
+                       f"orphan: {fk[0]} not in {fk[1]}", self.mapping.get(fk[0]),
+                       f"datasets.{fk[1]}")
+            )  # fmt: skip
 
-        check_exprs = [e.fill_null(False).alias(f"{_CHECK}{i}") for i, (e, _) in enumerate(checks)]
-        return texts, parsed, enums, check_exprs, [t for _, t in checks]
+        check_exprs = [c.fails.fill_null(False).alias(f"{_CHECK}{i}") for i, c in enumerate(checks)]
+        return texts, parsed, enums, check_exprs, checks
 
     def _pipeline(self, raw: pl.DataFrame) -> pl.LazyFrame:
         """Raw rows (source columns renamed) -> parsed values, checks and the key hash."""
@@ -349,7 +493,8 @@ class _Validator:
     def validate(self, raw: pl.DataFrame, shared_keys: pl.Series) -> _Validated:
         """Validate one part; rows whose key hash is in `shared_keys` are also candidates."""
         renamed = self._renamed(raw, raw.schema)
-        _, _, _, checks, reasons = self._plan({c: raw.schema[c] for c in self.source_cols})
+        _, _, _, checks, meta = self._plan({c: raw.schema[c] for c in self.source_cols})
+        reasons = [c.reason for c in meta]
         check_names = [f"{_CHECK}{i}" for i in range(len(checks))]
         bad = pl.any_horizontal(check_names) if check_names else pl.lit(False)
         reason = pl.concat_str(
@@ -358,7 +503,8 @@ class _Validator:
             ignore_nulls=True,
         )
         src = [_SRC + c for c in self.source_cols]
-        out = _Validated([], [], [], [])
+        coded = [n for n in self.mapping if self.cols[n].kind == "enum"]
+        out = _Validated([], [], [], [], [], [], meta)
         for offset in range(0, max(renamed.height, 1), SLICE_ROWS):
             df = self._pipeline(renamed.slice(offset, SLICE_ROWS)).with_columns(
                 bad.alias(_BAD)).collect()  # fmt: skip
@@ -370,6 +516,22 @@ class _Validator:
                 )
             )  # fmt: skip
             out.kept.append(df.select(_POS, *self.cols).filter(~is_bad))
+            out.check_counts.append(
+                df.group_by(SOURCE_FILE).agg(pl.col(check_names).sum().cast(pl.Int64))
+            )
+            out.unmapped.extend(
+                df.filter(pl.col(_UNMAPPED + n))
+                .group_by(SOURCE_FILE, _TXT + self.mapping[n])
+                .len("rows")
+                .select(
+                    pl.col(SOURCE_FILE).alias("source_file"),
+                    pl.lit(n).alias("column"),
+                    pl.col(_TXT + self.mapping[n]).alias("raw_value"),
+                    pl.col("rows").cast(pl.Int64),
+                    pl.lit(_policy_text(self.unmapped.get(n, "quarantine"))).alias("policy"),
+                )
+                for n in coded
+            )
             out.counts.append(
                 df.select(SOURCE_FILE).filter(~is_bad).group_by(SOURCE_FILE).len("rows_kept")
             )
@@ -392,6 +554,13 @@ class _Validated:
     flagged: list[pl.DataFrame]
     candidates: list[pl.DataFrame]
     counts: list[pl.DataFrame]
+    check_counts: list[pl.DataFrame]  # per file, rows failing each check
+    unmapped: list[pl.DataFrame]  # per file and coded column, raw values no recode lists
+    checks: list[_Check]
+
+
+def _policy_text(policy: object) -> str:
+    return f"level {policy['level']}" if isinstance(policy, dict) else str(policy)
 
 
 def _shared(series: list[pl.Series]) -> pl.Series:
@@ -408,6 +577,8 @@ def _ingest_parts(
     limits: Limits,
     outcome_groups: dict[str, list[str]],
     age_bands: list[int],
+    rule: str = "ingest",
+    parents: pl.Series | None = None,
 ) -> IngestResult:
     """Validate part by part, then find duplicate rows and keys across all parts.
 
@@ -417,6 +588,7 @@ def _ingest_parts(
     """
     parts = list(parts)
     validator = _Validator(table, spec, ho_codes, limits)
+    validator.parents = parents
     key_cols = validator.key_columns()
     single = parts[0].load(None) if len(parts) == 1 else None  # read once, used twice
     shared_keys = _shared(
@@ -432,7 +604,10 @@ def _ingest_parts(
     for part in parts:
         raw = single if single is not None else part.load(None)
         single = None
-        counts.append(raw.group_by(SOURCE_FILE).len("rows_read"))
+        counts.append(
+            raw.group_by(SOURCE_FILE).len("rows_read") if raw.height
+            else pl.DataFrame({SOURCE_FILE: [part.name], "rows_read": [0]})
+        )  # fmt: skip
         heights.append(raw.height)
         done.append(validator.validate(raw, shared_keys))
         del raw
@@ -460,6 +635,9 @@ def _ingest_parts(
     )
     flagged_dup = cand.filter(pl.col(_BAD) & pl.col(_DUP_ROW)).select(_PART, _POS)
     del cand
+    unmapped = _unmapped_values(done)
+    _fail_fast(table, validator, done, moved, pl.concat(counts, how="diagonal_relaxed"),
+               unmapped, limits, rule)  # fmt: skip
 
     clean_parts, quarantine_parts = [], []
     for i, v in enumerate(done):
@@ -482,7 +660,7 @@ def _ingest_parts(
             quarantine_parts[-1].group_by(SOURCE_FILE).len("rows_quarantined"),
         ]
         done[i] = None  # free each part once its rows are made
-        clean = _derive(table, k, ho_codes, outcome_groups, age_bands)
+        clean = _derive(table, k, ho_codes, outcome_groups, age_bands, validator.present)
         clean_parts.append(
             clean.select(_POS, *[pl.col(c.name).cast(c.dtype) for c in schema.TABLES[table]])
         )
@@ -508,7 +686,103 @@ def _ingest_parts(
         clean = _contiguous(clean_parts)
     else:
         clean = _cut_by_position(clean_parts, heights, n_threads)
-    return IngestResult(clean, quarantine, reconciliation)
+    return IngestResult(clean, quarantine, reconciliation, unmapped)
+
+
+def _unmapped_values(done: list[_Validated]) -> pl.DataFrame:
+    """Every raw code no recode lists, with its rows, per file and column (sorted)."""
+    frames = [f for v in done for f in v.unmapped]
+    if not frames:
+        return pl.DataFrame(schema=UNMAPPED_SCHEMA)
+    return (
+        pl.concat(frames)
+        .group_by("source_file", "column", "raw_value", "policy")
+        .agg(pl.col("rows").sum())
+        .select(*UNMAPPED_SCHEMA)
+        .sort("source_file", "column", "rows", "raw_value", descending=[False, False, True, False])
+    )
+
+
+def _fail_fast(
+    table: str,
+    validator: _Validator,
+    done: list[_Validated],
+    moved: pl.DataFrame,
+    read: pl.DataFrame,
+    unmapped: pl.DataFrame,
+    limits: Limits,
+    rule: str,
+) -> None:
+    """Stop when a mapping is wrong rather than the rows bad: one reason quarantines more than
+    `max_quarantine_share` of a file's rows, or a coded column whose policy is `stop` has a value
+    its recode does not list."""
+    stop_cols = [n for n, p in validator.unmapped.items() if p == "stop"]
+    stopped = unmapped.filter(pl.col("column").is_in(stop_cols))
+    if stopped.height:
+        listing = "; ".join(
+            f"{r['source_file']}: {r['column']}={r['raw_value']!r} ({r['rows']} rows)"
+            for r in stopped.head(20).iter_rows(named=True)
+        )
+        raise IngestError(
+            f"[rule {rule}] {table}: values not listed in `datasets.{table}.recode` of a column "
+            f"whose `unmapped` policy is stop: {listing}"
+        )
+    rows_read = read.group_by(SOURCE_FILE).agg(pl.col("rows_read").sum())
+    checks = done[0].checks if done else []
+    names = [f"{_CHECK}{i}" for i in range(len(checks))]
+    per_check = pl.concat([f for v in done for f in v.check_counts], how="vertical_relaxed")
+    failing = (
+        per_check.group_by(SOURCE_FILE)
+        .agg(pl.col(names).sum())
+        .unpivot(index=SOURCE_FILE, variable_name="check", value_name="rows")
+        .with_columns(pl.col("check").str.strip_prefix(_CHECK).cast(pl.Int64))
+        if names and per_check.height
+        else pl.DataFrame(schema={SOURCE_FILE: pl.String, "check": pl.Int64, "rows": pl.Int64})
+    )
+    dup_reasons = [_DUP_ROW, _DUP_KEY]
+    dups = moved.group_by(SOURCE_FILE, REASON).len("rows").with_columns(
+        (pl.col(REASON).replace_strict(dup_reasons, [-1, -2], return_dtype=pl.Int64)).alias("check")
+    ).select(SOURCE_FILE, "check", pl.col("rows").cast(pl.Int64))  # fmt: skip
+    worst = (
+        pl.concat([failing.with_columns(pl.col("rows").cast(pl.Int64)), dups])
+        .join(rows_read, on=SOURCE_FILE)
+        .with_columns((pl.col("rows") / pl.col("rows_read")).alias("share"))
+        .filter(pl.col("share") > limits.max_quarantine_share)
+        .sort("share", SOURCE_FILE, "check", descending=[True, False, False])
+    )
+    if not worst.height:
+        return
+    r = worst.row(0, named=True)
+    if r["check"] < 0:
+        reason = dup_reasons[-r["check"] - 1]
+        check = _Check(
+            pl.lit(True), reason, None, f"datasets.{table}.columns ({', '.join(validator.key)})"
+        )
+    else:
+        check = checks[r["check"]]
+    samples: list[str] = []
+    if check.column is not None:
+        flagged = pl.concat([f for v in done for f in v.flagged] + [moved.drop(_PART)],
+                            how="diagonal_relaxed")  # fmt: skip
+        samples = (
+            flagged.filter(
+                (pl.col(SOURCE_FILE) == r[SOURCE_FILE])
+                & pl.col(REASON).str.contains(check.reason, literal=True)
+            )
+            .get_column(f"src_{check.column}")
+            .unique(maintain_order=True)
+            .head(3)
+            .to_list()
+        )
+    raise IngestError(
+        f"[rule {rule}] {table}: {r['rows']} of {r['rows_read']} rows of {r[SOURCE_FILE]} "
+        f"({r['share']:.1%}, more than validation.max_quarantine_share "
+        f"{limits.max_quarantine_share:.0%}) fail one check: {check.reason}"
+        + (f"; column {check.column}" if check.column else "")
+        + (f"; sample values {samples}" if samples else "")
+        + f". Check config key `{check.config_key}`"
+        + (f" (now {validator.date_fmt!r})" if check.config_key.endswith("date_format") else "")
+    )
 
 
 def _contiguous(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -554,6 +828,7 @@ def ingest_table(
     limits: Limits,
     outcome_groups: dict[str, list[str]] | None = None,
     age_bands: list[int] | None = None,
+    parents: pl.Series | None = None,
 ) -> IngestResult:
     """Map, parse and validate one dataset; split it into clean rows and quarantined rows.
 
@@ -565,7 +840,7 @@ def ingest_table(
         table,
         [_Part("raw", lambda cols: raw if cols is None else raw.select(SOURCE_FILE, SOURCE_ROW,
                                                                        *cols), raw.schema)],
-        spec, ho_codes, limits, outcome_groups or {}, age_bands or [],
+        spec, ho_codes, limits, outcome_groups or {}, age_bands or [], parents=parents,
     )  # fmt: skip
 
 
@@ -575,8 +850,14 @@ def _derive(
     ho_codes: pl.DataFrame,
     outcome_groups: dict[str, list[str]],
     age_bands: list[int],
+    present: set[str] | None = None,
 ) -> pl.DataFrame:
+    """The derived columns; null where a column they derive from is absent from the extract."""
     names = {c.name for c in schema.TABLES[table] if c.kind == "derived"}
+    if present is not None:
+        absent = {n for n in names if not set(schema.DERIVED_FROM[n]) <= present}
+        names -= absent
+        df = df.with_columns(pl.lit(None).alias(n) for n in sorted(absent))
     if not names:
         return df
     out = df
@@ -646,20 +927,45 @@ def run_ingest(
     out_quarantine: str | Path,
     out_reconciliation: str | Path,
     rule: str,
+    out_unmapped: str | Path | None = None,
+    parents_path: str | Path | None = None,
 ) -> IngestResult:
-    """Read, validate and write one dataset (the body of rule `ingest`), one file at a time."""
-    source_cols = list(dict.fromkeys(spec["columns"].values()))
+    """Read, validate and write one dataset (the body of rule `ingest`), one file at a time.
+
+    `parents_path`: the ingested parent table of a table with a foreign key (ORPHAN_KEYS), whose
+    rows without a parent are quarantined as orphans.
+    """
+    source_cols = list(dict.fromkeys(e for e in spec["columns"].values() if isinstance(e, str)))
     parts = _file_parts(spec["path"], spec.get("format", "auto"), source_cols, rule)
     log.info("%s: reading %d file(s) from %s", table, len(parts), spec["path"])
+    parents = None
+    if parents_path is not None:
+        fk = ORPHAN_KEYS[table][0]
+        parents = pl.read_parquet(parents_path, columns=[fk]).get_column(fk)
     result = _ingest_parts(
-        table, parts, spec, load_ho_codes(ho_codes_path), limits, outcome_groups, age_bands
-    )
+        table, parts, spec, load_ho_codes(ho_codes_path), limits, outcome_groups, age_bands,
+        rule=rule, parents=parents,
+    )  # fmt: skip
     rec = result.reconciliation
     log.info("%s: read %d rows", table, rec["rows_read"].sum())
     if not (rec["rows_read"] == rec["rows_kept"] + rec["rows_quarantined"]).all():
         raise IngestError(f"[rule {rule}] reconciliation does not balance for {table}")
+    if rec["rows_read"].sum() == 0:
+        raise IngestError(
+            f"[rule {rule}] {spec['path']} holds no data rows (only headers): if the extract "
+            f"lacks {table}, declare it absent (`datasets.{table}: null` in the mapping)"
+        )
+    for r in result.unmapped.iter_rows(named=True):
+        log.warning(
+            "%s: %s: %s has value %r in %d rows that datasets.%s.recode does not list (%s)",
+            table, r["source_file"], r["column"], r["raw_value"], r["rows"], table, r["policy"],
+        )  # fmt: skip
     result.clean.write_parquet(out_clean)
     result.quarantine.write_parquet(out_quarantine)
     rec.write_csv(out_reconciliation)
+    if out_unmapped is not None:
+        result.unmapped.with_columns(pl.lit(table).alias("table")).select(
+            "table", *UNMAPPED_SCHEMA
+        ).write_csv(out_unmapped)
     log.info("%s: kept %d, quarantined %d", table, result.clean.height, result.quarantine.height)
     return result

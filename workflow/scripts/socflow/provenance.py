@@ -459,10 +459,14 @@ def _file_entry(path: Path) -> dict[str, Any]:
 def hash_datasets(datasets: Mapping[str, Mapping[str, Any] | str]) -> dict[str, Any]:
     """SHA-256 of every input file: the file, or every shard the ingest reads from a folder.
 
-    `datasets` maps a table to its config entry (`path`, optional `format`) or to a path.
+    `datasets` maps a table to its mapping entry (`path`, optional `format`), a path, or None
+    for a table the extract lacks (recorded as absent).
     """
-    out = {}
+    out: dict[str, Any] = {}
     for table, given in sorted(datasets.items()):
+        if given is None:
+            out[table] = {"absent": True}
+            continue
         spec = {"path": given} if isinstance(given, str | Path) else given
         fmt = spec.get("format", "auto")
         files = list_source_files(spec["path"], fmt, rule="provenance")

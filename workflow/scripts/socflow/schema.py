@@ -83,43 +83,99 @@ def _enum(values: tuple[str, ...]) -> pl.Enum:
 
 TABLES: dict[str, tuple[Column, ...]] = {
     "crown_defendant_cases": (
-        Column("row_id", pl.String(), "Row key of the extract; joins to the linking table."),
+        Column(
+            "row_id",
+            pl.String(),
+            "Row key of the extract; joins to the linking table.",
+            required=False,
+            nullable=True,
+        ),
         Column("defendant_on_case_id", pl.String(), "One defendant on one case (unique)."),
         Column("case_id", pl.String(), "Case; co-defendants share it."),
-        Column("defendant_id", pl.String(), "Court-system defendant ID (not cross-justice)."),
-        Column("court_id", pl.String(), "Crown Court centre code."),
+        Column(
+            "defendant_id",
+            pl.String(),
+            "Court-system defendant ID (not cross-justice).",
+            required=False,
+            nullable=True,
+        ),
+        Column("court_id", pl.String(), "Crown Court centre code.", required=False, nullable=True),
         Column(
             "court_name", pl.String(), "Crown Court centre name.", required=False, nullable=True
         ),
-        Column("region", _enum(REGIONS), "HMCTS region.", kind="enum"),
+        Column(
+            "region", _enum(REGIONS), "HMCTS region.", kind="enum", required=False, nullable=True
+        ),
         Column(
             "receipt_type",
             _enum(RECEIPT_TYPES),
             "Trial, committal for sentence, appeal.",
             kind="enum",
+            required=False,
+            nullable=True,
         ),
-        Column("offence_date", pl.Date(), "Date of the principal offence.", kind="date"),
-        Column("receipt_date", pl.Date(), "Date the case was received.", kind="date"),
+        Column(
+            "offence_date",
+            pl.Date(),
+            "Date of the principal offence.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "receipt_date",
+            pl.Date(),
+            "Date the case was received.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
         Column("disposal_date", pl.Date(), "Date the case was disposed of.", kind="date"),
         Column("ho_offence_code", pl.String(), "Principal offence, HO code NNNNN.", kind="ho_code"),
-        Column("age_at_offence", pl.Int16(), "Age in years at the offence.", kind="int"),
-        Column("sex", _enum(SEX), "M, F or U (not known).", kind="enum"),
+        Column(
+            "age_at_offence",
+            pl.Int16(),
+            "Age in years at the offence.",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "sex", _enum(SEX), "M, F or U (not known).", kind="enum", required=False, nullable=True
+        ),
         Column(
             "ethnicity",
             _enum(ETHNICITY),
             "Self-defined ethnicity (16+1); null if blank.",
             nullable=True,
             kind="enum",
+            required=False,
         ),
-        Column("plea", _enum(PLEAS), "Final plea.", kind="enum"),
-        Column("outcome", _enum(OUTCOMES), "Canonical case outcome.", kind="enum"),
+        Column("plea", _enum(PLEAS), "Final plea.", kind="enum", required=False, nullable=True),
+        Column(
+            "outcome",
+            _enum(OUTCOMES),
+            "Canonical case outcome.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
         Column(
             "sentence_type",
             _enum(SENTENCE_TYPES),
             "Sentence outcome; none if not sentenced.",
             kind="enum",
+            required=False,
+            nullable=True,
         ),
-        Column("custody_days", pl.Int32(), "Custodial term in days (0 if none).", kind="int"),
+        Column(
+            "custody_days",
+            pl.Int32(),
+            "Custodial term in days (0 if none).",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
         Column(
             "n_offences",
             pl.Int16(),
@@ -163,14 +219,30 @@ TABLES: dict[str, tuple[Column, ...]] = {
     "mags_defendant_cases": (
         Column("row_id", pl.String(), "Row key of the extract; joins to the linking table."),
         Column("case_id", pl.String(), "Case; co-defendants share it."),
-        Column("defendant_id", pl.String(), "Court-system defendant ID."),
-        Column("court_id", pl.String(), "Magistrates' court code."),
-        Column("court_name", pl.String(), "Court name.", required=False, nullable=True),
-        Column("region", _enum(REGIONS), "HMCTS region.", kind="enum"),
         Column(
-            "proceeding_type", _enum(PROCEEDING_TYPES), "Criminal, breach or civil.", kind="enum"
+            "defendant_id", pl.String(), "Court-system defendant ID.", required=False, nullable=True
         ),
-        Column("offence_date", pl.Date(), "Date of the principal offence.", kind="date"),
+        Column("court_id", pl.String(), "Magistrates' court code.", required=False, nullable=True),
+        Column("court_name", pl.String(), "Court name.", required=False, nullable=True),
+        Column(
+            "region", _enum(REGIONS), "HMCTS region.", kind="enum", required=False, nullable=True
+        ),
+        Column(
+            "proceeding_type",
+            _enum(PROCEEDING_TYPES),
+            "Criminal, breach or civil.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "offence_date",
+            pl.Date(),
+            "Date of the principal offence.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
         Column(
             "first_hearing_date",
             pl.Date(),
@@ -179,20 +251,56 @@ TABLES: dict[str, tuple[Column, ...]] = {
             required=False,
             nullable=True,
         ),
-        Column("disposal_date", pl.Date(), "Date of disposal.", kind="date"),
+        Column(
+            "disposal_date",
+            pl.Date(),
+            "Date of disposal.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
         Column("ho_offence_code", pl.String(), "Principal offence, HO code NNNNN.", kind="ho_code"),
-        Column("age_at_offence", pl.Int16(), "Age in years at the offence.", kind="int"),
-        Column("sex", _enum(SEX), "M, F or U.", kind="enum"),
+        Column(
+            "age_at_offence",
+            pl.Int16(),
+            "Age in years at the offence.",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
+        Column("sex", _enum(SEX), "M, F or U.", kind="enum", required=False, nullable=True),
         Column(
             "ethnicity",
             _enum(ETHNICITY),
             "Self-defined ethnicity; null if blank.",
             nullable=True,
             kind="enum",
+            required=False,
         ),
-        Column("outcome", _enum(OUTCOMES), "Canonical outcome.", kind="enum"),
-        Column("sentence_type", _enum(SENTENCE_TYPES), "Sentence outcome.", kind="enum"),
-        Column("custody_days", pl.Int32(), "Custodial term in days.", kind="int"),
+        Column(
+            "outcome",
+            _enum(OUTCOMES),
+            "Canonical outcome.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "sentence_type",
+            _enum(SENTENCE_TYPES),
+            "Sentence outcome.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "custody_days",
+            pl.Int32(),
+            "Custodial term in days.",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
         Column("offence_group", pl.String(), "MoJ offence group.", kind="derived"),
         Column(
             "ethnic_group", _enum(ETHNIC_GROUPS), "Five MoJ groups + not stated.", kind="derived"
@@ -228,6 +336,17 @@ KEYS: dict[str, tuple[str, ...]] = {
     "mags_defendant_cases": ("row_id",),
     "xjs_link": ("source_dataset", "row_id", "person_id"),
     "mags_crown_journey": ("mags_case_id", "mags_defendant_id", "crown_defendant_on_case_id"),
+}
+
+# What each derived column is derived from: a derived column is absent (null) when one of these
+# is absent from the extract, never filled with a default level.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "offence_group": ("ho_offence_code",),
+    "ethnic_group": ("ethnicity",),
+    "age_band": ("age_at_offence",),
+    "receipt_year": ("receipt_date",),
+    "disposal_year": ("disposal_date",),
+    "outcome_group": ("outcome",),
 }
 
 # Ordered pairs of date columns: the first must not fall after the second.
@@ -268,8 +387,10 @@ def schema_markdown() -> str:
         "`python -m socflow.schema > docs/canonical_schema.md`; a test keeps them equal.",
         "Ingest maps every extract onto these tables (config `datasets`), writes them to",
         "`results/ingest/<table>.parquet` with exactly these dtypes, and quarantines rows",
-        "that fail validation. *Required*: the extract must supply the column (through the",
-        "mapping).",
+        "that fail validation. *Required*: the mapping must supply the column (a source column",
+        "or a constant); any other column may be declared absent (`null` in the mapping), and",
+        "is then null throughout, as are the derived columns made from it. Only",
+        "`crown_defendant_cases` is a required table.",
         "",
     ]
     for table, cols in TABLES.items():
