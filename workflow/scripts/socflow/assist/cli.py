@@ -28,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--table", required=True, choices=list(schema.TABLES),
                    help="the canonical table the extract holds")  # fmt: skip
     p.add_argument("--format", default="auto", choices=["auto", "csv", "parquet"],
-                   help="read only files of this format (default: auto, by file name)")  # fmt: skip
+                   help="format of a single file whose name does not say it, and the draft's "
+                   "`format` (default: auto; a folder's files are read by suffix)")  # fmt: skip
     p.add_argument("--out", help="output folder (default: results/mapping/<table>)")
     p.add_argument("--ho-codes", default=str(HO_CODES), help="the HO offence code table (CSV)")
     return p

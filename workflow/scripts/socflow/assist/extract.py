@@ -1,9 +1,10 @@
 """Read one extract (a file or a folder of shards, CSV and Parquet mixed) and profile its columns.
 
-Every value is read as text, as ingest reads CSV, so that the profile sees what ingest will
-parse. Columns are profiled one at a time from lazy scans, so memory holds one column of the
-extract rather than all of it. A file in a shard folder that is not read (another suffix, or
-another format than asked for) is listed in the outputs, never skipped silently.
+Files are chosen as ingest chooses them (socflow.ingest.list_source_files): every data file of a
+folder, each read by its suffix. An entry of the folder that is not a data file is listed in the
+outputs, because ingest will stop on it. Every value is read as text, as ingest reads CSV, so
+that the profile sees what ingest will parse; columns are read one at a time, so memory holds
+one column of the extract rather than all of it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,12 @@ from pathlib import Path
 
 import polars as pl
 
-SUFFIXES = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet", ".pq")}
+from socflow.ingest import DATA_SUFFIXES, SNAKEMAKE_MARKER
+
+SUFFIXES = {
+    "csv": tuple(s for s in DATA_SUFFIXES if s.startswith(".csv")),
+    "parquet": tuple(s for s in DATA_SUFFIXES if not s.startswith(".csv")),
+}
 SAMPLE = 5000  # distinct values kept per column for content tests
 CODED_MAX = 200  # at most this many distinct values: the column may be coded
 
@@ -24,24 +30,29 @@ class AssistError(RuntimeError):
 
 def kind_of(path: Path) -> str | None:
     for kind, suffixes in SUFFIXES.items():
-        if path.name.lower().endswith(suffixes):
+        if path.name.endswith(suffixes):
             return kind
     return None
 
 
 @dataclass(frozen=True)
 class Extract:
-    """The files read (with their formats), the files not read (with why), and the columns."""
+    """The files read (with their formats), the entries not read (with why), and the columns.
+
+    `asked`: the --format given (`auto` unless the user named one)."""
 
     path: Path
     files: tuple[tuple[Path, str], ...]
     skipped: tuple[tuple[Path, str], ...]
     columns: tuple[str, ...]
     columns_by_file: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    asked: str = "auto"
 
     @property
     def format(self) -> str:
-        """The `format` a mapping should give: the one kind of file, or `auto` if mixed."""
+        """The `format` a mapping should give: as asked, else the one kind of file, or `auto`."""
+        if self.asked != "auto":
+            return self.asked
         kinds = {k for _, k in self.files}
         return kinds.pop() if len(kinds) == 1 else "auto"
 
@@ -59,24 +70,31 @@ class Extract:
 
 
 def open_extract(path: str | Path, fmt: str = "auto") -> Extract:
-    """List the data files behind `path` and read their headers."""
+    """List the data files behind `path`, as ingest would, and read their headers.
+
+    `fmt` is the format of a single file whose name has no data suffix; in a folder every data
+    file is read by its suffix, as ingest reads it.
+    """
     if fmt not in ("auto", "csv", "parquet"):
         raise AssistError(f"--format must be auto, csv or parquet, not {fmt!r}")
     p = Path(path)
     if not p.exists():
         raise AssistError(f"extract not found: {p}")
-    candidates = [p] if p.is_file() else sorted(f for f in p.iterdir() if f.is_file())
     files, skipped = [], []
-    for f in candidates:
-        kind = kind_of(f)
+    if p.is_file():
+        kind = kind_of(p) or (fmt if fmt != "auto" else None)
         if kind is None:
-            skipped.append((f, "not a CSV or Parquet file name"))
-        elif fmt not in ("auto", kind):
-            skipped.append((f, f"a {kind} file, but --format {fmt}"))
-        else:
-            files.append((f, kind))
+            raise AssistError(f"cannot tell the format of {p} from its name: give --format")
+        files.append((p, kind))
+    else:
+        for f in sorted(e for e in p.iterdir() if e.name != SNAKEMAKE_MARKER):
+            kind = kind_of(f) if f.is_file() else None
+            if kind is None:
+                skipped.append((f, "not a data file; ingest stops on it: move it out"))
+            else:
+                files.append((f, kind))
     if not files:
-        raise AssistError(f"{p} holds no {'CSV or Parquet' if fmt == 'auto' else fmt} file")
+        raise AssistError(f"{p} holds no data file ({', '.join(DATA_SUFFIXES)})")
     by_file: dict[str, tuple[str, ...]] = {}
     for f, kind in files:
         try:
@@ -88,7 +106,7 @@ def open_extract(path: str | Path, fmt: str = "auto") -> Extract:
             raise AssistError(f"cannot read {f}: {exc}") from exc
         by_file[f.name] = tuple(cols)
     columns = tuple(dict.fromkeys(c for cols in by_file.values() for c in cols))
-    return Extract(p, tuple(files), tuple(skipped), columns, by_file)
+    return Extract(p, tuple(files), tuple(skipped), columns, by_file, fmt)
 
 
 @dataclass(frozen=True)
