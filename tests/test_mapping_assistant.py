@@ -231,6 +231,40 @@ def test_renamed_extract_once_accepted_ingests_like_the_original(
                        theirs.filter(~other).select("outcome"))  # fmt: skip
 
 
+def test_unreadable_dates_and_stripped_codes_are_proposed_with_their_problem(
+    tiny_extracts, known_codes, tmp_path
+):
+    """Two-digit years and HO codes stored as numbers cannot be ingested: the columns are still
+    proposed for what they are, no date_format is guessed, and the draft says what to fix."""
+    offences = tiny_extracts.crown_offences.with_columns(
+        pl.col("offence_date").str.replace(r"^\d{2}(\d{2})-(\d{2})-(\d{2})$", "$3/$2/$1"),
+        pl.col("ho_offence_code").cast(pl.Int64),
+    )
+    offences.write_parquet(tmp_path / "offences.parquet")
+    draft = draft_mapping("crown_offences", tmp_path / "offences.parquet", known_codes)
+    spec = draft.spec()
+    assert spec["columns"]["offence_date"] == "offence_date"
+    assert spec["columns"]["ho_offence_code"] == "ho_offence_code"
+    assert "date_format" not in spec
+    assert draft.evidence["ho_offence_code"].code.form == "zero-stripped"
+    text = draft.yaml_text()
+    assert "two-digit years" in text and "zero-padded" in text
+    assert "# date_format: none can read the date columns" in text
+
+
+def test_mixed_csv_and_parquet_shards(tiny_extracts, known_codes, tmp_path):
+    folder = tmp_path / "journey"
+    folder.mkdir()
+    journey = tiny_extracts.mags_crown_journey
+    journey.head(500).write_csv(folder / "a.csv")
+    journey.slice(500).write_parquet(folder / "b.parquet")
+    draft = draft_mapping("mags_crown_journey", folder, known_codes)
+    assert draft.spec()["format"] == "auto"
+    assert [k for _, k in draft.extract.files] == ["csv", "parquet"]
+    assert draft.evidence["estimated_match_score"].profile.rows == journey.height
+    assert draft.spec()["columns"]["match_score"] == "estimated_match_score"
+
+
 def test_names_that_say_nothing_match_only_what_the_values_prove(
     tiny_extracts, known_codes, tmp_path
 ):

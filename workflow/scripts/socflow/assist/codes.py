@@ -16,14 +16,16 @@ FORMS = {"NNNNN": r"^\d{5}$", "NNN/NN": r"^\d{3}/\d{2}$"}
 
 @dataclass(frozen=True)
 class CodeGuess:
-    """`form`: NNNNN, NNN/NN, mixed, or None (not a code column); `shape_share`: values of
-    either form; `known_share`: values that are in the HO code table."""
+    """`form`: NNNNN, NNN/NN, mixed, zero-stripped (codes that lost their leading zeros), or
+    None (not a code column); `shape_share`: values of either form; `known_share`: values that
+    are in the HO code table; `stripped_share`: values that are in it once zero-padded."""
 
     form: str | None
     shape_share: float
     known_share: float
     n_values: int
     problems: tuple[str, ...] = ()
+    stripped_share: float = 0.0
 
 
 def detect_ho_codes(values: pl.Series, known_codes: pl.Series) -> CodeGuess:
@@ -37,18 +39,23 @@ def detect_ho_codes(values: pl.Series, known_codes: pl.Series) -> CodeGuess:
     shaped = sum(shares.values())
     known = text.str.replace("/", "", literal=True).is_in(known_codes.implode()).mean()
     problems: list[str] = []
+    stripped = 0.0
     short = text.filter(text.str.contains(r"^\d{1,4}$"))
     if short.len():
         repaired = short.str.zfill(5).is_in(known_codes.implode()).mean()
         if repaired > 0.5 and short.len() / n > 0.05:
+            stripped = repaired * short.len() / n
             problems.append(
                 f"{short.len() / n:.0%} of distinct values have fewer than 5 digits (e.g. "
                 f"{short[0]!r}) and are HO codes once zero-padded: the column was probably "
                 "stored as a number; have it delivered as text"
             )
-    if shaped < 0.5 and not problems:
+    if shaped < 0.5 and not stripped:
         return CodeGuess(None, shaped, known, n)
-    form = max(shares, key=shares.__getitem__) if min(shares.values()) == 0 else "mixed"
+    if shaped < 0.5:
+        form = "zero-stripped"
+    else:
+        form = max(shares, key=shares.__getitem__) if min(shares.values()) == 0 else "mixed"
     if shaped < 1:
         odd = text.filter(~text.str.contains(FORMS["NNNNN"]) & ~text.str.contains(FORMS["NNN/NN"]))
         problems.append(f"{1 - shaped:.1%} of distinct values are not shaped NNNNN or NNN/NN "
@@ -58,4 +65,4 @@ def detect_ho_codes(values: pl.Series, known_codes: pl.Series) -> CodeGuess:
             f"{shaped - known:.1%} of distinct values are shaped like codes but not in the "
             "HO code table"
         )
-    return CodeGuess(form, shaped, known, n, tuple(problems))
+    return CodeGuess(form, shaped, known, n, tuple(problems), stripped)

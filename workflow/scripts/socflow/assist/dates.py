@@ -61,6 +61,7 @@ class DateGuess:
     ambiguous_with: tuple[str, ...] = ()
     problems: tuple[str, ...] = ()
     unread_examples: tuple[str, ...] = ()
+    two_digit_share: float = 0.0  # values shaped like dates with two-digit years
 
 
 def _reads(values: pl.Series, fmt: str, years: tuple[int, int]) -> pl.Series:
@@ -93,7 +94,8 @@ def detect_date_format(values: pl.Series, years: tuple[int, int] = YEARS) -> Dat
         )
     if share < MIN_SHARE:
         return DateGuess(None, share, n, rates, problems=tuple(problems),
-                         unread_examples=tuple(text.head(3).to_list()))  # fmt: skip
+                         unread_examples=tuple(text.head(3).to_list()),
+                         two_digit_share=two_digit[worst_two])  # fmt: skip
     ambiguous = tuple(f for f in FORMATS if f != best and rates[f] == share)
     if ambiguous:
         problems.append(
@@ -113,5 +115,6 @@ def detect_date_format(values: pl.Series, years: tuple[int, int] = YEARS) -> Dat
         else:
             problems.append(f"{1 - share:.1%} of distinct values do not read as {best}")
     return DateGuess(
-        best, share, n, rates, ambiguous, tuple(problems), tuple(unread.head(3).to_list())
-    )
+        best, share, n, rates, ambiguous, tuple(problems), tuple(unread.head(3).to_list()),
+        two_digit[worst_two],
+    )  # fmt: skip

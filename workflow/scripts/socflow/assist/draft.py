@@ -70,6 +70,8 @@ class Draft:
         lines.append(f"    format: {ex.format}  # files: {', '.join(kinds)}")
         if self.date_format:
             lines.append(f"    date_format: {_q(self.date_format)}")
+        elif self.date_notes:
+            lines.append("    # date_format: none can read the date columns (see below)")
         elif any(c.kind == "date" for c in schema.source_columns(self.table)):
             lines.append("    # date_format: no date column found, so none detected")
         lines += [f"    # {n}" for n in self.date_notes]
@@ -118,7 +120,12 @@ def build_draft(
         if ev.profile.missing_in:
             m.notes.append(f"{m.source} is missing from {', '.join(ev.profile.missing_in)}")
         if kind == "date":
-            formats[ev.date.format] += 1
+            if ev.date.format is None:
+                draft.date_notes.append(
+                    f"no date_format reads {m.source} (for {name}): two-digit years"
+                )
+            else:
+                formats[ev.date.format] += 1
             m.notes += [f"{m.source}: {p}" for p in ev.date.problems]
         elif kind == "ho_code":
             m.notes.append(

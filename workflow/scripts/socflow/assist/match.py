@@ -18,7 +18,7 @@ import polars as pl
 
 from socflow import schema
 from socflow.assist.codes import CodeGuess, detect_ho_codes
-from socflow.assist.dates import DateGuess, detect_date_format
+from socflow.assist.dates import MIN_SHARE, DateGuess, detect_date_format
 from socflow.assist.extract import ColumnProfile
 from socflow.assist.levels import value_table
 from socflow.assist.names import name_score
@@ -104,10 +104,17 @@ def content_score(table: str, column: schema.Column, ev: Evidence) -> tuple[floa
     p = ev.profile
     if p.filled == 0:
         return (0.0, False)
-    is_date = ev.date.format is not None
+    # Dates with two-digit years and codes that lost their leading zeros are still proposed
+    # (at half weight, with the problem noted), as the column they are: ingest cannot read them,
+    # and the researcher must know which column needs a better delivery.
+    is_date = ev.date.format is not None or ev.date.two_digit_share >= MIN_SHARE
     if column.kind == "date":
-        return (ev.date.share if is_date else 0.0, False)
+        if ev.date.format is None:
+            return (0.5 * ev.date.two_digit_share if is_date else 0.0, False)
+        return (ev.date.share, False)
     if column.kind == "ho_code":
+        if ev.code.form == "zero-stripped":
+            return (0.5 * ev.code.stripped_share, False)
         return (ev.code.known_share if ev.code.form else 0.0, ev.code.known_share >= 0.9)
     if column.kind == "enum":
         if p.counts is None:
