@@ -129,8 +129,9 @@ def build_draft(
             m.notes += [f"{m.source}: {p}" for p in ev.date.problems]
         elif kind == "ho_code":
             m.notes.append(
-                f"{m.source}: HO codes written {ev.code.form}, {ev.code.known_share:.1%} of "
-                "distinct values in the HO code table"
+                f"{m.source}: HO codes written "
+                f"{'without leading zeros' if ev.code.form == 'zero-stripped' else ev.code.form}"
+                f", {ev.code.known_share:.1%} of distinct values in the HO code table"
             )
             m.notes += [f"{m.source}: {p}" for p in ev.code.problems]
         elif kind == "int" and ev.decimal_text_share > 0:
