@@ -5,6 +5,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from snakemake.exceptions import WorkflowError
 
+from socflow.coverage import CoverageError, mags_usable_for_survival
+from socflow.coverage import plan as coverage_plan
 from socflow.mapping import MappingError, load_mapping, present_columns
 
 SYNTHETIC = config["data_source"] == "synthetic"
@@ -41,6 +43,15 @@ if not SYNTHETIC:
             )
 
 
+# What each analysis can do with this extract: the settings the stages run with (the config,
+# reduced where the extract lacks a table or column) and the notes the report prints.
+try:
+    PLAN = coverage_plan(config, PRESENT)
+except CoverageError as exc:
+    raise WorkflowError(f"{MAPPING_FILE}: {exc}") from None
+RUN = PLAN.config
+
+
 def has(table, *columns):
     """Whether the extract has a table and, in it, every one of `columns`."""
     return table in TABLES and all(c in PRESENT[table] for c in columns)
@@ -54,6 +65,29 @@ def ingest_inputs(wildcards):
     }
     if wildcards.table == "crown_offences":
         inputs["parents"] = "results/ingest/crown_defendant_cases.parquet"
+    return inputs
+
+
+def flag_soc_optional_inputs(wildcards):
+    """The offence-level table and the linking table, where the extract has them (the link only
+    when the Crown table has the row key it joins on)."""
+    inputs = {}
+    if has("crown_offences"):
+        inputs["offences"] = ingested("crown_offences")
+    if has("xjs_link") and has("crown_defendant_cases", "row_id"):
+        inputs["link"] = ingested("xjs_link")
+    return inputs
+
+
+def survival_optional_inputs(wildcards):
+    """Magistrates' cases (when they can give re-appearance events) and the journey table."""
+    inputs = {}
+    if has("mags_defendant_cases") and mags_usable_for_survival(
+        RUN["survival"], set(PRESENT["mags_defendant_cases"])
+    ):
+        inputs["mags"] = ingested("mags_defendant_cases")
+        if has("mags_crown_journey"):
+            inputs["journey"] = ingested("mags_crown_journey")
     return inputs
 
 
@@ -73,6 +107,8 @@ def synthetic_scale():
 def report_context():
     """What every report page says about the run (JSON-serialisable, deterministic)."""
     return {
+        "absent_tables": ABSENT_TABLES,
+        "coverage": PLAN.notes,
         "run_name": config["run_name"],
         "data_source": config["data_source"],
         "synthetic": SYNTHETIC,
@@ -95,6 +131,8 @@ CANDIDATES = {
 }
 if config["soc"]["baseline_code_list"]:
     CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"
+for _stage in PLAN.skipped_stages:
+    del CANDIDATES[_stage]
 STAGES = list(CANDIDATES)
 
 
@@ -109,7 +147,7 @@ def validation_inputs():
 
 def stage_config():
     """Each stage's configuration section, for its report section."""
-    return {s: config.get(s, {}) for s in STAGES}
+    return {s: RUN.get(s, {}) for s in STAGES}
 
 
 def all_targets():
@@ -128,7 +166,7 @@ def co_offending_inputs(wildcards):
         "flags": "results/soc/defendant_cases.parquet",
         "crown": "results/ingest/crown_defendant_cases.parquet",
     }
-    if config["soc"]["groups"]["include_mags"]:
+    if RUN["soc"]["groups"]["include_mags"]:
         inputs["mags"] = "results/ingest/mags_defendant_cases.parquet"
         inputs["link"] = "results/ingest/xjs_link.parquet"
     return inputs

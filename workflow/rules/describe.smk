@@ -17,5 +17,6 @@ rule describe:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],
         min_soc_defendants=min_soc_defendants(),
+        skipped_outputs=PLAN.skipped_outputs.get("describe", []),
     script:
         "../scripts/describe.py"

@@ -3,7 +3,7 @@
 # (or the ONS mapping) re-runs these two rules only.
 
 
-HARM = config["harm"]
+HARM = RUN["harm"]
 # The user-supplied Cambridge Crime Harm Index settings, or None when none is given.
 HARM_CCHI = dict(sorted(HARM["cchi"].items())) if HARM["cchi"]["path"] else None
 if HARM_CCHI is None and HARM["primary_weight"] == "cchi":

@@ -23,7 +23,7 @@ rule model_outcomes:
     resources:
         mem_mb=8000,
     params:
-        model=config["model"],
+        model=RUN["model"],
         sdc=config["sdc"],
     script:
         "../scripts/model.py"

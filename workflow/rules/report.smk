@@ -8,6 +8,7 @@ rule data_quality_report:
         clean=expand("results/ingest/{table}.parquet", table=TABLES),
         quarantine=expand("results/ingest/{table}.quarantine.parquet", table=TABLES),
         reconciliation=expand("results/ingest/{table}.reconciliation.csv", table=TABLES),
+        unmapped=expand("results/ingest/{table}.unmapped.csv", table=TABLES),
     output:
         html="results/quality/data_quality.html",
         md="results/quality/data_quality.md",
@@ -21,6 +22,7 @@ rule data_quality_report:
         "../../environment.yml"
     params:
         tables=TABLES,
+        present=PRESENT,
         context=report_context(),
     script:
         "../scripts/data_quality_report.py"

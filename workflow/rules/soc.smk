@@ -5,9 +5,8 @@
 
 rule flag_soc:
     input:
+        unpack(flag_soc_optional_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
-        offences="results/ingest/crown_offences.parquet",
-        link="results/ingest/xjs_link.parquet",
         code_list=config["soc"]["code_list"],
         ho_codes=config["resources"]["ho_offence_codes"],
     output:
@@ -23,8 +22,8 @@ rule flag_soc:
         "../../environment.yml"
     params:
         code_list_version=config["soc"]["code_list_version"],
-        definition=config["soc"]["definition"],
-        sensitivity=config["soc"]["sensitivity"],
+        definition=RUN["soc"]["definition"],
+        sensitivity=RUN["soc"]["sensitivity"],
     script:
         "../scripts/flag_soc.py"
 
@@ -43,7 +42,7 @@ rule co_offending_groups:
     conda:
         "../../environment.yml"
     params:
-        include_mags=config["soc"]["groups"]["include_mags"],
+        include_mags=RUN["soc"]["groups"]["include_mags"],
     script:
         "../scripts/co_offending_groups.py"
 
@@ -68,9 +67,8 @@ rule validate_synthetic:
 
 rule compare_code_lists:
     input:
+        unpack(flag_soc_optional_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
-        offences="results/ingest/crown_offences.parquet",
-        link="results/ingest/xjs_link.parquet",
         flags="results/soc/defendant_cases.parquet",
         code_list=config["soc"]["code_list"],
         baseline=config["soc"]["baseline_code_list"] or [],
@@ -86,6 +84,6 @@ rule compare_code_lists:
     params:
         code_list_version=config["soc"]["code_list_version"],
         baseline_version=config["soc"]["baseline_code_list_version"],
-        definition=config["soc"]["definition"],
+        definition=RUN["soc"]["definition"],
     script:
         "../scripts/compare_code_lists.py"

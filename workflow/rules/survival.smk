@@ -5,10 +5,9 @@
 
 rule survival:
     input:
+        unpack(survival_optional_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
-        mags="results/ingest/mags_defendant_cases.parquet",
         link="results/ingest/xjs_link.parquet",
-        journey="results/ingest/mags_crown_journey.parquet",
         flags="results/soc/defendant_cases.parquet",
     output:
         follow_up="results/survival/follow_up.parquet",
@@ -24,7 +23,7 @@ rule survival:
     resources:
         mem_mb=16000,
     params:
-        survival=config["survival"],
+        survival=RUN["survival"],
         sdc=config["sdc"],
     script:
         "../scripts/survival.py"

@@ -19,4 +19,13 @@ def setup(snakemake) -> logging.Logger:
         force=True,
     )
     logging.captureWarnings(True)
-    return logging.getLogger(snakemake.rule)
+    log = logging.getLogger(snakemake.rule)
+
+    def log_uncaught(kind, value, tb) -> None:
+        # An unexpected error goes to the rule's log as well as to the terminal, so that a
+        # failed job never leaves an empty log behind.
+        log.error("rule %s failed", snakemake.rule, exc_info=(kind, value, tb))
+        sys.__excepthook__(kind, value, tb)
+
+    sys.excepthook = log_uncaught
+    return log

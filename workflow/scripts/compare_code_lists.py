@@ -12,13 +12,14 @@ from _bootstrap import setup
 
 log = setup(snakemake)
 
+from socflow.mapping import LinkError  # noqa: E402
 from socflow.soc import CodeListError, run_compare_code_lists  # noqa: E402
 
 try:
     changes = run_compare_code_lists(
         crown_path=snakemake.input.crown,
-        offences_path=snakemake.input.offences,
-        link_path=snakemake.input.link,
+        offences_path=snakemake.input.get("offences"),
+        link_path=snakemake.input.get("link"),
         flags_path=snakemake.input.flags,
         baseline_path=snakemake.input.baseline,
         baseline_version=snakemake.params.baseline_version,
@@ -28,7 +29,7 @@ try:
         out_changes=snakemake.output.changes,
         out_candidates=snakemake.output.candidates,
     )
-except CodeListError as exc:
+except (CodeListError, LinkError) as exc:
     log.error("%s", exc)
     sys.exit(f"ERROR [rule compare_code_lists]: {exc}")
 log.info("%d codes changed", changes.height)

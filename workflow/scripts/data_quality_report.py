@@ -24,6 +24,11 @@ summary = summarise(
     clean={t: pl.read_parquet(p) for t, p in zip(tables, inp.clean, strict=True)},
     quarantine={t: pl.read_parquet(p) for t, p in zip(tables, inp.quarantine, strict=True)},
     reconciliation={t: pl.read_csv(p) for t, p in zip(tables, inp.reconciliation, strict=True)},
+    unmapped={
+        t: pl.read_csv(p, schema_overrides={"raw_value": pl.String})
+        for t, p in zip(tables, inp.unmapped, strict=True)
+    },
+    present=snakemake.params.present,
 )
 write_report(
     summary,

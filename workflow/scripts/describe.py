@@ -22,6 +22,7 @@ candidates = describe_candidates(
     first_year=snakemake.params.first_year,
     last_year=snakemake.params.last_year,
     min_soc_defendants=snakemake.params.min_soc_defendants,
+    skipped_outputs=snakemake.params.skipped_outputs,
 )
 write_candidates(candidates, snakemake.output.candidates, stage="describe")
 log.info("wrote %d candidate tables", len(candidates))

@@ -11,13 +11,14 @@ from _bootstrap import setup
 
 log = setup(snakemake)
 
+from socflow.mapping import LinkError  # noqa: E402
 from socflow.soc import CodeListError, run_flag_soc  # noqa: E402
 
 try:
     run_flag_soc(
         crown_path=snakemake.input.crown,
-        offences_path=snakemake.input.offences,
-        link_path=snakemake.input.link,
+        offences_path=snakemake.input.get("offences"),
+        link_path=snakemake.input.get("link"),
         code_list_path=snakemake.input.code_list,
         ho_codes_path=snakemake.input.ho_codes,
         code_list_version=snakemake.params.code_list_version,
@@ -28,6 +29,6 @@ try:
         out_code_list=snakemake.output.code_list,
         out_candidates=snakemake.output.candidates,
     )
-except CodeListError as exc:
+except (CodeListError, LinkError) as exc:
     log.error("%s", exc)
     sys.exit(f"ERROR [rule flag_soc]: {exc}")

@@ -17,9 +17,9 @@ try:
     run_survival(
         paths={
             "crown": snakemake.input.crown,
-            "mags": snakemake.input.mags,
+            "mags": snakemake.input.get("mags"),
             "link": snakemake.input.link,
-            "journey": snakemake.input.journey,
+            "journey": snakemake.input.get("journey"),
             "flags": snakemake.input.flags,
         },
         cfg=snakemake.params.survival,

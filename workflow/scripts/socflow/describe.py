@@ -102,8 +102,12 @@ def describe_candidates(
     first_year: int,
     last_year: int,
     min_soc_defendants: int = 1,
+    skipped_outputs: list[str] | tuple[str, ...] = (),
 ) -> list[Candidate]:
     """The nature/extent/outcome tables, as candidates for disclosure control.
+
+    `skipped_outputs`: person breakdowns left out because the extract lacks their column
+    (socflow.coverage decides which; the report says so).
 
     `min_soc_defendants`: the fewest defendants a SOC case can have under the primary
     definition (its co-defendant threshold, or 1 when that criterion is not required); SOC
@@ -175,6 +179,8 @@ def describe_candidates(
         )
     )  # fmt: skip
     for output_id, column, title in PERSON_BREAKDOWNS:
+        if output_id in skipped_outputs:
+            continue
         df = persons
         if column == "custody_band":
             df = persons.filter(pl.col("custody_band").is_not_null())

@@ -243,6 +243,8 @@ def _constant(value: object, dtype: pl.DataType) -> pl.Expr:
 
 
 def _age_band_expr(col: str, edges: list[int]) -> pl.Expr:
+    if not edges:
+        return pl.lit(None, dtype=pl.String)
     labels = []
     for lo, hi in zip(edges, [*edges[1:], None], strict=True):
         labels.append(f"{lo}+" if hi is None else f"{lo}-{hi - 1}")
@@ -395,11 +397,12 @@ class _Validator:
                 else:
                     listed = pl.when(txt(src).is_in(levels)).then(txt(src))
                 # A non-blank raw value that the recode does not list (nor the canonical levels).
-                parsed.append((listed.is_null() & ~blank(src)).alias(_UNMAPPED + name))
+                unlisted_now = listed.is_null() & ~blank(src)
+                parsed.append(unlisted_now.alias(_UNMAPPED + name))
                 unlisted = pl.col(_UNMAPPED + name)
                 policy = self.unmapped.get(name, "quarantine")
                 if isinstance(policy, dict):
-                    listed = pl.when(unlisted).then(pl.lit(policy["level"])).otherwise(listed)
+                    listed = pl.when(unlisted_now).then(pl.lit(policy["level"])).otherwise(listed)
                 parsed.append(listed.alias(_RECODED + name))
                 ok = recoded.is_in(levels)
                 enums.append(pl.when(ok).then(recoded).otherwise(None).cast(col.dtype).alias(name))

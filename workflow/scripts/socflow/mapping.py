@@ -12,6 +12,7 @@ The checks here run when the workflow starts (workflow/rules/common.smk), before
 from __future__ import annotations
 
 import copy
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ from socflow import schema
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "mapping.schema.yaml"
 ALWAYS_REQUIRED = ("crown_defendant_cases",)
 UNMAPPED_POLICIES = ("quarantine", "stop")
+
+
+class LinkError(ValueError):
+    """A linking table that joins no row of the table it links: its keys do not match."""
 
 
 class MappingError(ValueError):
@@ -79,6 +84,11 @@ def check_mapping(datasets: dict[str, Any], source: str = "mapping") -> dict[str
                 f"datasets.{table}.columns: {', '.join(absent_required)} cannot be null "
                 f"(required: {', '.join(n for n, c in cols.items() if c.required)})"
             )
+        for name, entry in listed.items():
+            if isinstance(entry, dict) and name in cols:
+                bad = _bad_constant(entry["value"], cols[name])
+                if bad:
+                    problems.append(f"datasets.{table}.columns.{name}: constant {bad}")
         enums = {n for n, c in cols.items() if c.kind == "enum"}
         for key in ("recode", "unmapped"):
             wrong = sorted(set(spec[key]) - enums)
@@ -104,6 +114,22 @@ def check_mapping(datasets: dict[str, Any], source: str = "mapping") -> dict[str
     if problems:
         raise MappingError(f"{source}:\n  - " + "\n  - ".join(problems))
     return out
+
+
+def _bad_constant(value: Any, col: schema.Column) -> str:
+    """Why a constant cannot stand for a canonical column ("" when it can)."""
+    if col.kind == "enum" and str(value) not in col.dtype.categories.to_list():
+        return f"{value!r} is not a canonical level ({', '.join(col.dtype.categories)})"
+    if col.kind == "date":
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            return f"{value!r} is not a date in ISO form (YYYY-MM-DD)"
+    if col.kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
+        return f"{value!r} is not a whole number"
+    if col.kind == "float" and not isinstance(value, int | float):
+        return f"{value!r} is not a number"
+    return ""
 
 
 def load_mapping(path: str | Path) -> dict[str, dict | None]:
@@ -149,3 +175,27 @@ def present_columns(datasets: dict[str, dict | None]) -> dict[str, list[str]]:
 def empty_table(table: str) -> pl.DataFrame:
     """A canonical table with no rows, for a stage given an absent table."""
     return pl.DataFrame(schema=schema.polars_schema(table))
+
+
+def read_ingested(path: str | Path | None, table: str, columns: list[str] | None = None):
+    """An ingested table, or an empty canonical one when the extract lacks the table (`path`
+    None or empty): a stage reads an absent optional table as one with no rows, and the
+    coverage notes (socflow.coverage) say what it did without it."""
+    if not path:
+        frame = empty_table(table)
+        return frame.select(columns) if columns is not None else frame
+    return pl.read_parquet(path, columns=columns)
+
+
+def check_link_matches(ids: pl.DataFrame, rows: pl.DataFrame, source: str, table: str) -> None:
+    """Stop when the linking table has rows for `source` but none joins a row of `table`
+    (`row_id` on both sides): the mapping of one of the two row keys is wrong."""
+    if ids.height == 0 or rows.height == 0:
+        return
+    if not ids.get_column("row_id").is_in(rows.get_column("row_id").implode()).any():
+        raise LinkError(
+            f"the linking table xjs_link (source_dataset {source}, {ids.height} rows) matches "
+            f"no row of {table} ({rows.height} rows) on row_id: check "
+            f"`datasets.xjs_link.columns.row_id` and `datasets.{table}.columns.row_id` in the "
+            "mapping (they must hold the same key)"
+        )

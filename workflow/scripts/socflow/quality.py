@@ -23,6 +23,7 @@ class QualitySummary:
     reconciliation: pl.DataFrame
     reasons: pl.DataFrame
     missingness: pl.DataFrame
+    unmapped: pl.DataFrame = field(default_factory=pl.DataFrame)
     notes: list[str] = field(default_factory=list)
 
 
@@ -30,14 +31,21 @@ def summarise(
     clean: dict[str, pl.DataFrame],
     quarantine: dict[str, pl.DataFrame],
     reconciliation: dict[str, pl.DataFrame],
+    unmapped: dict[str, pl.DataFrame] | None = None,
+    present: dict[str, list[str]] | None = None,
 ) -> QualitySummary:
-    """Aggregate the ingest outputs of every table into the data-quality tables."""
+    """Aggregate the ingest outputs of every table into the data-quality tables.
+
+    `unmapped`: per table, the raw codes no recode lists (socflow.ingest.UNMAPPED_SCHEMA plus
+    `table`); `present`: per table, the canonical columns the mapping supplies (columns declared
+    absent are marked so, rather than reported as missing values).
+    """
     by_year = []
     for table, col in YEAR_COLUMN.items():
-        if table in clean:
+        if table in clean and (present is None or col in present.get(table, [])):
             by_year.append(
                 clean[table]
-                .group_by(pl.col(col).alias("year"))
+                .group_by(pl.col(col).cast(pl.String).fill_null("not recorded").alias("year"))
                 .len("rows")
                 .with_columns(pl.lit(table).alias("table"))
             )
@@ -56,7 +64,7 @@ def summarise(
         )
         .group_by("table", "reason")
         .len("rows")
-        .sort("table", "rows", descending=[False, True])
+        .sort("table", "rows", "reason", descending=[False, True, False])
     )
     miss = []
     for table, df in clean.items():
@@ -68,14 +76,24 @@ def summarise(
                     "column": c.name,
                     "missing": n_null,
                     "missing_pct": round(100 * n_null / max(df.height, 1), 2),
+                    "absent_in_extract": present is not None
+                    and c.name not in present.get(table, []),
                 }
             )
     missingness = pl.DataFrame(miss)
+    unmapped_all = (
+        pl.concat(list(unmapped.values()), how="vertical_relaxed").sort(
+            "table", "source_file", "column", "rows", "raw_value",
+            descending=[False, False, False, True, False],
+        )
+        if unmapped
+        else pl.DataFrame()
+    )  # fmt: skip
     notes = []
     unbalanced = rec.filter(pl.col("rows_read") != pl.col("rows_kept") + pl.col("rows_quarantined"))
     if unbalanced.height:
         notes.append(f"Reconciliation does not balance for {unbalanced.height} file(s).")
-    return QualitySummary(rows_by_year, rec, reasons, missingness, notes)
+    return QualitySummary(rows_by_year, rec, reasons, missingness, unmapped_all, notes)
 
 
 def write_report(
@@ -91,11 +109,17 @@ def write_report(
     summary.reconciliation.write_csv(out_dir / "reconciliation.csv")
     summary.reasons.write_csv(out_dir / "quarantine_reasons.csv")
     summary.missingness.write_csv(out_dir / "missingness.csv")
+    summary.unmapped.write_csv(out_dir / "unmapped_values.csv")
+    miss = summary.missingness
     tables = {
         "rows_by_year": summary.rows_by_year,
         "reconciliation": summary.reconciliation,
         "reasons": summary.reasons,
-        "missingness": summary.missingness.filter(pl.col("missing") > 0),
+        "missingness": miss.filter((pl.col("missing") > 0) & ~pl.col("absent_in_extract")).drop(
+            "absent_in_extract"
+        ),
+        "absent": miss.filter(pl.col("absent_in_extract")).select("table", "column"),
+        "unmapped": summary.unmapped,
     }
     render_pair("data_quality", {**context, "tables": tables, "notes": summary.notes},
                 html_path, md_path)  # fmt: skip

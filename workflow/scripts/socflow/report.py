@@ -23,7 +23,17 @@ from socflow import figures, render
 
 MARKER = "[c]"
 SECTION_ORDER = ("quality", "soc", "describe", "harm", "model", "survival")
+SECTION_TITLES = {
+    "quality": "Data quality",
+    "soc": "SOC flags",
+    "soc_groups": "Co-offending groups",
+    "describe": "Nature, extent and outcomes",
+    "harm": "Crime harm",
+    "model": "Discontinuance and dismissal",
+    "survival": "Re-appearance",
+}
 STATUS_TEXT = {
+    "skipped": "not produced: the extract lacks what it needs",
     "pass": "passed disclosure checks",
     "review": "protected; for output-checker review",
     "fail": "withheld: failed disclosure checks",
@@ -72,9 +82,10 @@ class OutputView:
     @property
     def html(self) -> Markup:
         if not self.available or self.table is None:
+            why = f": {self.notes}" if self.status == "skipped" else ""
             return Markup(
                 f'<p class="withheld">{escape(self.title or self.output_id)}: not published '
-                f"({escape(self.status_text)}).</p>"
+                f"({escape(self.status_text)}{escape(why)}).</p>"
             )
         df = self.table
         head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
@@ -97,7 +108,8 @@ class OutputView:
     @property
     def md(self) -> str:
         if not self.available or self.table is None:
-            return f"_{self.title or self.output_id}: not published ({self.status_text})._"
+            why = f": {self.notes}" if self.status == "skipped" else ""
+            return f"_{self.title or self.output_id}: not published ({self.status_text}{why})._"
         df = self.table
         lines = [
             f"**{self.title}** ({self.status_text})",
@@ -173,7 +185,13 @@ def render_summary(
     report_dir = Path(html_path).parent
     views = build_views(checked, Path(figures_dir), report_dir)
 
+    skipped = {
+        n["analysis"]: n["reason"] for n in context.get("coverage", []) if n["status"] == "skipped"
+    }
+
     def out(output_id: str) -> OutputView:
+        if output_id not in views and output_id in skipped:
+            return OutputView(output_id, status="skipped", notes=skipped[output_id])
         return views.get(output_id, OutputView(output_id))
 
     stages = {o["stage"] for o in checked}
@@ -189,7 +207,10 @@ def render_summary(
                 continue
             rendered.append(tmpl.render(out=out, cfg=stage_config.get(s, {}), ctx=context))
         page = env.get_template(f"summary.{suffix}.j2").render(
-            ctx=context, sections=[Markup(r) for r in rendered], outputs=list(views.values())
+            ctx=context,
+            sections=[Markup(r) for r in rendered],
+            outputs=list(views.values()),
+            section_titles=SECTION_TITLES,
         )
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(page)

@@ -22,6 +22,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from socflow.ingest import normalise_ho_code
+from socflow.mapping import check_link_matches, read_ingested
 from socflow.outputs import Candidate, write_candidates
 
 LIFE_YEARS = 99.0  # "life" as a number, above any finite statutory maximum
@@ -154,8 +155,13 @@ def flag_defendant_cases(
 
 
 def person_key_expr() -> pl.Expr:
-    """The person key: the cross-justice `person_id`, else the Crown Court `defendant_id`."""
-    return pl.coalesce("person_id", pl.concat_str(pl.lit("crown:"), "defendant_id"))
+    """The person key: the cross-justice `person_id`, else the Crown Court `defendant_id`, else
+    (an extract without defendant IDs) the defendant-case itself."""
+    return pl.coalesce(
+        "person_id",
+        pl.concat_str(pl.lit("crown:"), "defendant_id"),
+        pl.concat_str(pl.lit("case:"), "defendant_on_case_id"),
+    )
 
 
 def person_keys(crown: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
@@ -166,6 +172,7 @@ def person_keys(crown: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
         .group_by("row_id")
         .agg(pl.col("person_id").min())
     )
+    check_link_matches(ids, crown, "crown", "crown_defendant_cases")
     return (
         crown.select("defendant_on_case_id", "row_id", "defendant_id")
         .join(ids, on="row_id", how="left")
@@ -426,8 +433,8 @@ def group_size_table(person_group: pl.DataFrame, groups: pl.DataFrame) -> pl.Dat
 
 def run_flag_soc(
     crown_path: str,
-    offences_path: str,
-    link_path: str,
+    offences_path: str | None,
+    link_path: str | None,
     code_list_path: str,
     ho_codes_path: str,
     code_list_version: str,
@@ -450,7 +457,12 @@ def run_flag_soc(
     primary, variants = definitions_from_config(definition, sensitivity)
     crown = pl.read_parquet(crown_path)
     flags, counts = flag_all(
-        crown, pl.read_parquet(offences_path), pl.read_parquet(link_path), codes, primary, variants
+        crown,
+        read_ingested(offences_path, "crown_offences"),
+        read_ingested(link_path, "xjs_link"),
+        codes,
+        primary,
+        variants,
     )
     flags.write_parquet(out_flags)
     counts.write_csv(out_counts)
@@ -602,8 +614,8 @@ def status_changes(flags_now: pl.DataFrame, flags_before: pl.DataFrame, unit: st
 
 def run_compare_code_lists(
     crown_path: str,
-    offences_path: str,
-    link_path: str,
+    offences_path: str | None,
+    link_path: str | None,
     flags_path: str,
     baseline_path: str,
     baseline_version: str,
@@ -619,7 +631,12 @@ def run_compare_code_lists(
     primary, _ = definitions_from_config(definition, {})
     crown = pl.read_parquet(crown_path)
     flags_before, _ = flag_all(
-        crown, pl.read_parquet(offences_path), pl.read_parquet(link_path), baseline, primary, []
+        crown,
+        read_ingested(offences_path, "crown_offences"),
+        read_ingested(link_path, "xjs_link"),
+        baseline,
+        primary,
+        [],
     )
     flags_now = pl.read_parquet(flags_path)
     changes = code_list_changes(current, baseline)

@@ -49,6 +49,7 @@ from scipy import stats
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from socflow.mapping import read_ingested
 from socflow.outputs import STATISTICS_SCHEMA, Candidate, write_candidates
 from socflow.soc import person_key_expr
 
@@ -1906,18 +1907,20 @@ def build_candidates(r: Results) -> list[Candidate]:
     return out
 
 
-def read_inputs(paths: dict[str, str]) -> dict[str, pl.DataFrame]:
+def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
     """Read only the columns the stage uses (the magistrates' table is large)."""
     mags_cols = [
         "row_id", "case_id", "defendant_id", "proceeding_type", "offence_date",
         "first_hearing_date", "disposal_date", "outcome_group", "age_at_offence",
     ]  # fmt: skip
     crown_cols = [*INDEX_COLUMNS, "offence_date", "age_at_offence"]
+    # Without the magistrates' table (or the journey table) they are read as empty tables:
+    # re-appearances are then Crown Court ones only (socflow.coverage notes it).
     return {
         "crown": pl.read_parquet(paths["crown"], columns=crown_cols),
-        "mags": pl.read_parquet(paths["mags"], columns=mags_cols),
+        "mags": read_ingested(paths.get("mags"), "mags_defendant_cases", mags_cols),
         "link": pl.read_parquet(paths["link"]),
-        "journey": pl.read_parquet(paths["journey"]),
+        "journey": read_ingested(paths.get("journey"), "mags_crown_journey"),
         "flags": pl.read_parquet(paths["flags"]),
     }
 
