@@ -196,3 +196,26 @@ def test_config_refuses_looser_disclosure_thresholds(tmp_path, overlay):
     proc = _snakemake(tmp_path, "-n", "--configfile", str(REPO / "config/config.yaml"), str(loose))
     assert proc.returncode != 0
     assert "sdc" in proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+def test_moving_the_project_folder_reruns_nothing(tiny_run, tmp_path):
+    """Params hold no absolute paths: the same run, driven from a copy of the project in
+    another folder, has nothing to do."""
+    files = (
+        subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    moved = tmp_path / "moved"
+    for f in filter(None, files):
+        (moved / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / f, moved / f)
+    cmd = [
+        SNAKEMAKE, "--snakefile", str(moved / "Snakefile"), "--directory", str(tiny_run),
+        "--cores", "1", "--configfile", str(moved / "config/config.yaml"),
+        str(moved / "tests/data/tiny.yaml"), "-n",
+    ]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Nothing to be done" in proc.stdout + proc.stderr

@@ -52,6 +52,14 @@ except CoverageError as exc:
 RUN = PLAN.config
 
 
+def repo_relative(path):
+    """A path relative to the workflow's folder when it lies inside it (else unchanged), so that
+    params stay the same when the project folder moves."""
+    p = Path(path).resolve()
+    base = Path(workflow.basedir).resolve()
+    return str(p.relative_to(base)) if p.is_relative_to(base) else str(path)
+
+
 def has(table, *columns):
     """Whether the extract has a table and, in it, every one of `columns`."""
     return table in TABLES and all(c in PRESENT[table] for c in columns)

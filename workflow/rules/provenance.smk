@@ -20,15 +20,16 @@ rule provenance:
     conda:
         "../../environment.yml"
     params:
-        snakefile=workflow.main_snakefile,
-        repo_dir=workflow.basedir,
-        configfiles=[str(f) for f in workflow.overwrite_configfiles],
-        all_configfiles=[str(f) for f in workflow.configfiles],
+        # Paths relative to the project folder (the script resolves them), so that moving the
+        # folder changes no param and re-runs nothing.
+        snakefile=repo_relative(workflow.main_snakefile),
+        configfiles=[repo_relative(f) for f in workflow.overwrite_configfiles],
+        all_configfiles=[repo_relative(f) for f in workflow.configfiles],
         config=config,
         datasets=DATASETS,
         resources=dict(
             config["resources"],
-            mapping=str(MAPPING_FILE),
+            mapping=repo_relative(MAPPING_FILE),
             soc_offence_codes={
                 "path": config.get("soc", {}).get("code_list"),
                 "version": config.get("soc", {}).get("code_list_version"),

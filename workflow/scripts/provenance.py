@@ -2,6 +2,7 @@
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,20 +23,32 @@ from socflow.provenance import (  # noqa: E402
 )
 
 p, out = snakemake.params, snakemake.output
+# The project folder: params name files relative to it, so that moving it re-runs nothing.
+repo = Path(snakemake.scriptdir).resolve().parents[1]
+
+
+def in_repo(path: str) -> str:
+    return str(path) if Path(path).is_absolute() else str(repo / path)
+
+
 dot = snakemake_rulegraph(
-    p.snakefile, workdir=os.getcwd(), configfiles=p.configfiles, config=p.config
+    in_repo(p.snakefile),
+    workdir=os.getcwd(),
+    configfiles=[in_repo(f) for f in p.configfiles],
+    config=p.config,
 )
 graph = write_rulegraph(dot, out.dot, out.mermaid, out.png)
 log.info("rule graph: %d rules, picture drawn by %s", len(graph["rules"]), graph["png_renderer"])
 
 paths, versions = resources_from_config(p.resources)
+paths = {k: v if Path(v).exists() else in_repo(v) for k, v in paths.items()}
 manifest = build_manifest(
     config=p.config,
     datasets=p.datasets,
     resources=paths,
     resource_versions=versions,
-    configfiles=p.all_configfiles,
-    repo_dir=p.repo_dir,
+    configfiles=[in_repo(f) for f in p.all_configfiles],
+    repo_dir=repo,
     bench_dir=p.benchmarks,
     rulegraph=graph,
 )

@@ -953,6 +953,11 @@ def run_ingest(
     log.info("%s: read %d rows", table, rec["rows_read"].sum())
     if not (rec["rows_read"] == rec["rows_kept"] + rec["rows_quarantined"]).all():
         raise IngestError(f"[rule {rule}] reconciliation does not balance for {table}")
+    if rec["rows_read"].sum() > 0 and result.clean.height == 0:
+        raise IngestError(
+            f"[rule {rule}] {table}: every row of {spec['path']} was quarantined; see "
+            f"{out_quarantine} for the reasons (the mapping is probably wrong)"
+        )
     if rec["rows_read"].sum() == 0:
         raise IngestError(
             f"[rule {rule}] {spec['path']} holds no data rows (only headers): if the extract "

@@ -58,7 +58,9 @@ def summarise(
     reasons = (
         pl.concat(
             [
-                q.select("table", pl.col("reason").str.split("; ")).explode("reason")
+                q.select("table", pl.col("reason").str.split("; ")).explode(
+                    "reason", empty_as_null=True
+                )
                 for q in quarantine.values()
             ]
         )
