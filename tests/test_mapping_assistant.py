@@ -324,6 +324,11 @@ def test_command_writes_draft_values_and_page(extract_dir, tmp_path, capsys):
     page = (out / "mapping_assistant.html").read_text()
     assert "INTERNAL" in page and "custodial_period_days" in page
     assert "<link" not in page and "<script" not in page and "src=" not in page  # self-contained
+    # A re-run writes the same bytes.
+    first = {f.name: f.read_bytes() for f in sorted(out.iterdir())}
+    assert main(["--table", "crown_offences", "--out", str(out),
+                 str(extract_dir / "crown_offences.csv")]) == 0  # fmt: skip
+    assert {f.name: f.read_bytes() for f in sorted(out.iterdir())} == first
     code = main(["--table", "xjs_link", "--out", str(out), str(tmp_path / "nowhere")])
     assert code == 2
     assert "extract not found" in capsys.readouterr().err
