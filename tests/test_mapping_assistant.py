@@ -276,6 +276,7 @@ def test_unreadable_dates_and_stripped_codes_are_proposed_with_their_problem(
     assert spec["columns"]["ho_offence_code"] == "ho_offence_code"
     assert "date_format" not in spec
     assert draft.evidence["ho_offence_code"].code.form == "zero-stripped"
+    assert draft.matches["offence_date"].confidence == "medium"
     text = draft.yaml_text()
     assert "two-digit years" in text and "zero-padded" in text
     assert "# date_format: none can read the date columns" in text

@@ -168,9 +168,13 @@ class Match:
 
     @property
     def confidence(self) -> str:
+        """high, medium, low or none; never high when the values fit poorly (say, dates with
+        two-digit years under a perfect name)."""
         if self.source is None:
             return "none"
-        return "high" if self.score >= 0.8 else "medium" if self.score >= 0.65 else "low"
+        if self.score >= 0.8 and self.content >= 0.6:
+            return "high"
+        return "medium" if self.score >= 0.65 else "low"
 
 
 def candidates(
