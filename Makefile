@@ -1,7 +1,10 @@
 # socflow: two commands do everything.
 #   make run   - set up (if needed) and run the whole workflow on the default synthetic data
 #   make test  - set up (if needed), then formatting, lint and tests
-# Versions are pinned in environment.yml only; the virtualenv is built from those pins.
+#   make wheelhouse - every pinned runtime package as a wheel in wheelhouse/, to carry into a
+#                     secure room without internet (README, "Installing without internet")
+# Versions are pinned in environment.yml (runtime) and environment.dev.yml (development tools)
+# only; the virtualenv is built from those pins.
 
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -10,11 +13,13 @@ CORES ?= all
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser clean-results draft-mapping
+.PHONY: run test lint bench setup browser clean-results wheelhouse draft-mapping
 
-$(VENV)/requirements.txt: environment.yml tools/requirements_from_env.py
+WHEELHOUSE ?= wheelhouse
+
+$(VENV)/requirements.txt: environment.yml environment.dev.yml tools/requirements_from_env.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python tools/requirements_from_env.py environment.yml > $@
+	$(BIN)/python tools/requirements_from_env.py environment.yml environment.dev.yml > $@
 
 $(STAMP): $(VENV)/requirements.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -66,6 +71,15 @@ draft-mapping: $(STAMP)
 			"[FORMAT=auto|csv|parquet] [OUT=<folder>]" >&2; exit 2; fi
 	$(BIN)/python workflow/scripts/draft_mapping.py --table "$(TABLE)" --format "$(FORMAT)" \
 		$(if $(OUT),--out "$(OUT)") "$(EXTRACT)"
+
+# The runtime pins only (no development tools), as wheels built for this machine's platform and
+# Python: install them in the room with
+#   python3.11 -m venv .venv
+#   .venv/bin/pip install --no-index --find-links wheelhouse -r wheelhouse/requirements.txt
+wheelhouse: $(STAMP)
+	mkdir -p $(WHEELHOUSE)
+	$(BIN)/python tools/requirements_from_env.py environment.yml > $(WHEELHOUSE)/requirements.txt
+	$(BIN)/python -m pip wheel --quiet -r $(WHEELHOUSE)/requirements.txt -w $(WHEELHOUSE)
 
 clean-results:
 	rm -rf results reports/*.html reports/*.md logs benchmarks

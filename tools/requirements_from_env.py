@@ -1,4 +1,6 @@
-"""Print pip requirements from the conda pins in environment.yml (the one place they live).
+"""Print pip requirements from the conda pins of environment files (the one place they live):
+environment.yml (what the workflow needs to run) and environment.dev.yml (formatting, lint and
+test tools), each package pinned in exactly one of them.
 
 Reads the `dependencies:` list without a YAML library (none is installed yet when this runs):
 every `- name=version` entry except python and pip becomes `name==version`, and every
@@ -53,4 +55,10 @@ def requirements(text: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    print("\n".join(requirements(Path(sys.argv[1]).read_text())))
+    # One or more environment files (the runtime one, then the development tools).
+    pins = [r for f in sys.argv[1:] for r in requirements(Path(f).read_text())]
+    names = [r.split("==")[0].lower() for r in pins]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        sys.exit(f"pinned in more than one environment file: {', '.join(twice)}")
+    print("\n".join(pins))
