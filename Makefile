@@ -13,7 +13,7 @@ CORES ?= all
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser clean-results wheelhouse
+.PHONY: run test lint bench setup browser clean-results wheelhouse draft-mapping
 
 WHEELHOUSE ?= wheelhouse
 
@@ -60,6 +60,17 @@ test: lint browser
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py --scale full
 	$(BIN)/python tools/bench_stages.py --scale full
+
+# The mapping assistant: a draft mapping of one extract onto one canonical table, offline and
+# without Snakemake. make draft-mapping TABLE=crown_defendant_cases EXTRACT=path/to/extract
+# [FORMAT=auto|csv|parquet] [OUT=results/mapping/<table>]
+FORMAT ?= auto
+draft-mapping: $(STAMP)
+	@if [ -z "$(TABLE)" ] || [ -z "$(EXTRACT)" ]; then \
+		echo "usage: make draft-mapping TABLE=<canonical table> EXTRACT=<file or folder>" \
+			"[FORMAT=auto|csv|parquet] [OUT=<folder>]" >&2; exit 2; fi
+	$(BIN)/python workflow/scripts/draft_mapping.py --table "$(TABLE)" --format "$(FORMAT)" \
+		$(if $(OUT),--out "$(OUT)") "$(EXTRACT)"
 
 # The runtime pins only (no development tools), as wheels built for this machine's platform and
 # Python: install them in the room with
