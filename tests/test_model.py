@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import polars as pl
 import pytest
 import scipy.sparse as sp
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from socflow import model as M
 from socflow.disclose import check_candidate, disclose_stage, read_checked
@@ -474,3 +476,28 @@ def test_report_section_renders_published_numbers(tiny_run, settings, config, tm
         # Nothing published at all: the section still renders, saying so.
         empty = tmpl.render(out=OutputView, cfg=config["model"], ctx=ctx)
         assert "the adjusted odds ratio is not published" in empty
+
+
+def _sparse_logit(x_rows: list[list[float]], y: list[float], patterns: list[int]):
+    x = np.asarray(x_rows, dtype=float)
+    return M.SparseLogit(np.asarray(y), x, sparse_exog=sp.csr_matrix(x),
+                         patterns=np.asarray(patterns))  # fmt: skip
+
+
+def test_saturated_fit_is_not_called_perfect_prediction():
+    """Expected equals observed per pattern at any saturated fit: not a separation."""
+    x = [[1, 0]] * 4 + [[1, 1]] * 4
+    y = [1, 0, 0, 1, 1, 1, 0, 1]
+    fit_model = _sparse_logit(x, y, [0] * 4 + [1] * 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        res = fit_model.fit(disp=0)
+    np.testing.assert_allclose(res.predict(np.array([[1, 0], [1, 1]])), [0.5, 0.75], rtol=1e-6)
+
+
+def test_perfect_prediction_is_still_detected():
+    x = [[1, 0]] * 3 + [[1, 1]] * 3
+    y = [0, 0, 0, 1, 1, 1]
+    model = _sparse_logit(x, y, [0] * 3 + [1] * 3)
+    with pytest.warns(PerfectSeparationWarning):
+        model._check_perfect_pred(np.array([-40.0, 80.0]))

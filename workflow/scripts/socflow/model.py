@@ -526,8 +526,12 @@ class SparseLogit(Logit):
         return -(self._xut @ weighted).toarray()
 
     def _check_perfect_pred(self, params, *args):
+        # statsmodels warns when every row's prediction equals its outcome. On patterns that
+        # means every pattern is pure (all or none of its rows have the event) and predicted
+        # as such; equal expected and observed counts alone hold at any saturated fit.
         p = _expit(self._linear(params))
-        if np.allclose(self._rows * p, self._events):
+        pure = (self._events == 0) | (self._events == self._rows)
+        if pure.all() and np.allclose(p, self._events / self._rows):
             warnings.warn(
                 "Perfect separation or prediction detected", PerfectSeparationWarning, stacklevel=2
             )
