@@ -56,7 +56,7 @@ def summarise(
         )
         .group_by("table", "reason")
         .len("rows")
-        .sort("table", "rows", descending=[False, True])
+        .sort("table", "rows", "reason", descending=[False, True, False])
     )
     miss = []
     for table, df in clean.items():
