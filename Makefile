@@ -10,7 +10,9 @@ CORES ?= all
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser clean-results
+SACRO_VENV ?= .venv-sacro
+
+.PHONY: run test lint bench setup browser sacro-viewer clean-results
 
 $(VENV)/requirements.txt: environment.yml tools/requirements_from_env.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,8 +49,20 @@ browser:
 	else echo "WARNING: could not install chromium with apt-get: the browser tests will" \
 		"fail until $(CHROMIUM) exists" >&2; fi
 
-test: lint browser
-	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+# The SACRO viewer (the output checkers' tool) in a virtualenv of its own, for the test that
+# opens the checker folder with it (tests/sacro_check.py); pinned in environment.yml.
+$(SACRO_VENV)/.installed: environment.yml tools/requirements_from_env.py
+	@test -x $(SACRO_VENV)/bin/python || $(PYTHON) -m venv $(SACRO_VENV)
+	$(PYTHON) tools/requirements_from_env.py environment.yml --extra sacro-viewer \
+		> $(SACRO_VENV)/requirements.txt
+	$(SACRO_VENV)/bin/python -m pip install --quiet -r $(SACRO_VENV)/requirements.txt
+	touch $@
+
+sacro-viewer: $(SACRO_VENV)/.installed
+
+test: lint browser sacro-viewer
+	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) \
+		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest
 
 # Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
 # benchmark files): synthesis and ingest, then every stage after the ingest.
@@ -57,4 +71,4 @@ bench: $(STAMP)
 	$(BIN)/python tools/bench_stages.py --scale full
 
 clean-results:
-	rm -rf results reports/*.html reports/*.md logs benchmarks
+	rm -rf results reports/release checker logs benchmarks

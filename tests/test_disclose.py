@@ -7,12 +7,16 @@ import json
 import os
 
 import openpyxl
+import pandas as pd
 import polars as pl
 import pytest
 
 from socflow.disclose import assemble_checker_folder, disclose_stage, read_checked
 from socflow.outputs import Candidate, read_candidates, write_candidates
 from socflow.sdc import SdcThresholds
+from socflow.sdc.audit import run_timestamp
+
+from .sacro_viewer import open_with_sacro_viewer
 
 THR = SdcThresholds()
 
@@ -156,12 +160,20 @@ def test_checker_folder_loads_in_acro_with_every_file_listed(tmp_path, checked, 
     for uid in ("f", "s", "m500", "k"):
         [frame] = records.get(uid).output
         name = results[uid]["files"][0]["name"]
-        assert frame.equals(__import__("pandas").read_csv(release / name)), uid
+        assert frame.equals(pd.read_csv(release / name)), uid
     assert records.get("f").exception == results["f"]["exception"]
 
 
+def test_checker_folder_opens_in_the_sacro_viewer(tmp_path, checked, monkeypatch):
+    _, checker, n = _checker(tmp_path, monkeypatch)
+    report = open_with_sacro_viewer(checker)
+    assert report["metadata"] == "results.json" and report["version"] == "1.0.2"
+    assert report["outputs"] == n and report["files"] == n
+    assert report["invalid_checksums"] == [] and report["returncode"] == 0
+
+
 def test_release_shows_only_c_and_no_reasons(tmp_path, checked, monkeypatch):
-    release, checker, _ = _checker(tmp_path, monkeypatch)
+    release, _, _ = _checker(tmp_path, monkeypatch)
     for csv in (release / "tables").rglob("*.csv"):
         text = csv.read_text()
         for reason in ("zero", "threshold", "primary", "secondary", "Check"):
@@ -191,8 +203,6 @@ def test_workbook_cover_and_rounding(tmp_path, checked, monkeypatch):
 
 
 def test_timestamps_follow_source_date_epoch(monkeypatch):
-    from socflow.sdc.audit import run_timestamp
-
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
     assert run_timestamp() == "1970-01-01T00:00:00"
     monkeypatch.delenv("SOURCE_DATE_EPOCH")

@@ -108,7 +108,9 @@ def test_magnitude_record():
     assert rec["status"] == "review"
     assert rec["files"] == []
     assert rec["outcome"] == {"v": {"A": "PPercentCheck; NKCheck; ", "B": "ok"}}
-    assert rec["summary"] == "review; NKCheck: 1 cells suppressed; PPercentCheck: 1 cells suppressed; "
+    assert rec["summary"] == (
+        "review; NKCheck: 1 cells suppressed; PPercentCheck: 1 cells suppressed; "
+    )
     assert rec["fair"]["statbarn"] == "LinearAggregations"
 
 

@@ -76,7 +76,7 @@ def _stage():
     table = _coverage()
     return table, [
         StageOutput("survival_id_coverage", "frequency", table.to_display(), table),
-        StageOutput("survival_linkage", "statistics", _linkage()),
+        StageOutput("survival_linkage", "statistics", _linkage(), person_shares=True),
         StageOutput("survival_cohort_flow", "statistics", _flow()),
     ]
 
@@ -134,3 +134,17 @@ def test_totals_differing_by_a_few_persons_go_to_review():
             StageOutput("c", "frequency", a.to_display(), a)]  # fmt: skip
     check_stage(same, THR)
     assert not same[0].findings
+
+
+def test_undeclared_statistics_are_withheld_only_when_they_pin_a_withheld_entry():
+    table, outputs = _stage()
+    outputs[1] = StageOutput("survival_linkage", "statistics", pl.concat([
+        _linkage(),
+        pl.DataFrame({"statistic": ["log-rank p-value"], "value": [0.0], "n_persons": [1182]}),
+    ]))  # fmt: skip
+    check_stage(outputs, THR)
+    withheld = {outputs[1].table["statistic"][i] for i in outputs[1].linked_rows}
+    # The share of 1.0 restates the withheld row total (1494 = its upper bound); a p-value of
+    # 0 and shares that state no bound of a withheld entry stay.
+    assert withheld == {"share with a usable ID"}
+    assert _recoverable(table, {}) == 0

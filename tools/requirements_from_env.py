@@ -3,7 +3,8 @@
 Reads the `dependencies:` list without a YAML library (none is installed yet when this runs):
 every `- name=version` entry except python and pip becomes `name==version`, and every
 `- name==version` entry of a `- pip:` sub-list (packages that conda-forge does not carry) is
-passed on as it is.
+passed on as it is. With `--extra NAME`, prints instead the pins of the comment lines
+`# extra NAME: pkg==version ...`: test-only tools installed into a virtualenv of their own.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 SKIP = {"python", "pip"}
 PIN = re.compile(r"^\s*-\s*([A-Za-z0-9_.\-]+)\s*=\s*([A-Za-z0-9_.\-]+)\s*$")
 PIP_LIST = re.compile(r"^(\s*)-\s*pip\s*:\s*(#.*)?$")
+EXTRA = re.compile(r"^#\s*extra\s+([A-Za-z0-9_.\-]+)\s*:\s*(.+)$")
 PIP_PIN = re.compile(r"^(\s*)-\s*([A-Za-z0-9_.\-\[\],]+)\s*==\s*([A-Za-z0-9_.\-+!]+)\s*$")
 
 
@@ -52,5 +54,24 @@ def requirements(text: str) -> list[str]:
     return out
 
 
+def extra_requirements(text: str, name: str) -> list[str]:
+    """Pins of the `# extra NAME: a==1 b==2` comment lines (a separate test environment)."""
+    out = []
+    for line in text.splitlines():
+        m = EXTRA.match(line.strip())
+        if m and m.group(1) == name:
+            for pin in m.group(2).split():
+                if "==" not in pin:
+                    raise ValueError(f"extra {name}: {pin!r} is not pinned as name==version")
+                out.append(pin)
+    if not out:
+        raise ValueError(f"no '# extra {name}:' line in the environment file")
+    return out
+
+
 if __name__ == "__main__":
-    print("\n".join(requirements(Path(sys.argv[1]).read_text())))
+    text = Path(sys.argv[1]).read_text()
+    if len(sys.argv) == 4 and sys.argv[2] == "--extra":
+        print("\n".join(extra_requirements(text, sys.argv[3])))
+    else:
+        print("\n".join(requirements(text)))

@@ -40,7 +40,6 @@ rule output_request:
         "../../environment.yml"
     params:
         run_name=config["run_name"],
-        release=RELEASE,
         thresholds=config["sdc"],
         request=config["output_request"],
     script:

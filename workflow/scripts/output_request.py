@@ -1,6 +1,7 @@
 """Rule output_request: the output checker's folder (results.json, checksums, workbook)."""
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ from socflow.sdc import SdcThresholds  # noqa: E402
 n = assemble_checker_folder(
     checked_paths=list(snakemake.input.checked),
     tables_dirs=list(snakemake.input.tables),
-    release=snakemake.params.release,
+    release=Path(snakemake.input.html).parent,  # the release folder holds the summary
     checker=snakemake.output.checker,
     thr=SdcThresholds.from_config(snakemake.params.thresholds),
     request=request_cover(snakemake.params.request),

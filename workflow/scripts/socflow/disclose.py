@@ -295,6 +295,20 @@ def _record(
     )  # fmt: skip
 
 
+def _stage_output(ch: _Checked) -> StageOutput:
+    """What the run-level checks across the stage see of one checked output."""
+    c = ch.candidate
+    total = None
+    if c.kind == "magnitude" and ch.obj.total is not None:
+        n = ch.obj.total["n"][0]
+        total = None if n is None or ch.obj.total["total"][0] is None else int(n)
+    return StageOutput(
+        c.output_id, c.kind, ch.table, ch.obj if c.kind == "frequency" else None,
+        set(ch.withheld_rows), person_shares=c.spec.get("person_shares", False),
+        magnitude_total=total,
+    )  # fmt: skip
+
+
 def disclose_stage(
     candidates_dir: str | Path,
     tables_dir: str | Path,
@@ -312,11 +326,7 @@ def disclose_stage(
     release = tables_dir.parent.parent
     tables_dir.mkdir(parents=True, exist_ok=True)
     checked = [_CHECKS[c.kind](c, thr) for c in candidates]
-    stage_outputs = [
-        StageOutput(ch.candidate.output_id, ch.candidate.kind, ch.table,
-                    ch.obj if ch.candidate.kind == "frequency" else None, set(ch.withheld_rows))
-        for ch in checked
-    ]  # fmt: skip
+    stage_outputs = [_stage_output(ch) for ch in checked]
     check_stage(stage_outputs, thr)
     timestamp = run_timestamp()
     command = _command(producing_rule or stage)

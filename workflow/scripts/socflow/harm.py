@@ -1564,8 +1564,7 @@ def _magnitude_rows(dc: pl.DataFrame, weight: str, by: dict[str, pl.Expr]) -> pl
     return (
         dc.filter(pl.col(hcol).is_not_null())
         .select(*[e.alias(k) for k, e in by.items()], pl.col(hcol).alias("harm"), "person")
-        # Person and value too: float sums depend on the order of the contributions.
-        .sort([*by, "person", "harm"])
+        .sort(list(by), maintain_order=True)
     )
 
 

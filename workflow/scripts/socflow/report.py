@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from socflow import figures, render
 
 MARKER = "[c]"
-NOT_APPLICABLE = "–"
+NOT_APPLICABLE = "\u2013"  # en dash: a value that does not apply
 SECTION_ORDER = ("quality", "soc", "describe", "harm", "model", "survival")
 STATUS_TEXT = {
     "pass": "passed disclosure checks",

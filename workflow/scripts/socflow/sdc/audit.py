@@ -339,7 +339,6 @@ def build_table_record(
     extra = list(linked)
     if frequency and table.method == "round":
         extra.append(f"{ROUNDING_CHECK}: base {thresholds.rounding_base}")
-    rows, cols, _ = table.outcome_grid()
     fair = fair_block(
         "Frequencies" if frequency else "LinearAggregations",
         check_status_of(sdc, FREQUENCY_CHECKS if frequency else MAGNITUDE_CHECKS,

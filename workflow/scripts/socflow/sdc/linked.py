@@ -4,21 +4,25 @@ Each output is protected on its own first (`frequency`, `magnitude`, ...). Outpu
 stage describe the same persons, so a number published in one can undo a suppression in
 another. Three rules, applied to every stage alike (no output is special-cased):
 
-1. **Derived shares inherit their counts.** A statistic whose value is a share ``v`` of
-   its ``n_persons`` ``N`` with ``v * N`` a whole number ``k`` states two counts, ``k`` and
-   ``N - k``. Where either is below the threshold (a zero included, zeros being
-   disclosive) the statistic is withheld, as its counts would be in a table.
+1. **Derived shares inherit their counts.** A statistic declared a share of persons (the
+   candidate's ``spec["person_shares"]``: true, or the statistic labels) with value ``v``
+   and ``n_persons`` ``N`` states two counts, ``k = v * N`` and ``N - k``. Where either is
+   below the threshold (a zero included, zeros being disclosive) the statistic is
+   withheld, as its counts would be in a table.
 2. **No published count pins a withheld entry.** For every withheld entry of a
    frequency table, the range of values consistent with what the table publishes is
    found by linear programming (`suppression_intervals`). A count published by another
-   output of the stage (a count statistic, whose value is its ``n_persons``, or the count
-   ``k`` of a derived share) that equals an end of such a range can be read as that entry,
-   and with it the entries it completes: the statistic is withheld (suppression carried
-   across the pair). A cell of another frequency table at such an end cannot be withheld
-   without redoing that table's protection, so both tables go to review with the reason.
-3. **Differencing.** Where two totals of the stage (grand totals and same-labelled margins
-   of frequency tables, persons behind statistics) differ by 1 to ``min_cell_count - 1``,
-   their difference isolates a small group: both outputs go to review with the reason,
+   output of the stage (a count statistic, whose value is its ``n_persons``, or the whole
+   number ``v * N`` of a statistic between 0 and 1) that equals an end of such a range can
+   be read as that entry, and with it the entries it completes: the statistic is withheld
+   (suppression carried across the pair). A cell of another frequency table at such an
+   end cannot be withheld without redoing that table's protection, so both tables go to
+   review with the reason. Zero is left out: it is the lower end of almost every range
+   (counts are not negative) and states nothing a reader did not know.
+3. **Differencing.** Where the totals of two outputs of the stage (grand totals and
+   same-labelled margins of frequency tables, the grand total of a magnitude table, the
+   largest ``n_persons`` of a statistics table) differ by 1 to ``min_cell_count - 1``,
+   their difference may isolate a small group: both outputs go to review with the reason,
    as ACRO's PresenceOfLinkedTableCheck recommends a manual review.
 
 The findings are evidence for the output checker (the audit record) and never appear in
@@ -52,6 +56,10 @@ class StageOutput:
     table: pl.DataFrame
     protected: ProtectedTable | None = None
     withheld_rows: set[int] = field(default_factory=set)
+    # Statistics declared shares of persons: True (every row) or their labels.
+    person_shares: bool | list[str] = False
+    # Grand total of a magnitude table (persons), when its margins are published.
+    magnitude_total: int | None = None
     findings: list[str] = field(default_factory=list)
     # Rows withheld by these checks, with the reason (evidence for the record).
     linked_rows: dict[int, str] = field(default_factory=dict)
@@ -65,7 +73,8 @@ def _whole(x: float | None) -> int | None:
 
 
 def statistic_counts(row: dict) -> list[int]:
-    """The person counts a statistics row states: a count statistic, or a share's parts."""
+    """The whole counts a statistics row states: a count statistic (value = n_persons), or
+    the ``v * N`` of a value between 0 and 1 when that is a whole number."""
     value, n = row.get("value"), row.get("n_persons")
     if value is None or n is None:
         return []
@@ -75,27 +84,28 @@ def statistic_counts(row: dict) -> list[int]:
     if 0.0 <= value <= 1.0:
         k = _whole(value * n)
         if k is not None:
-            return [k, n - k]
+            return [k]
     return []
 
 
+def _declared_share(o: StageOutput, label: str) -> bool:
+    shares = o.person_shares
+    return shares is True or (isinstance(shares, list) and label in shares)
+
+
 def _derived_shares(o: StageOutput, thr: SdcThresholds) -> None:
-    if "n_persons" not in o.table.columns or "value" not in o.table.columns:
+    if not o.person_shares or not {"n_persons", "value"} <= set(o.table.columns):
         return
     for i, row in enumerate(o.table.iter_rows(named=True)):
-        if i in o.withheld_rows:
+        label = str(row.get("statistic", row[o.table.columns[0]]))
+        if i in o.withheld_rows or not _declared_share(o, label):
             continue
         value, n = row["value"], row["n_persons"]
-        if value is None or n is None or not 0.0 <= value <= 1.0 or _whole(value) == n:
+        if value is None or n is None or not 0.0 <= value <= 1.0:
             continue
-        k = _whole(value * n)
-        if k is None:
-            continue
-        small = [c for c in (k, n - k) if c < thr.min_cell_count]
-        if small:
-            o.linked_rows[i] = (
-                f"derived share of {n} persons states a count below {thr.min_cell_count}"
-            )
+        k = round(value * n)
+        if min(k, n - k) < thr.min_cell_count:
+            o.linked_rows[i] = f"share of {n} persons states a count below {thr.min_cell_count}"
 
 
 def _ranges(o: StageOutput) -> list[tuple[str, float, float]]:
@@ -124,7 +134,7 @@ def _pinning(outputs: list[StageOutput]) -> None:
                     for i, row in enumerate(b.table.iter_rows(named=True)):
                         if i in b.withheld_rows or i in b.linked_rows:
                             continue
-                        if any(c in ends for c in statistic_counts(row)):
+                        if any(c in ends and c > 0 for c in statistic_counts(row)):
                             b.linked_rows[i] = (
                                 f"states a count that pins the withheld entry {label} of "
                                 f"{a.output_id}"
@@ -136,7 +146,7 @@ def _pinning(outputs: list[StageOutput]) -> None:
                 elif b.protected is not None:
                     ent = b.protected.entries()
                     shown = ent.filter(~pl.col("sdc").is_in(list(SUPPRESSED_OUTCOMES)))
-                    if any(v in ends for v in shown[b.protected.value].to_list()):
+                    if any(v in ends and v > 0 for v in shown[b.protected.value].to_list()):
                         note = (
                             f"{b.output_id} publishes a count at the bound of withheld entry "
                             f"{label} of {a.output_id}: review the pair for differencing"
@@ -159,11 +169,14 @@ def _totals(o: StageOutput) -> list[tuple[str, int]]:
             for label, v in margins.select(pl.col(dim).cast(pl.String), p.value).iter_rows():
                 if v is not None:
                     out.append((str(label), int(v)))
+    elif o.magnitude_total is not None:
+        out.append(("Total", o.magnitude_total))
     elif o.kind == "statistics" and "n_persons" in o.table.columns:
-        for i, row in enumerate(o.table.iter_rows(named=True)):
-            if i in o.withheld_rows or i in o.linked_rows or row["n_persons"] is None:
-                continue
-            out.append(("Total", int(row["n_persons"])))
+        shown = [row["n_persons"] for i, row in enumerate(o.table.iter_rows(named=True))
+                 if i not in o.withheld_rows and i not in o.linked_rows
+                 and row["n_persons"] is not None]  # fmt: skip
+        if shown:
+            out.append(("Total", int(max(shown))))
     return out
 
 
