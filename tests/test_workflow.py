@@ -125,6 +125,21 @@ def test_every_released_file_is_an_output_of_the_checker_record(tiny_run):
 
 
 @pytest.mark.e2e
+def test_footnotes_count_the_marks_shown_and_notes_name_no_small_unit(tiny_run):
+    text = (tiny_run / "reports/release/summary.md").read_text()
+    checked = 0
+    for block in re.split(r"\n(?=\*\*)", text):
+        lines = block.splitlines()
+        marks = sum(line.count("[c]") for line in lines if line.startswith("| "))
+        foot = re.search(r"_(\d+) value\(s\) withheld", block)
+        assert marks == (int(foot.group(1)) if foot else 0), lines[0]
+        checked += bool(marks)
+    assert checked > 5
+    # Pooled model levels are counted, never listed (they would name small courts).
+    assert not re.search(r"too-small levels? \d", text)
+
+
+@pytest.mark.e2e
 def test_checker_folder_opens_in_the_sacro_viewer(tiny_run):
     records = json.loads((tiny_run / "checker/results.json").read_text())["results"]
     report = open_with_sacro_viewer(tiny_run / "checker")

@@ -2,7 +2,7 @@
 
 Built from disclosure-checked outputs only (`socflow.disclose.read_checked`): every table
 shows its disclosure status and a footnote for withheld cells, and every figure is drawn
-from a checked table, saved as PNG in `reports/figures/` and embedded in the HTML as a
+from a checked table, saved as PNG in `reports/release/figures/` and embedded in the HTML as a
 data URI, so that the page works offline with nothing fetched. Stage sections live in
 `templates/sections/<stage>.{html,md}.j2`; each reads its outputs through `out(id)`.
 """
