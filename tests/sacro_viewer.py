@@ -29,6 +29,7 @@ def open_with_sacro_viewer(folder: str | Path) -> dict[str, Any]:
     python = os.environ.get(ENV)
     if not python:
         pytest.skip(f"{ENV} not set: run `make sacro-viewer` and set it (make test does)")
+    python = str(Path(python).absolute())  # not resolve(): a venv python is a symlink
     if not Path(python).exists():
         pytest.fail(f"{ENV}={python} does not exist: run `make sacro-viewer`")
     copy = Path(folder).parent / f"{Path(folder).name}-sacro-copy"
