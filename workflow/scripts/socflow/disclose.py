@@ -309,6 +309,65 @@ def _stage_output(ch: _Checked) -> StageOutput:
     )  # fmt: skip
 
 
+def _publish(
+    ch: _Checked, so: StageOutput, stage: str, thr: SdcThresholds, csv_path: Path,
+    release: Path, *, command: str, timestamp: str,
+) -> Published:  # fmt: skip
+    """Apply the run-level findings to one checked output, write its CSV, build its record."""
+    c = ch.candidate
+    table, status = ch.table, ch.status
+    rows = set(so.linked_rows) | (ch.withheld_rows if c.kind == "statistics" else set())
+    if rows:
+        marks = pl.Series([i in rows for i in range(table.height)], dtype=pl.Boolean)
+        table = table.with_columns(
+            [pl.when(marks).then(None).otherwise(pl.col(v)).alias(v)
+             for v in ch.value_columns if v in table.columns]
+        )  # fmt: skip
+    if (so.linked_rows or so.findings) and status == "pass":
+        status = "review"
+    if c.kind == "frequency":
+        mask = withheld_mask(table, ch.value_columns)
+    elif c.kind in ("statistics", "magnitude"):
+        mask = withheld_mask(table, ch.value_columns, ch.withheld_rows | set(so.linked_rows))
+    else:
+        mask = {}
+    write_release_csv(table, mask, csv_path)
+    record = _record(
+        ch, so, thr, status, command=command, timestamp=timestamp, thresholds=thr,
+        files=[csv_path], base_dir=release, comments=[c.title],
+    )  # fmt: skip
+    withheld = sum(len(v) for v in mask.values())
+    extra = ""
+    if c.kind == "survival":
+        extra = (
+            f"Steps aggregated to at least {thr.survival_min_exits} exits; curves stop "
+            f"where fewer than {thr.survival_min_at_risk} remain at risk."
+        )
+    if c.kind == "model" and status != "pass":
+        extra = "Model withheld: it did not pass the disclosure checks for models."
+    return Published(
+        output_id=c.output_id, stage=stage, kind=c.kind, title=c.title, status=status,
+        table=table, notes=c.notes, figure=c.figure, footnote=_footnote(withheld, extra),
+        withheld=withheld, record=record, withheld_cells=mask,
+    )  # fmt: skip
+
+
+def check_candidate(
+    c: Candidate, stage: str, thr: SdcThresholds, csv_path: str | Path, producing_rule: str = ""
+) -> Published:
+    """Check one candidate on its own (no run-level checks across the stage); write its CSV.
+
+    File names in its record are relative to the folder two levels above the CSV (the
+    release folder, for `<release>/tables/<stage>/<id>.csv`).
+    """
+    csv_path = Path(csv_path)
+    ch = _CHECKS[c.kind](c, thr)
+    return _publish(
+        ch, _stage_output(ch), stage, thr, csv_path, csv_path.parent.parent,
+        command=_command(producing_rule or stage), timestamp=run_timestamp(),
+    )  # fmt: skip
+
+
 def disclose_stage(
     candidates_dir: str | Path,
     tables_dir: str | Path,
@@ -330,47 +389,11 @@ def disclose_stage(
     check_stage(stage_outputs, thr)
     timestamp = run_timestamp()
     command = _command(producing_rule or stage)
-    published = []
-    for ch, so in zip(checked, stage_outputs, strict=True):
-        c = ch.candidate
-        table, status = ch.table, ch.status
-        rows = set(so.linked_rows) | (ch.withheld_rows if c.kind == "statistics" else set())
-        if rows:
-            marks = pl.Series([i in rows for i in range(table.height)], dtype=pl.Boolean)
-            table = table.with_columns(
-                [pl.when(marks).then(None).otherwise(pl.col(v)).alias(v)
-                 for v in ch.value_columns if v in table.columns]
-            )  # fmt: skip
-        if (so.linked_rows or so.findings) and status == "pass":
-            status = "review"
-        if c.kind in ("frequency",):
-            mask = withheld_mask(table, ch.value_columns)
-        elif c.kind in ("statistics", "magnitude"):
-            mask = withheld_mask(table, ch.value_columns, ch.withheld_rows | set(so.linked_rows))
-        else:
-            mask = {}
-        csv_path = tables_dir / f"{c.output_id}.csv"
-        write_release_csv(table, mask, csv_path)
-        record = _record(
-            ch, so, thr, status, command=command, timestamp=timestamp, thresholds=thr,
-            files=[csv_path], base_dir=release, comments=[c.title],
-        )  # fmt: skip
-        withheld = sum(len(v) for v in mask.values())
-        extra = ""
-        if c.kind == "survival":
-            extra = (
-                f"Steps aggregated to at least {thr.survival_min_exits} exits; curves stop "
-                f"where fewer than {thr.survival_min_at_risk} remain at risk."
-            )
-        if c.kind == "model" and status != "pass":
-            extra = "Model withheld: it did not pass the disclosure checks for models."
-        published.append(
-            Published(
-                output_id=c.output_id, stage=stage, kind=c.kind, title=c.title, status=status,
-                table=table, notes=c.notes, figure=c.figure, footnote=_footnote(withheld, extra),
-                withheld=withheld, record=record, withheld_cells=mask,
-            )
-        )  # fmt: skip
+    published = [
+        _publish(ch, so, stage, thr, tables_dir / f"{ch.candidate.output_id}.csv", release,
+                 command=command, timestamp=timestamp)
+        for ch, so in zip(checked, stage_outputs, strict=True)
+    ]  # fmt: skip
     index = {
         "stage": stage,
         "producing_rule": producing_rule or stage,
