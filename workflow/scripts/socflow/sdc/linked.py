@@ -121,38 +121,50 @@ def _ranges(o: StageOutput) -> list[tuple[str, float, float]]:
     return out
 
 
+def _published_counts(b: StageOutput) -> tuple[dict[int, list[int]], set[float]]:
+    """Counts an output states: per statistics row, and the shown entries of a table."""
+    rows: dict[int, list[int]] = {}
+    shown: set[float] = set()
+    if b.kind == "statistics" and "n_persons" in b.table.columns:
+        for i, row in enumerate(b.table.iter_rows(named=True)):
+            if i not in b.withheld_rows:
+                rows[i] = [c for c in statistic_counts(row) if c > 0]
+    elif b.protected is not None:
+        ent = b.protected.entries()
+        values = ent.filter(~pl.col("sdc").is_in(list(SUPPRESSED_OUTCOMES)))[b.protected.value]
+        shown = {float(v) for v in values.to_list() if v is not None and v > 0}
+    return rows, shown
+
+
 def _pinning(outputs: list[StageOutput]) -> None:
     freq = [o for o in outputs if o.protected is not None and o.protected.suppressed]
+    if not freq:
+        return
     ranges = {o.output_id: _ranges(o) for o in freq}
+    published = {o.output_id: _published_counts(o) for o in outputs}
     for a in freq:
         for label, lo, hi in ranges[a.output_id]:
             ends = {lo, hi} if math.isfinite(hi) else {lo}
             for b in outputs:
                 if b is a:
                     continue
-                if b.kind == "statistics" and "n_persons" in b.table.columns:
-                    for i, row in enumerate(b.table.iter_rows(named=True)):
-                        if i in b.withheld_rows or i in b.linked_rows:
-                            continue
-                        if any(c in ends and c > 0 for c in statistic_counts(row)):
-                            b.linked_rows[i] = (
-                                f"states a count that pins the withheld entry {label} of "
-                                f"{a.output_id}"
-                            )
-                            a.findings.append(
-                                f"{b.output_id} states a count at the bound of withheld "
-                                f"entry {label}; withheld there"
-                            )
-                elif b.protected is not None:
-                    ent = b.protected.entries()
-                    shown = ent.filter(~pl.col("sdc").is_in(list(SUPPRESSED_OUTCOMES)))
-                    if any(v in ends and v > 0 for v in shown[b.protected.value].to_list()):
-                        note = (
-                            f"{b.output_id} publishes a count at the bound of withheld entry "
-                            f"{label} of {a.output_id}: review the pair for differencing"
+                rows, shown = published[b.output_id]
+                for i, counts in rows.items():
+                    if i not in b.linked_rows and any(c in ends for c in counts):
+                        b.linked_rows[i] = (
+                            f"states a count that pins the withheld entry {label} of {a.output_id}"
                         )
-                        a.findings.append(note)
-                        b.findings.append(note)
+                        a.findings.append(
+                            f"{b.output_id} states a count at the bound of withheld "
+                            f"entry {label}; withheld there"
+                        )
+                if shown & ends:
+                    note = (
+                        f"{b.output_id} publishes a count at the bound of withheld entry "
+                        f"{label} of {a.output_id}: review the pair for differencing"
+                    )
+                    a.findings.append(note)
+                    b.findings.append(note)
 
 
 def _totals(o: StageOutput) -> list[tuple[str, int]]:
