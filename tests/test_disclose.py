@@ -15,6 +15,7 @@ from socflow.disclose import assemble_checker_folder, disclose_stage, read_check
 from socflow.outputs import Candidate, read_candidates, write_candidates
 from socflow.sdc import SdcThresholds
 from socflow.sdc.audit import run_timestamp
+from socflow.sdc.workbook import number_format
 
 from .sacro_viewer import open_with_sacro_viewer
 
@@ -200,6 +201,8 @@ def test_workbook_cover_and_rounding(tmp_path, checked, monkeypatch):
     formats = {s.cell(r, c).number_format for r in range(7, 9) for c in range(2, 4)
                if isinstance(s.cell(r, c).value, float)}  # fmt: skip
     assert formats and formats <= {"0.000", "#,##0.00", "#,##0"}
+    assert number_format(2013, "year") == "0" and number_format(2013, "persons") == "#,##0"
+    assert number_format(721506.6767126324) == "#,##0" and number_format(0.1234) == "0.000"
 
 
 def test_timestamps_follow_source_date_epoch(monkeypatch):

@@ -78,9 +78,11 @@ def sheet_names(output_ids: Sequence[str]) -> list[str]:
 COVER_FIELDS: tuple[str, ...] = ("researcher", "project", "date", "justification")
 
 
-def number_format(value: float) -> str:
-    """Excel number format that shows a value rounded: whole numbers with separators,
-    large values without decimals, small ones to three significant decimals."""
+def number_format(value: float, column: str = "") -> str:
+    """Excel number format that shows a value rounded: whole numbers with separators (years
+    and times plain), large values without decimals, small ones to three decimals."""
+    if float(value).is_integer() and ("year" in column or "time" in column):
+        return "0"
     if float(value).is_integer():
         return "#,##0"
     if abs(value) >= 100:
@@ -91,8 +93,9 @@ def number_format(value: float) -> str:
 
 
 def _write_value(
-    ws: Any, r: int, c: int, value: Any, *, marker: str, fmt: Any, withheld: bool, formats: dict
-) -> bool:
+    ws: Any, r: int, c: int, value: Any, *, marker: str, fmt: Any, withheld: bool, formats: dict,
+    column: str = "",
+) -> bool:  # fmt: skip
     """Write one value; True if it was withheld and written as the marker."""
     missing = value is None or (isinstance(value, float) and not math.isfinite(value))
     if missing and withheld:
@@ -103,7 +106,7 @@ def _write_value(
     if isinstance(value, bool):
         ws.write_boolean(r, c, value)
     elif isinstance(value, int | float):
-        ws.write_number(r, c, value, formats[number_format(value)])
+        ws.write_number(r, c, value, formats[number_format(value, column)])
     else:
         ws.write_string(r, c, str(value))
     return False
@@ -136,7 +139,7 @@ def write_output_request_pack(
     bold = wb.add_format({"bold": True})
     right = wb.add_format({"align": "right"})
 
-    formats = {f: wb.add_format({"num_format": f}) for f in ("#,##0", "#,##0.00", "0.000")}
+    formats = {f: wb.add_format({"num_format": f}) for f in ("0", "#,##0", "#,##0.00", "0.000")}
     request = dict(cover or {})
     sheet = wb.add_worksheet(COVER_SHEET)
     sheet.write_string(0, 0, title, bold)
@@ -180,7 +183,8 @@ def write_output_request_pack(
             for c, value in enumerate(rec):
                 hidden = mask is None or r in mask.get(cols[c], ())
                 withheld |= _write_value(ws, start + 1 + r, c, value, marker=marker, fmt=right,
-                                         withheld=hidden, formats=formats)  # fmt: skip
+                                         withheld=hidden, formats=formats,
+                                         column=cols[c])  # fmt: skip
         foot = start + item.table.height + 2
         if withheld:
             ws.write_string(foot, 0, f"{marker} = withheld for statistical disclosure control")
