@@ -13,7 +13,9 @@ CORES ?= all
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser clean-results wheelhouse draft-mapping
+SACRO_VENV ?= .venv-sacro
+
+.PHONY: run test lint bench setup browser sacro-viewer clean-results wheelhouse draft-mapping
 
 WHEELHOUSE ?= wheelhouse
 
@@ -52,8 +54,20 @@ browser:
 	else echo "WARNING: could not install chromium with apt-get: the browser tests will" \
 		"fail until $(CHROMIUM) exists" >&2; fi
 
-test: lint browser
-	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+# The SACRO viewer (the output checkers' tool) in a virtualenv of its own, for the test that
+# opens the checker folder with it (tests/sacro_check.py); pinned in environment.dev.yml.
+$(SACRO_VENV)/.installed: environment.dev.yml tools/requirements_from_env.py
+	@test -x $(SACRO_VENV)/bin/python || $(PYTHON) -m venv $(SACRO_VENV)
+	$(PYTHON) tools/requirements_from_env.py environment.dev.yml --extra sacro-viewer \
+		> $(SACRO_VENV)/requirements.txt
+	$(SACRO_VENV)/bin/python -m pip install --quiet -r $(SACRO_VENV)/requirements.txt
+	touch $@
+
+sacro-viewer: $(SACRO_VENV)/.installed
+
+test: lint browser sacro-viewer
+	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) \
+		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest
 
 # Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
 # benchmark files): synthesis and ingest, then every stage after the ingest.
@@ -82,4 +96,4 @@ wheelhouse: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet -r $(WHEELHOUSE)/requirements.txt -w $(WHEELHOUSE)
 
 clean-results:
-	rm -rf results reports/*.html reports/*.md logs benchmarks
+	rm -rf results reports/release checker logs benchmarks

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 
 import openpyxl
+import pandas as pd
 import polars as pl
 import pytest
 
-from socflow.disclose import disclose_stage, read_checked, write_output_request
+from socflow.disclose import assemble_checker_folder, disclose_stage, read_checked
 from socflow.outputs import Candidate, read_candidates, write_candidates
 from socflow.sdc import SdcThresholds
+from socflow.sdc.audit import run_timestamp
+from socflow.sdc.workbook import number_format
+
+from .sacro_viewer import open_with_sacro_viewer
 
 THR = SdcThresholds()
 
@@ -63,13 +70,15 @@ def _survival() -> Candidate:
 
 
 @pytest.fixture
-def checked(tmp_path):
+def checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     cands = [_freq(), _stats(), _model(500), _model(5), _survival()]
     write_candidates(cands, tmp_path / "cand", "demo")
     stage, back = read_candidates(tmp_path / "cand")
     assert stage == "demo" and [c.output_id for c in back] == [c.output_id for c in cands]
-    disclose_stage(tmp_path / "cand", tmp_path / "tables", tmp_path / "checked.json", THR)
-    return {o["output_id"]: o for o in read_checked(tmp_path / "checked.json", tmp_path / "tables")}
+    tables = tmp_path / "release" / "tables" / "demo"
+    disclose_stage(tmp_path / "cand", tables, tmp_path / "checked.json", THR, "describe")
+    return {o["output_id"]: o for o in read_checked(tmp_path / "checked.json", tables)}
 
 
 def test_frequency_small_cell_and_its_complements_are_withheld(checked):
@@ -104,16 +113,104 @@ def test_survival_steps_aggregated_and_reviewed(checked):
     assert t.height < 60 and t["estimate"].null_count() == 0
 
 
-def test_output_request_pack_lists_every_output(tmp_path, checked):
-    write_output_request(
-        [str(tmp_path / "checked.json")], [str(tmp_path / "tables")],
-        tmp_path / "results.json", tmp_path / "pack.xlsx", title="t",
-    )  # fmt: skip
-    results = json.loads((tmp_path / "results.json").read_text())["results"]
-    assert set(results) == {"f", "s", "m500", "m5", "k"}
-    assert results["k"]["type"] == "survival" and results["m5"]["status"] == "fail"
-    wb = openpyxl.load_workbook(tmp_path / "pack.xlsx")
-    assert wb.sheetnames[0] == "Cover" and len(wb.sheetnames) == 6
+def _checker(tmp_path, monkeypatch) -> tuple:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    release = tmp_path / "release"
+    (release / "figures").mkdir(parents=True, exist_ok=True)
+    (release / "figures" / "f.png").write_bytes(b"\x89PNG figure bytes")
+    (release / "summary.html").write_text("<p>summary</p>")
+    (release / "summary.md").write_text("summary")
+    checker = tmp_path / "checker"
+    cover = {"researcher": "A. Researcher", "project": "P-1", "date": "2026-01-02",
+             "justification": "Tables for the paper."}  # fmt: skip
+    n = assemble_checker_folder([str(tmp_path / "checked.json")],
+                                [str(release / "tables" / "demo")], release, checker, THR,
+                                cover, title="t")  # fmt: skip
+    return release, checker, n
+
+
+def test_checker_folder_loads_in_acro_with_every_file_listed(tmp_path, checked, monkeypatch):
+    acro_record = pytest.importorskip("acro.record")
+    release, checker, n = _checker(tmp_path, monkeypatch)
+    data = json.loads((checker / "results.json").read_text())
+    assert data["version"] == "1.0.2" and data["tool"]["name"] == "socflow"
+    results = data["results"]
+    assert set(results) == {"f", "s", "m500", "m5", "k", "f_figure", "summary_html", "summary_md"}
+    assert n == len(results)
+    assert results["k"]["type"] == "table" and results["m5"]["status"] == "fail"
+    assert results["f_figure"]["type"] == "custom"
+    for rec in results.values():
+        assert rec["timestamp"] == "2023-11-14T22:13:20"
+        assert rec["status"] == "pass" or rec["exception"], rec["uid"]
+        assert "rule" in rec["command"]
+    assert results["f"]["fair"]["statbarn"] == "Frequencies"
+    assert "MinimumThresholdCheck" in results["f"]["files"][0]["sdc"]["summary"]
+    # Every released file is listed, named relative to results.json, copied and checksummed.
+    released = sorted(p.relative_to(release).as_posix() for p in release.rglob("*")
+                      if p.is_file())  # fmt: skip
+    listed = sorted(f["name"] for r in results.values() for f in r["files"])
+    assert released == listed
+    for name in listed:
+        assert (checker / name).read_bytes() == (release / name).read_bytes()
+        digest = hashlib.sha256((checker / name).read_bytes()).hexdigest()
+        assert (checker / "checksums" / f"{name}.txt").read_text() == digest
+    assert json.loads((checker / "config.json").read_text())["safe_threshold"] == 10
+    # ACRO's own reader loads the folder, and every table round-trips.
+    records = acro_record.load_records(str(checker))
+    assert set(records.get_keys()) == set(results)
+    for uid in ("f", "s", "m500", "k"):
+        [frame] = records.get(uid).output
+        name = results[uid]["files"][0]["name"]
+        assert frame.equals(pd.read_csv(release / name)), uid
+    assert records.get("f").exception == results["f"]["exception"]
+
+
+def test_checker_folder_opens_in_the_sacro_viewer(tmp_path, checked, monkeypatch):
+    _, checker, n = _checker(tmp_path, monkeypatch)
+    report = open_with_sacro_viewer(checker)
+    assert report["metadata"] == "results.json" and report["version"] == "1.0.2"
+    assert report["outputs"] == n and report["files"] == n
+    assert report["invalid_checksums"] == [] and report["returncode"] == 0
+
+
+def test_release_shows_only_c_and_no_reasons(tmp_path, checked, monkeypatch):
+    release, _, _ = _checker(tmp_path, monkeypatch)
+    for csv in (release / "tables").rglob("*.csv"):
+        text = csv.read_text()
+        for reason in ("zero", "threshold", "primary", "secondary", "Check"):
+            assert reason not in text, (csv.name, reason)
+    # Footnote counts equal the [c] marks shown.
+    for oid, o in checked.items():
+        csv = release / "tables" / "demo" / f"{oid}.csv"
+        assert csv.read_text().count("[c]") == o["withheld"], oid
+        if o["withheld"]:
+            assert f"{o['withheld']} value(s) withheld" in o["footnote"]
+    assert checked["s"]["withheld"] == 2  # value and n_persons of the row on 4 persons
+
+
+def test_workbook_cover_and_rounding(tmp_path, checked, monkeypatch):
+    _, checker, _ = _checker(tmp_path, monkeypatch)
+    wb = openpyxl.load_workbook(checker / "output_request.xlsx")
+    cover = wb["Cover"]
+    fields = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(3, 7)}
+    assert fields == {"researcher": "A. Researcher", "project": "P-1", "date": "2026-01-02",
+                      "justification": "Tables for the paper."}  # fmt: skip
+    rules = {cover.cell(r, 5).value for r in range(9, 9 + 5)}
+    assert rules == {"rule describe; checked by rule disclosure_check"}
+    s = wb["s"]
+    formats = {s.cell(r, c).number_format for r in range(7, 9) for c in range(2, 4)
+               if isinstance(s.cell(r, c).value, float)}  # fmt: skip
+    assert formats and formats <= {"0.000", "#,##0.00", "#,##0"}
+    assert number_format(2013, "year") == "0" and number_format(2013, "persons") == "#,##0"
+    assert number_format(721506.6767126324) == "#,##0" and number_format(0.1234) == "0.000"
+
+
+def test_timestamps_follow_source_date_epoch(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")
+    assert run_timestamp() == "1970-01-01T00:00:00"
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert run_timestamp() != "1970-01-01T00:00:00"
+    assert "SOURCE_DATE_EPOCH" not in os.environ
 
 
 def test_candidate_ids_are_checked():

@@ -284,7 +284,9 @@ def test_small_unordered_levels_are_pooled(settings):
     frame = _levels_frame({"A": (200, 50), "B": (100, 30), "C": (12, 6)})
     plan = M.plan_levels(frame, "term", "event", settings, ordered=False)
     assert plan.mapping == {"A": "A", "B": "Other", "C": "Other"}
-    assert "together with B" in plan.messages[0]
+    # Counted, not named: a note must not say which levels (courts, offences) were small.
+    assert "1 too-small level(s)" in plan.messages[0] and "together with 1 more" in plan.messages[0]
+    assert "B" not in plan.messages[0] and "C" not in plan.messages[0]
 
 
 def test_small_ordered_levels_merge_with_neighbours(settings):

@@ -60,4 +60,4 @@ def test_wheelhouse_installs_and_runs_without_network(tmp_path):
         env=env,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-4000:]
-    assert (work / "reports/summary.html").exists()
+    assert (work / "reports/release/summary.html").exists()

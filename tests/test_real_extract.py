@@ -177,8 +177,8 @@ def test_differing_extract_runs_to_the_report(extract_run):
 def test_report_says_what_was_skipped_and_reduced(extract_run):
     work, _, proc = extract_run
     assert proc.returncode == 0, proc.stderr[-4000:]
-    html = (work / "reports/summary.html").read_text()
-    md = (work / "reports/summary.md").read_text()
+    html = (work / "reports/release/summary.html").read_text()
+    md = (work / "reports/release/summary.md").read_text()
     for page in (html, md):
         assert "What this extract allowed" in page
         assert "crown_offences" in page and "mags_crown_journey" in page
@@ -187,8 +187,8 @@ def test_report_says_what_was_skipped_and_reduced(extract_run):
         assert "no journey table" in page
         assert "sensitivity definition: Any offence in the case" in page
         assert "any_offence_in_case" not in page  # words, not config keys
-    assert not (work / "reports/tables/describe/describe_plea.csv").exists()
-    assert (work / "reports/tables/describe/describe_sex.csv").exists()
+    assert not (work / "reports/release/tables/describe/describe_plea.csv").exists()
+    assert (work / "reports/release/tables/describe/describe_sex.csv").exists()
     quality = (work / "results/quality/data_quality.html").read_text()
     assert "Columns the extract does not have" in quality and "defendant_id" in quality
 

@@ -29,6 +29,7 @@ def _checked() -> list[dict]:
             "output_id": "describe_sex", "stage": "describe", "kind": "frequency",
             "title": "Persons by sex", "status": "review", "notes": "",
             "footnote": "2 value(s) withheld", "withheld": 2,
+            "withheld_cells": {"SOC": [0], "non-SOC": [0]},
             "figure": {"type": "bar", "x": "sex", "y": "share", "group": "status",
                        "horizontal": True, "share_within": "status"},
             "table": table,
@@ -53,6 +54,9 @@ def test_summary_marks_withheld_cells_and_embeds_figures(tmp_path):
     assert views["describe_sex"].figure_path.exists()
     text = md.read_text()
     assert "| F | [c] | [c] | 92 |" in text
+    # Only withheld values are marked: a blank that does not apply is a dash.
+    table_lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
+    assert sum(ln.count("[c]") for ln in table_lines) == 2
     assert "![Persons by sex](figures/describe_sex.png)" in text
 
 

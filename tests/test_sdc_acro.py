@@ -1,6 +1,6 @@
 """Cross-check socflow's disclosure-control verdicts against ACRO's on the same outputs.
 
-ACRO (the SACRO project's output checker, pinned in environment.yml) is the reference
+ACRO (the SACRO project's output checker, pinned in environment.dev.yml) is the reference
 that UK trusted research environments run. Every test builds one seeded person-level
 data set, hands it to both checkers, and compares their verdicts entry by entry.
 
@@ -33,7 +33,13 @@ import pandas as pd
 import polars as pl
 import pytest
 
-from socflow.sdc import SdcThresholds, check_magnitude_table, check_model, protect_frequency_table
+from socflow.sdc import (
+    SdcThresholds,
+    check_magnitude_table,
+    check_model,
+    protect_frequency_table,
+    table_outcome,
+)
 
 # ACRO's import calls warnings.simplefilter("ignore", FutureWarning) (and logging.basicConfig):
 # keep the warning filters of the rest of the test session as they were.
@@ -379,3 +385,32 @@ def test_logit_dof_verdict_agrees(acro, n_obs):
     assert record.properties["dof"] == df
     assert (record.status == "pass") == check.residual_df_ok == (check.status == "pass")
     assert check.residual_df_ok == (df >= 10)
+
+
+@pytest.mark.parametrize(("seed", "n_rows", "n_cols"), FREQ_SHAPES)
+def test_record_outcome_uses_acro_check_names(acro, seed, n_rows, n_cols):
+    """The outcome socflow writes into results.json is ACRO's, cell by cell, in ACRO's names.
+
+    Compared on ACRO's own checks (MinimumThresholdCheck, PresenceOfZeroCheck); socflow's
+    SecondarySuppression has no ACRO counterpart. Margins: ACRO's "All" is socflow's "Total".
+    """
+    rng = np.random.default_rng(seed)
+    rows, cols = _labels(n_rows, n_cols)
+    people = _person_frame(_frequency_sizes(rng, n_rows, n_cols))
+    acro.crosstab(_categorical(people, "r", rows), _categorical(people, "c", cols), margins=True)
+    acro_outcome = acro.results.get_index(-1).outcome
+    counts = people.group_by("r", "c").agg(pl.col("pid").n_unique().alias("n"))
+    grid = pl.DataFrame({"r": rows}).join(pl.DataFrame({"c": cols}), how="cross")
+    long = grid.join(counts, on=["r", "c"], how="left").with_columns(pl.col("n").fill_null(0))
+    ours = table_outcome(protect_frequency_table(long, "r", "c", "n", THR))
+    shared = {"MinimumThresholdCheck", "PresenceOfZeroCheck"}
+    compared = 0
+    for row_label, line in acro_outcome.iterrows():
+        for col_label, text in line.items():
+            theirs = {n.strip() for n in text.split(";") if n.strip()} - {"ok"}
+            mine = ours["Total" if col_label == MARGIN else str(col_label)][
+                "Total" if row_label == MARGIN else str(row_label)
+            ]
+            assert {n.strip() for n in mine.split(";") if n.strip()} & shared == theirs
+            compared += bool(theirs)
+    assert compared  # not vacuous: flagged cells were compared

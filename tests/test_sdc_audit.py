@@ -34,6 +34,7 @@ ACRO_RECORD_KEYS = {
     "timestamp",
     "comments",
     "exception",
+    "fair",
 }
 
 
@@ -71,32 +72,26 @@ def test_frequency_record(csv_file):
     assert rec["timestamp"] == TIMESTAMP
     assert rec["comments"] == []
     assert rec["exception"] == ""
-    assert (
-        rec["summary"] == "review; threshold: 1 cells suppressed; secondary: 3 cells suppressed; "
+    assert rec["summary"] == (
+        "review; MinimumThresholdCheck: 1 cells suppressed; "
+        "SecondarySuppression: 3 cells suppressed; "
     )
     [file] = rec["files"]
     assert file["name"] == "table.csv"
-    assert file["sdc"]["summary"] == {
-        "suppressed": True,
-        "negative": 0,
-        "missing": 0,
-        "threshold": 1,
-        "p-ratio": 0,
-        "nk-rule": 0,
-        "all-values-are-same": 0,
-    }
-    assert file["sdc"]["cells"]["threshold"] == [[0, 0]]
-    assert set(file["sdc"]["cells"]) == {
-        "negative",
-        "missing",
-        "threshold",
-        "p-ratio",
-        "nk-rule",
-        "all-values-are-same",
-    }
-    assert rec["outcome"]["A"] == {"X": "threshold; ", "Y": "secondary; ", "Z": "ok", "Total": "ok"}
-    assert rec["outcome"]["B"]["Y"] == "secondary; "
+    assert file["sdc"]["summary"]["MinimumThresholdCheck"] == 1
+    assert file["sdc"]["summary"]["SecondarySuppression"] == 3
+    assert file["sdc"]["summary"]["PresenceOfZeroCheck"] == 0
+    assert file["sdc"]["cells"]["MinimumThresholdCheck"] == [[0, 0]]
+    assert rec["outcome"]["A"] == {
+        "X": "MinimumThresholdCheck; ", "Y": "SecondarySuppression; ", "Z": "ok", "Total": "ok"
+    }  # fmt: skip
+    assert rec["outcome"]["B"]["Y"] == "SecondarySuppression; "
     assert rec["outcome"]["Total"] == {"X": "ok", "Y": "ok", "Z": "ok", "Total": "ok"}
+    fair = rec["fair"]
+    assert fair["statbarn"] == "Frequencies"
+    assert fair["check_status"]["MinimumThresholdCheck"] == "fail"
+    assert fair["check_status"]["PresenceOfLinkedTableCheck"] == "pass"
+    assert fair["independent"] == ["r", "c"]
     props = rec["properties"]
     assert props["method"] == "suppress"
     assert props["thresholds"]["min_cell_count"] == 10
@@ -112,8 +107,11 @@ def test_magnitude_record():
     )
     assert rec["status"] == "review"
     assert rec["files"] == []
-    assert rec["outcome"] == {"v": {"A": "p-ratio; nk-rule; ", "B": "ok"}}
-    assert rec["summary"] == "review; p-ratio: 1 cells suppressed; nk-rule: 1 cells suppressed; "
+    assert rec["outcome"] == {"v": {"A": "PPercentCheck; NKCheck; ", "B": "ok"}}
+    assert rec["summary"] == (
+        "review; NKCheck: 1 cells suppressed; PPercentCheck: 1 cells suppressed; "
+    )
+    assert rec["fair"]["statbarn"] == "LinearAggregations"
 
 
 def test_model_and_survival_records(tmp_path):
@@ -134,12 +132,12 @@ def test_model_and_survival_records(tmp_path):
         properties={"method": "coxph", "dof": 200},
     )
     assert rec["status"] == "fail"
-    assert rec["outcome"] == {"outcome": {"residual_df": "ok", "sex[M]": "events; "}}
+    assert rec["outcome"] == {"outcome": {"residual_df": "ok", "sex[M]": "MinimumThresholdCheck; "}}
     assert rec["properties"]["dof"] == 200
     surv = build_record(
         "km",
         status="review",
-        output_type="survival",
+        output_type="table",
         command="km",
         timestamp=TIMESTAMP,
         thresholds=THR,
@@ -148,8 +146,8 @@ def test_model_and_survival_records(tmp_path):
 
 
 def test_summarise_matches_acro_style():
-    sdc = {"summary": {"suppressed": False, "threshold": 2, "negative": 0, "missing": 0}}
-    assert summarise("fail", sdc) == "fail; threshold: 2 cells may need suppressing; "
+    sdc = {"summary": {"MinimumThresholdCheck": 2, "NKCheck": 0}}
+    assert summarise("fail", sdc) == "fail; MinimumThresholdCheck: 2 cells may need suppressing; "
     assert summarise("pass", {"summary": {}}) == "pass"
 
 
@@ -184,10 +182,10 @@ def test_write_results_json(tmp_path, csv_file):
     path = write_results_json([a, b], tmp_path / "out" / "results.json")
     text = path.read_text()
     data = json.loads(text)
-    assert set(data) == {"version", "results"}
-    assert data["version"] == ACRO_FORMAT_VERSION
-    assert list(data["results"]) == ["a_custom", "b_table"]
-    assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"
+    assert set(data) == {"version", "tool", "results"}
+    assert data["version"] == ACRO_FORMAT_VERSION == "1.0.2"
+    assert list(data["results"]) == ["b_table", "a_custom"]  # in the order given
+    assert text == json.dumps(data, indent=4) + "\n"
     again = write_results_json({"b_table": a, "a_custom": b}, tmp_path / "again.json")
     assert again.read_text() == text
     with pytest.raises(ValueError, match="duplicate"):

@@ -33,16 +33,14 @@ def test_pack_contents(tmp_path):
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["Cover", "persons_by_offence", "model"]
     cover = [r for r in wb["Cover"].iter_rows(values_only=True) if any(r)]
-    assert cover[1] == ("output_id", "sheet", "status", "type", "producing rule", "notes")
-    assert cover[2] == (
-        "persons_by_offence",
-        "persons_by_offence",
-        "review",
-        "table",
-        None,
+    assert [r[0] for r in cover[1:5]] == ["researcher", "project", "date", "justification"]
+    assert cover[5] == ("output_id", "sheet", "status", "type", "producing rule", "summary",
+                        "exception", "notes")  # fmt: skip
+    assert cover[6] == (
+        "persons_by_offence", "persons_by_offence", "review", "table", None, None, None,
         "1 cell suppressed",
-    )
-    assert cover[3][:5] == ("model", "model", "pass", "regression", "fit_model")
+    )  # fmt: skip
+    assert cover[7][:5] == ("model", "model", "pass", "regression", "fit_model")
     sheet = [r for r in wb["persons_by_offence"].iter_rows(values_only=True) if any(r)]
     assert ("offence", "persons") in sheet
     assert ("A", MARKER) in sheet

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,18 +19,19 @@ import yaml
 from socflow.schema import schema_markdown
 
 from .browser import assert_renders_offline
+from .sacro_viewer import open_with_sacro_viewer
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+def _snakemake(workdir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     cmd = [
         SNAKEMAKE, "--snakefile", str(REPO / "Snakefile"), "--directory", str(workdir),
         "--cores", "2", "--configfile", str(REPO / "config/config.yaml"),
         str(REPO / "tests/data/tiny.yaml"), *args,
     ]  # fmt: skip
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -98,29 +100,79 @@ def test_schema_doc_is_current():
 
 
 @pytest.mark.e2e
-def test_every_published_table_has_an_audit_record(tiny_run):
-    records = json.loads((tiny_run / "reports/disclosure/results.json").read_text())["results"]
-    tables = sorted((tiny_run / "reports/tables").rglob("*.csv"))
-    assert tables
-    assert {t.stem for t in tables} == set(records)
-    for t in tables:
-        rec = records[t.stem]
-        assert rec["status"] in ("pass", "review", "fail")
-        name = t.relative_to(tiny_run / "reports/tables").as_posix()
-        assert rec["properties"]["sha256"][name] == hashlib.sha256(t.read_bytes()).hexdigest()
-    # Nothing unchecked in reports/: only the summary, its figures, tables and the pack.
-    allowed = {"summary.html", "summary.md", "README.md"}
-    top = {p.name for p in (tiny_run / "reports").iterdir() if p.is_file()}
-    assert top <= allowed
+def test_every_released_file_is_an_output_of_the_checker_record(tiny_run):
+    release, checker = tiny_run / "reports/release", tiny_run / "checker"
+    data = json.loads((checker / "results.json").read_text())
+    assert data["version"] == "1.0.2"
+    records = data["results"]
+    listed = {f["name"]: rec for rec in records.values() for f in rec["files"]}
+    released = {p.relative_to(release).as_posix() for p in release.rglob("*")
+                if p.is_file() and p.name != ".snakemake_timestamp"}  # fmt: skip
+    assert released == set(listed)
+    assert {"summary.html", "summary.md"} <= released
+    assert any(n.startswith("figures/") for n in released)
+    rules = set(re.findall(r"^rule (\w+):", "\n".join(
+        p.read_text() for p in (REPO / "workflow/rules").glob("*.smk")), re.M))  # fmt: skip
+    for name, rec in listed.items():
+        digest = hashlib.sha256((release / name).read_bytes()).hexdigest()
+        assert (checker / "checksums" / f"{name}.txt").read_text() == digest, name
+        assert rec["status"] == "pass" or rec["exception"], name
+        named = re.findall(r"rule (\w+)", rec["command"])
+        assert named and set(named) <= rules, rec["command"]
+    # The evidence stays with the checker: no reason labels or records in the release.
+    for p in release.rglob("*"):
+        if p.suffix in (".csv", ".md", ".html"):
+            text = p.read_text()
+            assert "MinimumThresholdCheck" not in text and "PresenceOfZeroCheck" not in text
+    assert not list(release.rglob("*.json")) and not list(release.rglob("*.xlsx"))
+    acro_record = pytest.importorskip("acro.record")
+    loaded = acro_record.load_records(str(checker))
+    assert set(loaded.get_keys()) == set(records)
+    # Every output round-trips: tables load as the released CSV, other files by name.
+    import pandas as pd  # noqa: PLC0415 - ACRO's reader returns pandas frames
+
+    for uid, rec in records.items():
+        [name] = [f["name"] for f in rec["files"]]
+        output = loaded.get(uid).output
+        if name.endswith(".csv") and (release / name).stat().st_size > 1:
+            assert output[0].equals(pd.read_csv(release / name)), uid
+        elif not name.endswith(".csv"):
+            assert output == [name], uid
+        assert loaded.get(uid).exception == rec["exception"]
+        assert loaded.get(uid).timestamp == rec["timestamp"]
+
+
+@pytest.mark.e2e
+def test_footnotes_count_the_marks_shown_and_notes_name_no_small_unit(tiny_run):
+    text = (tiny_run / "reports/release/summary.md").read_text()
+    checked = 0
+    for block in re.split(r"\n(?=\*\*)", text):
+        lines = block.splitlines()
+        marks = sum(line.count("[c]") for line in lines if line.startswith("| "))
+        foot = re.search(r"_(\d+) value\(s\) withheld", block)
+        assert marks == (int(foot.group(1)) if foot else 0), lines[0]
+        checked += bool(marks)
+    assert checked > 5
+    # Pooled model levels are counted, never listed (they would name small courts).
+    assert not re.search(r"too-small levels? \d", text)
+
+
+@pytest.mark.e2e
+def test_checker_folder_opens_in_the_sacro_viewer(tiny_run):
+    records = json.loads((tiny_run / "checker/results.json").read_text())["results"]
+    report = open_with_sacro_viewer(tiny_run / "checker")
+    assert report["outputs"] == len(records)
+    assert report["files"] == sum(len(r["files"]) for r in records.values())
+    assert report["invalid_checksums"] == [] and report["returncode"] == 0
 
 
 @pytest.mark.e2e
 def test_summary_report_is_self_contained(tiny_run):
-    html = (tiny_run / "reports/summary.html").read_text()
+    html = (tiny_run / "reports/release/summary.html").read_text()
     assert "SYNTHETIC DATA" in html
     assert "<script" not in html
     assert not re.search(r"(src|href)=\"(https?:)?//", html)
-    n_png = len(list((tiny_run / "reports/figures").glob("*.png")))
+    n_png = len(list((tiny_run / "reports/release/figures").glob("*.png")))
     assert n_png > 5
     assert html.count("data:image/png;base64,") == n_png
     for section in ("Data quality", "Identifying SOC cases", "Nature, extent and outcomes"):
@@ -129,8 +181,8 @@ def test_summary_report_is_self_contained(tiny_run):
 
 @pytest.mark.e2e
 def test_published_counts_respect_the_threshold(tiny_run):
-    for t in (tiny_run / "reports/tables/describe").glob("*.csv"):
-        df = pl.read_csv(t)
+    for t in (tiny_run / "reports/release/tables/describe").glob("*.csv"):
+        df = pl.read_csv(t, null_values="[c]")
         cells = df.select(pl.exclude(df.columns[0])).unpivot()["value"].drop_nulls()
         shown = cells.to_list()
         # Zeros appear only where structural (a one-defendant case cannot be SOC).
@@ -170,7 +222,7 @@ def test_summary_renders_offline_in_a_browser(tiny_run):
     # The screenshot is kept as a test artefact (git-ignored).
     shot = REPO / "test-artifacts" / "summary.png"
     shot.parent.mkdir(exist_ok=True)
-    assert_renders_offline(tiny_run / "reports/summary.html", shot)
+    assert_renders_offline(tiny_run / "reports/release/summary.html", shot)
 
 
 @pytest.mark.e2e
@@ -219,3 +271,23 @@ def test_moving_the_project_folder_reruns_nothing(tiny_run, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.e2e
+def test_two_runs_give_byte_identical_release_and_checker_folders(tmp_path):
+    """Two runs of tiny, with SOURCE_DATE_EPOCH set, give the same bytes in both folders."""
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+    digests = []
+    for name in ("a", "b"):
+        work = tmp_path / name
+        shutil.copytree(REPO / "resources", work / "resources")
+        proc = _snakemake(work, env=env)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        digests.append({
+            p.relative_to(work).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in ("reports/release", "checker")
+            for p in sorted((work / folder).rglob("*")) if p.is_file()
+        })  # fmt: skip
+    assert digests[0].keys() == digests[1].keys()
+    differing = sorted(k for k in digests[0] if digests[0][k] != digests[1][k])
+    assert differing == [], differing

@@ -5,7 +5,8 @@ test tools), each package pinned in exactly one of them.
 Reads the `dependencies:` list without a YAML library (none is installed yet when this runs):
 every `- name=version` entry except python and pip becomes `name==version`, and every
 `- name==version` entry of a `- pip:` sub-list (packages that conda-forge does not carry) is
-passed on as it is.
+passed on as it is. With `--extra NAME`, prints instead the pins of the comment lines
+`# extra NAME: pkg==version ...`: test-only tools installed into a virtualenv of their own.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 SKIP = {"python", "pip"}
 PIN = re.compile(r"^\s*-\s*([A-Za-z0-9_.\-]+)\s*=\s*([A-Za-z0-9_.\-]+)\s*$")
 PIP_LIST = re.compile(r"^(\s*)-\s*pip\s*:\s*(#.*)?$")
+EXTRA = re.compile(r"^#\s*extra\s+([A-Za-z0-9_.\-]+)\s*:\s*(.+)$")
 PIP_PIN = re.compile(r"^(\s*)-\s*([A-Za-z0-9_.\-\[\],]+)\s*==\s*([A-Za-z0-9_.\-+!]+)\s*$")
 
 
@@ -54,9 +56,31 @@ def requirements(text: str) -> list[str]:
     return out
 
 
+def extra_requirements(text: str, name: str) -> list[str]:
+    """Pins of the `# extra NAME: a==1 b==2` comment lines (a separate test environment)."""
+    out = []
+    for line in text.splitlines():
+        m = EXTRA.match(line.strip())
+        if m and m.group(1) == name:
+            for pin in m.group(2).split():
+                if "==" not in pin:
+                    raise ValueError(f"extra {name}: {pin!r} is not pinned as name==version")
+                out.append(pin)
+    if not out:
+        raise ValueError(f"no '# extra {name}:' line in the environment file")
+    return out
+
+
 if __name__ == "__main__":
-    # One or more environment files (the runtime one, then the development tools).
-    pins = [r for f in sys.argv[1:] for r in requirements(Path(f).read_text())]
+    # One or more environment files (the runtime one, then the development tools), or, with
+    # `--extra NAME`, the pins of that separate test environment.
+    args = sys.argv[1:]
+    if "--extra" in args:
+        i = args.index("--extra")
+        name, files = args[i + 1], args[:i] + args[i + 2 :]
+        print("\n".join(r for f in files for r in extra_requirements(Path(f).read_text(), name)))
+        sys.exit(0)
+    pins = [r for f in args for r in requirements(Path(f).read_text())]
     names = [r.split("==")[0].lower() for r in pins]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:

@@ -143,6 +143,20 @@ if config["soc"]["baseline_code_list"]:
 for _stage in PLAN.skipped_stages:
     del CANDIDATES[_stage]
 STAGES = list(CANDIDATES)
+# The workflow rule that writes each stage's candidates (named in the audit records).
+CANDIDATE_RULES = {
+    "quality": "data_quality_report",
+    "soc": "flag_soc",
+    "soc_groups": "co_offending_groups",
+    "describe": "describe",
+    "harm": "harm",
+    "model": "model_outcomes",
+    "survival": "survival",
+    "soc_baseline": "compare_code_lists",
+}
+# What leaves the secure room after clearance, and the output checker's evidence (apart).
+RELEASE = "reports/release"
+CHECKER = "checker"
 
 
 def candidates_dir(wildcards):
@@ -161,10 +175,9 @@ def stage_config():
 
 def all_targets():
     return [
-        "reports/summary.html",
-        "reports/summary.md",
-        "reports/disclosure/results.json",
-        "reports/disclosure/output_request.xlsx",
+        f"{RELEASE}/summary.html",
+        f"{RELEASE}/summary.md",
+        CHECKER,
         "reports/provenance/manifest.json",
     ]
 

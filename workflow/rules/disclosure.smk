@@ -1,5 +1,7 @@
-# Statistical disclosure control: every candidate output of every stage is checked here, and
-# only what passes (or its protected version) is written to reports/.
+# Statistical disclosure control: every candidate output of every stage is checked here.
+# What passes (or its protected version) is written to the release folder, reports/release/;
+# the output checker's evidence (results.json in ACRO's format, checksums, config.json, the
+# output request workbook) is assembled apart from it, in checker/.
 
 
 rule disclosure_check:
@@ -7,7 +9,7 @@ rule disclosure_check:
         candidates=candidates_dir,
     output:
         checked="results/disclosure/{stage}.json",
-        tables=directory("reports/tables/{stage}"),
+        tables=directory(f"{RELEASE}/tables/{{stage}}"),
     log:
         "logs/disclosure/{stage}.log",
     benchmark:
@@ -16,6 +18,7 @@ rule disclosure_check:
         "../../environment.yml"
     params:
         thresholds=config["sdc"],
+        producing_rule=lambda wildcards: CANDIDATE_RULES[wildcards.stage],
     script:
         "../scripts/disclosure_check.py"
 
@@ -23,10 +26,12 @@ rule disclosure_check:
 rule output_request:
     input:
         checked=expand("results/disclosure/{stage}.json", stage=STAGES),
-        tables=expand("reports/tables/{stage}", stage=STAGES),
+        tables=expand(f"{RELEASE}/tables/{{stage}}", stage=STAGES),
+        html=f"{RELEASE}/summary.html",
+        md=f"{RELEASE}/summary.md",
+        figures=f"{RELEASE}/figures",
     output:
-        results_json="reports/disclosure/results.json",
-        workbook="reports/disclosure/output_request.xlsx",
+        checker=directory(CHECKER),
     log:
         "logs/disclosure/output_request.log",
     benchmark:
@@ -35,5 +40,7 @@ rule output_request:
         "../../environment.yml"
     params:
         run_name=config["run_name"],
+        thresholds=config["sdc"],
+        request=config["output_request"],
     script:
         "../scripts/output_request.py"

@@ -5,7 +5,7 @@
 
 rule provenance:
     input:
-        summary="reports/summary.html",
+        summary=f"{RELEASE}/summary.html",
         data_quality=rules.data_quality_report.output.html,
     output:
         dot="reports/provenance/rulegraph.dot",

@@ -1,6 +1,6 @@
 # Pages for people to read. The internal data-quality page (exact counts, for fixing the
-# mapping inside the secure environment) stays in results/; everything in reports/ has passed
-# the disclosure stage.
+# mapping inside the secure environment) stays in results/; everything in reports/release/
+# has passed the disclosure stage.
 
 
 rule data_quality_report:
@@ -31,18 +31,18 @@ rule data_quality_report:
 rule summary_report:
     input:
         checked=expand("results/disclosure/{stage}.json", stage=STAGES),
-        tables=expand("reports/tables/{stage}", stage=STAGES),
+        tables=expand(f"{RELEASE}/tables/{{stage}}", stage=STAGES),
         code_list="results/soc/code_list.json",
         validation=validation_inputs(),
     output:
         html=report(
-            "reports/summary.html",
+            f"{RELEASE}/summary.html",
             caption="../report/summary.rst",
             category="Summary",
         ),
-        md="reports/summary.md",
+        md=f"{RELEASE}/summary.md",
         figures=report(
-            directory("reports/figures"),
+            directory(f"{RELEASE}/figures"),
             patterns=["{name}.png"],
             caption="../report/figure.rst",
             category="Figures",

@@ -19,6 +19,7 @@ published = disclose_stage(
     snakemake.output.tables,
     snakemake.output.checked,
     SdcThresholds.from_config(snakemake.params.thresholds),
+    producing_rule=snakemake.params.producing_rule,
 )
 for p in published:
     log.info("%s: %s (%d withheld)", p.output_id, p.status, p.withheld)

@@ -1,7 +1,9 @@
 """Figures for the report, drawn only from disclosure-checked tables.
 
-Each function takes a published table (withheld values are null and simply not drawn) and
-a figure spec from the candidate (`socflow.outputs`), and writes a PNG. PNG, not SVG: vector
+Each function takes a published table and a figure spec from the candidate
+(`socflow.outputs`), and writes a PNG. A withheld value (null in the table, or a share
+whose count is withheld) is drawn as a grey cross labelled "[c]" at the baseline, never as
+an empty bar or a gap that reads as zero. PNG, not SVG: vector
 files embed exact coordinates. Files are deterministic (no timestamps in the metadata).
 """
 
@@ -19,6 +21,8 @@ import polars as pl
 
 TOTAL = "Total"
 PNG_META = {"Software": None}
+MARKER = "[c]"
+WITHHELD_COLOUR = "#6c757d"
 COLOURS = ["#1b6ca8", "#d9822b", "#5a9e4b", "#a23b72", "#6c757d", "#e0b400", "#3b3b98"]
 
 
@@ -77,8 +81,22 @@ def frequency_shares(table: pl.DataFrame, spec: dict[str, Any]) -> pl.DataFrame:
     )
 
 
+def _mark_withheld(ax: Any, positions: np.ndarray, *, horizontal: bool) -> None:
+    """A labelled cross at the baseline for each withheld value."""
+    if not len(positions):
+        return
+    trans = ax.get_yaxis_transform() if horizontal else ax.get_xaxis_transform()
+    for p in positions:
+        xy = (0.01, p) if horizontal else (p, 0.01)
+        ax.plot(*xy, marker="x", color=WITHHELD_COLOUR, ms=6, transform=trans, clip_on=False)
+        ax.annotate(MARKER, xy, xytext=(4, 0) if horizontal else (0, 6), xycoords=trans,
+                    textcoords="offset points", fontsize=7, color=WITHHELD_COLOUR,
+                    ha="left" if horizontal else "center",
+                    va="center" if horizontal else "bottom")  # fmt: skip
+
+
 def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: bool) -> Path:
-    """Grouped bars of `value` by `category` and `group`; missing values left out."""
+    """Grouped bars of `value` by `category` and `group`; withheld values marked [c]."""
     cats = long["category"].unique(maintain_order=True).to_list()
     groups = long["group"].unique(maintain_order=True).to_list()
     height = max(3.0, 0.32 * len(cats) * max(len(groups), 1) + 1.2) if horizontal else 3.6
@@ -95,6 +113,7 @@ def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: 
             ax.barh(offset, vals, height=width, label=str(g), color=colour)
         else:
             ax.bar(offset, vals, width=width, label=str(g), color=colour)
+        _mark_withheld(ax, offset[np.isnan(vals)], horizontal=horizontal)
     if horizontal:
         ax.set_yticks(pos, cats)
         ax.invert_yaxis()
@@ -115,8 +134,10 @@ def line(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, lorenz: boo
         sub = long.filter(pl.col("group") == g)
         x = sub["category"].cast(pl.Float64, strict=False)
         xs = x.to_numpy() if x.null_count() == 0 else np.arange(sub.height)
-        ax.plot(xs, sub["value"].to_numpy(), marker="o", ms=3, label=str(g),
+        ys = sub["value"].cast(pl.Float64).to_numpy()
+        ax.plot(xs, ys, marker="o", ms=3, label=str(g),
                 color=COLOURS[k % len(COLOURS)])  # fmt: skip
+        _mark_withheld(ax, np.asarray(xs, float)[np.isnan(ys)], horizontal=False)
         if x.null_count():
             ax.set_xticks(xs, sub["category"].to_list())
     if lorenz:

@@ -460,9 +460,10 @@ def plan_levels(
     for lv in pool:
         mapping[lv] = settings.other_label
     added = sorted(set(pool) - set(failing))
+    # Counted, not named: a note must not say which units (courts, offences) are small.
     plan.messages.append(
-        f"{term}: too-small levels {', '.join(sorted(failing))} pooled into "
-        f"'{settings.other_label}'" + (f" together with {', '.join(added)}" if added else "")
+        f"{term}: {len(failing)} too-small level(s) pooled into '{settings.other_label}'"
+        + (f" together with {len(added)} more" if added else "")
     )
     return plan
 

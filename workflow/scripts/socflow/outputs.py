@@ -16,7 +16,10 @@ Kinds and the frames they carry (`data` is the main frame; `extra` holds named s
   says whether totals are published. Published: n, total, mean per cell.
 * ``statistics``: one row per statistic, with columns ``statistic``, ``value``, optional
   ``ci_lower``/``ci_upper``, and ``n_persons``, the number of distinct persons the
-  statistic rests on (rows resting on fewer than the threshold are withheld).
+  statistic rests on (rows resting on fewer than the threshold are withheld). Optional
+  ``spec["person_shares"]``: true, or a list of statistic labels, for statistics that are
+  shares of their ``n_persons`` persons; such a share is withheld when its count or its
+  complement is below the threshold (a share of 0 or 1 states a zero).
 * ``model``: coefficient table (``term``, ``level``, ``coef``, ``se``, ``ci_lower``,
   ``ci_upper``, ``p_value`` and ``odds_ratio`` or ``hazard_ratio``), ``extra["levels"]``
   with ``term``, ``level``, ``persons``, ``events`` for every categorical level, and

@@ -2,7 +2,7 @@
 
 Built from disclosure-checked outputs only (`socflow.disclose.read_checked`): every table
 shows its disclosure status and a footnote for withheld cells, and every figure is drawn
-from a checked table, saved as PNG in `reports/figures/` and embedded in the HTML as a
+from a checked table, saved as PNG in `reports/release/figures/` and embedded in the HTML as a
 data URI, so that the page works offline with nothing fetched. Stage sections live in
 `templates/sections/<stage>.{html,md}.j2`; each reads its outputs through `out(id)`.
 """
@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from socflow import figures, render
 
 MARKER = "[c]"
+NOT_APPLICABLE = "\u2013"  # en dash: a value that does not apply
 SECTION_ORDER = ("quality", "soc", "describe", "harm", "model", "survival")
 SECTION_TITLES = {
     "quality": "Data quality",
@@ -71,6 +72,14 @@ class OutputView:
     figure_rel: str = ""
     available: bool = False
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # {column: [row index]}: the withheld values, shown as [c]; other blanks do not apply.
+    withheld_cells: dict[str, list[int]] = field(default_factory=dict)
+
+    def _show(self, i: int, v: Any, column: str) -> tuple[str, bool]:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            withheld = i in self.withheld_cells.get(column, ())
+            return (MARKER if withheld else NOT_APPLICABLE), withheld
+        return _fmt(v, column), False
 
     @property
     def status_text(self) -> str:
@@ -89,14 +98,15 @@ class OutputView:
             )
         df = self.table
         head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
+        cells = [
+            [self._show(i, v, c) for v, c in zip(row, df.columns, strict=True)]
+            for i, row in enumerate(df.iter_rows())
+        ]
         body = "".join(
             "<tr>"
-            + "".join(
-                f'<td class="{"c" if v is None else ""}">{escape(_fmt(v, c))}</td>'
-                for v, c in zip(row, df.columns, strict=True)
-            )
+            + "".join(f'<td class="{"c" if w else ""}">{escape(text)}</td>' for text, w in line)
             + "</tr>"
-            for row in df.iter_rows()
+            for line in cells
         )
         return Markup(
             f'<figure class="table"><figcaption>{escape(self.title)} '
@@ -118,8 +128,10 @@ class OutputView:
             "|" + "---|" * df.width,
         ]
         lines += [
-            "| " + " | ".join(_fmt(v, c) for v, c in zip(row, df.columns, strict=True)) + " |"
-            for row in df.iter_rows()
+            "| "
+            + " | ".join(self._show(i, v, c)[0] for v, c in zip(row, df.columns, strict=True))
+            + " |"
+            for i, row in enumerate(df.iter_rows())
         ]
         foot = self._foot()
         if foot:
@@ -156,6 +168,7 @@ def build_views(
             output_id=o["output_id"], title=o["title"], status=o["status"], notes=o["notes"],
             footnote=o["footnote"], table=table, available=available,
             rows=table.to_dicts() if available else [],
+            withheld_cells=o.get("withheld_cells", {}),
         )  # fmt: skip
         if available:
             path = figures.draw(o, figures_dir / f"{o['output_id']}.png")

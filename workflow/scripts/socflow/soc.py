@@ -434,6 +434,7 @@ def group_size_table(person_group: pl.DataFrame, groups: pl.DataFrame) -> pl.Dat
         person_group.join(g, on="group_id")
         .group_by("group_size", "group_type")
         .agg(pl.col("person").n_unique().alias("persons"))
+        .sort("group_size", "group_type")  # a fixed column order in the published table
     )
     return order.join(counts, on="group_size", how="left", maintain_order="left").drop_nulls(
         "group_type"

@@ -1,24 +1,28 @@
 """Statistical disclosure control (SDC) of outputs: pure functions on polars frames.
 
 Frequency tables (`protect_frequency_table`), magnitude tables (`check_magnitude_table`),
-models (`check_model`), survival curves (`aggregate_survival_steps`), ACRO-compatible
-audit records (`build_record`, `write_results_json`) and the output request workbook
-(`write_output_request_pack`). Thresholds come from `SdcThresholds`, which refuses any
-value looser than the rules.
+models (`check_model`), survival curves (`aggregate_survival_steps`), run-level checks
+across the outputs of a stage (`check_stage`), audit records in ACRO 1.0's format
+(`build_record`, `write_results_json`, `write_checksums`, `acro_config`) and the output
+request workbook (`write_output_request_pack`). Thresholds come from `SdcThresholds`,
+which refuses any value looser than the rules.
 """
 
 from .audit import (
     ACRO_CHECKS,
     ACRO_FORMAT_VERSION,
     OUTPUT_TYPES,
+    acro_config,
     build_record,
     build_table_record,
     empty_sdc,
     model_outcome,
+    run_timestamp,
     sha256_file,
     summarise,
     table_outcome,
     table_sdc,
+    write_checksums,
     write_results_json,
 )
 from .frequency import (
@@ -30,6 +34,7 @@ from .frequency import (
     suppression_intervals,
     suppression_is_safe,
 )
+from .linked import StageOutput, check_stage
 from .magnitude import MagnitudeTable, check_magnitude_table
 from .model import (
     ALLOWED_STATISTICS,
@@ -67,16 +72,20 @@ __all__ = [
     "PackOutput",
     "ProtectedTable",
     "SdcThresholds",
+    "StageOutput",
+    "acro_config",
     "aggregate_survival_steps",
     "build_record",
     "build_table_record",
     "check_magnitude_table",
     "check_model",
+    "check_stage",
     "config_json_schema",
     "disallowed_columns",
     "empty_sdc",
     "model_outcome",
     "protect_frequency_table",
+    "run_timestamp",
     "sha256_file",
     "sheet_names",
     "strip_disallowed",
@@ -87,6 +96,7 @@ __all__ = [
     "table_outcome",
     "table_sdc",
     "validate_thresholds",
+    "write_checksums",
     "write_output_request_pack",
     "write_results_json",
 ]

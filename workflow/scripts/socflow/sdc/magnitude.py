@@ -188,11 +188,15 @@ def _entry_stats(
     if not keys:
         contrib = contrib.with_columns(pl.lit(0).alias("__all__"))
         missing = missing.with_columns(pl.lit(0).alias("__all__"))
-    per_person = contrib.group_by([*key_cols, "__person__"]).agg(
-        pl.col("__v__").sum(), pl.col("__neg__").sum()
+    # Sorted by person: a float total depends on the order of its terms, and identical runs
+    # must publish identical totals.
+    per_person = (
+        contrib.group_by([*key_cols, "__person__"])
+        .agg(pl.col("__v__").sort().sum(), pl.col("__neg__").sum())
+        .sort([*key_cols, "__person__"])
     )
     absv = pl.col("__v__").abs().sort(descending=True)
-    stats = per_person.group_by(key_cols).agg(
+    stats = per_person.group_by(key_cols, maintain_order=True).agg(
         pl.len().alias("n"),
         pl.col("__v__").sum().alias("total"),
         pl.col("__v__").abs().sum().alias("abs_total"),
