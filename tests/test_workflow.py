@@ -291,3 +291,15 @@ def test_two_runs_give_byte_identical_release_and_checker_folders(tmp_path):
     assert digests[0].keys() == digests[1].keys()
     differing = sorted(k for k in digests[0] if digests[0][k] != digests[1][k])
     assert differing == [], differing
+
+
+@pytest.mark.e2e
+def test_no_published_text_names_a_sensitivity_variant_by_its_config_key(tiny_run):
+    keys = yaml.safe_load((REPO / "config/config.yaml").read_text())["soc"]["sensitivity"]
+    release = tiny_run / "reports/release"
+    texts = [p for p in release.rglob("*") if p.suffix in (".html", ".md", ".csv")]
+    assert texts
+    found = sorted(
+        f"{p.relative_to(release)}: {k}" for p in texts for k in keys if k in p.read_text()
+    )
+    assert found == []

@@ -96,5 +96,6 @@ rule harm:
     params:
         settings=HARM_SETTINGS,
         sdc=config["sdc"],
+        definition_labels=definition_labels(RUN["soc"]),
     script:
         "../scripts/harm.py"

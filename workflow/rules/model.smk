@@ -24,6 +24,7 @@ rule model_outcomes:
         mem_mb=8000,
     params:
         model=RUN["model"],
+        definition_labels=definition_labels(RUN["soc"]),
         sdc=config["sdc"],
     script:
         "../scripts/model.py"

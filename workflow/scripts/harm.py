@@ -29,6 +29,7 @@ try:
         out_defendant_cases=snakemake.output.defendant_cases,
         out_cases=snakemake.output.cases,
         out_unweighted=snakemake.output.unweighted,
+        definition_labels=snakemake.params.definition_labels,
     )
 except HarmInputError as exc:
     log.error("%s", exc)

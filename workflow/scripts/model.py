@@ -25,6 +25,7 @@ try:
         out_diagnostics=snakemake.output.diagnostics,
         out_exclusions=snakemake.output.exclusions,
         out_candidates=snakemake.output.candidates,
+        definition_labels=snakemake.params.definition_labels,
     )
 except ModelConfigError as exc:
     log.error("%s", exc)

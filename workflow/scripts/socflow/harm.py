@@ -1449,15 +1449,19 @@ def concentration_tables(
     return out
 
 
-def sensitivity_table(dc: pl.DataFrame, weight: str) -> pl.DataFrame:
+def sensitivity_table(
+    dc: pl.DataFrame, weight: str, labels: dict[str, str] | None = None
+) -> pl.DataFrame:
     """Share of cases that are SOC and share of harm in SOC cases under every SOC definition
-    in the flags (point estimates)."""
+    in the flags (point estimates); definitions named by `labels` where given."""
+    labels = labels or {}
     defs = ["soc_case", *sorted(c for c in dc.columns if c.startswith("soc_case__"))]
     hcol = w_col(weight)
     cases = group_sums(dc, ["case_id"], [hcol], firsts=defs)
     rows = []
     for d in defs:
         name = "primary" if d == "soc_case" else d.removeprefix("soc_case__")
+        name = labels.get(name, name)
         soc_cases = cases.filter(pl.col(d))
         persons = dc.join(soc_cases.select("case_id"), on="case_id", how="semi")
         harm_total = float(cases[hcol].sum())
@@ -1574,6 +1578,7 @@ def harm_candidates(
     weights: pl.DataFrame,
     s: HarmSettings,
     thresholds: SdcThresholds | None = None,
+    definition_labels: dict[str, str] | None = None,
 ) -> list[Candidate]:
     """Every would-be output of the harm stage, for the disclosure stage to check.
 
@@ -1716,7 +1721,7 @@ def harm_candidates(
             "harm_soc_sensitivity",
             "statistics",
             f"Share of harm in SOC cases under each SOC definition ({primary})",
-            sensitivity_table(dc, s.primary),
+            sensitivity_table(dc, s.primary, definition_labels),
         )
     )
     return [Candidate(c.output_id, c.kind, c.title, c.data, c.spec, c.extra, c.notes,
@@ -1799,8 +1804,10 @@ def run_harm(
     out_defendant_cases: str | Path,
     out_cases: str | Path,
     out_unweighted: str | Path,
+    definition_labels: dict[str, str] | None = None,
 ) -> list[Candidate]:
-    """Rule harm: harm per defendant-case and case, the estimates, the candidates."""
+    """Rule harm: harm per defendant-case and case, the estimates, the candidates
+    (`definition_labels` names the SOC definitions in words)."""
     from socflow.outputs import write_candidates  # noqa: PLC0415
 
     s = settings
@@ -1835,7 +1842,7 @@ def run_harm(
                  "harm", w, n, unweighted.filter(pl.col("weight") == w).height)  # fmt: skip
     est = estimate(dc, names, s)
     log.info("tables and candidates")
-    candidates = harm_candidates(est, dc, weights, s, thresholds)
+    candidates = harm_candidates(est, dc, weights, s, thresholds, definition_labels)
     write_candidates(candidates, out_candidates, "harm")
     log.info("wrote %d candidates", len(candidates))
     dc.write_parquet(out_defendant_cases)

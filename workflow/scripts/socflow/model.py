@@ -1216,13 +1216,22 @@ FOREST = {
 }
 
 
-def _soc_rows(results: list[ModelResult], labels: list[str], by: str) -> pl.DataFrame:
+def _soc_rows(
+    results: list[ModelResult],
+    labels: list[str],
+    by: str,
+    definition_labels: dict[str, str] | None = None,
+) -> pl.DataFrame:
     """The SOC odds ratio of each model, one row per model, labelled for a forest plot; `by`
-    is "model" (specifications side by side) or "definition" (SOC definitions)."""
+    is "model" (specifications side by side) or "definition" (SOC definitions, named by
+    `definition_labels` where given)."""
+    names = definition_labels or {}
     parts = [
         r.soc_row().select(
             pl.lit(OUTCOME_LABELS[r.outcome]).alias("outcome"),
-            pl.lit(SPEC_LABELS[r.spec] if by == "model" else r.definition).alias(by),
+            pl.lit(
+                SPEC_LABELS[r.spec] if by == "model" else names.get(r.definition, r.definition)
+            ).alias(by),
             pl.lit(label).alias("label"),
             pl.lit(SOC_TERM).alias("term"),
             pl.lit(f"{SOC_YES} vs {SOC_NO}").alias("level"),
@@ -1315,7 +1324,9 @@ def levels_candidate(prepared: PreparedOutcome, term: str) -> Candidate:
     )
 
 
-def build_candidates(run: ModelRun, settings: ModelSettings) -> list[Candidate]:
+def build_candidates(
+    run: ModelRun, settings: ModelSettings, definition_labels: dict[str, str] | None = None
+) -> list[Candidate]:
     """The stage's would-be outputs (see the contract in `socflow.outputs`)."""
     thr = settings.thresholds
     ci = f"{round(100 * settings.confidence_level)}%"
@@ -1384,9 +1395,12 @@ def build_candidates(run: ModelRun, settings: ModelSettings) -> list[Candidate]:
         if r.spec == "adjusted" and r.outcome in settings.sensitivity_outcomes
     ]
     sens_ok = [r for r in sens if r.publishable(thr)]
-    sens_out = [
-        f"{OUTCOME_LABELS[r.outcome]}: {r.definition}" for r in sens if not r.publishable(thr)
-    ]
+    names = definition_labels or {}
+
+    def sens_label(r: ModelResult) -> str:
+        return f"{OUTCOME_LABELS[r.outcome]}: {names.get(r.definition, r.definition)}"
+
+    sens_out = [sens_label(r) for r in sens if not r.publishable(thr)]
     if sens_ok:
         out.append(
             Candidate(
@@ -1395,13 +1409,14 @@ def build_candidates(run: ModelRun, settings: ModelSettings) -> list[Candidate]:
                 "SOC odds ratios under every SOC definition",
                 _soc_rows(
                     sens_ok,
-                    [f"{OUTCOME_LABELS[r.outcome]}: {r.definition}" for r in sens_ok],
+                    [sens_label(r) for r in sens_ok],
                     by="definition",
+                    definition_labels=names,
                 ),
                 spec=_model_spec(min(r.fit.df_resid for r in sens_ok), settings),
                 extra={"levels": _combine_levels(sens_ok)},
                 notes="The adjusted model refitted with SOC status under each definition of the "
-                "flagging stage ('primary' is the main one)."
+                "flagging stage (the primary definition is the main one)."
                 + (
                     " Not shown (SOC level too small to publish, or not fitted): "
                     f"{'; '.join(sens_out)}."
@@ -1501,8 +1516,10 @@ def run_stage(
     out_diagnostics: str | Path,
     out_exclusions: str | Path,
     out_candidates: str | Path,
+    definition_labels: dict[str, str] | None = None,
 ) -> ModelRun:
-    """Rule `model_outcomes`: read, fit every model, write intermediates and candidates."""
+    """Rule `model_outcomes`: read, fit every model, write intermediates and candidates.
+    `definition_labels` names the SOC definitions in words in the published outputs."""
     t0 = time.perf_counter()
     settings = ModelSettings.from_config(cfg, sdc)
     crown = pl.read_parquet(crown_path)
@@ -1512,6 +1529,8 @@ def run_stage(
     estimates_table(run).write_parquet(out_estimates)
     diagnostics_table(run).write_parquet(out_diagnostics)
     exclusions_table(run.population, run.exclusions, settings).write_csv(out_exclusions)
-    write_candidates(build_candidates(run, settings), out_candidates, stage=STAGE)
+    write_candidates(
+        build_candidates(run, settings, definition_labels), out_candidates, stage=STAGE
+    )
     log.info("model stage done in %.1fs", time.perf_counter() - t0)
     return run
