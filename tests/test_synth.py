@@ -59,8 +59,10 @@ def test_marginals_in_range(small_extracts):
     assert mags["court_code"].n_unique() >= 140
     assert set(crown["hmcts_region"].unique()) == set(cat.REGIONS)
     trial = crown.filter(pl.col("receipt_type_desc") == "Trial")
+    # Calibrated to the published Crown Court picture (tests/test_calibration.py): fewer than
+    # half of trial cases end in a guilty plea, SOC ones far more often than others.
     guilty_plea = (trial["result_desc"] == "Guilty plea").mean()
-    assert 0.55 < guilty_plea < 0.8
+    assert 0.25 < guilty_plea < 0.6
     sexes = crown["gender"].value_counts(normalize=True)
     male = sexes.filter(pl.col("gender") == "M")["proportion"][0]
     assert 0.75 < male < 0.92

@@ -145,7 +145,10 @@ def validation_inputs():
     real data has no truth)."""
     if not SYNTHETIC:
         return []
-    return ["results/validation/soc_recovery.json", "results/validation/calibration.csv"]
+    return [
+        "results/validation/soc_recovery.json",
+        "results/validation/calibration.csv",
+    ]
 
 
 def stage_config():

@@ -78,9 +78,7 @@ class HeadlineInputs:
     confidence_level: float = 0.95
 
 
-def wilson_interval(
-    successes: pl.Expr, n: pl.Expr, level: float = 0.95
-) -> tuple[pl.Expr, pl.Expr]:
+def wilson_interval(successes: pl.Expr, n: pl.Expr, level: float = 0.95) -> tuple[pl.Expr, pl.Expr]:
     """Wilson score interval of a binomial proportion (null when the base is 0)."""
     z = float(stats.norm.ppf(0.5 + level / 2))
     p = successes / n
@@ -171,9 +169,7 @@ def appearance_proportions(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFr
         ("male_share", pl.col("sex").cast(pl.String) == "M"),
         ("white_share", pl.col("ethnic_group").cast(pl.String) == "White"),
     )
-    return pl.concat(
-        [_proportions(rows, cond, m, "appearances", level) for m, cond in conditions]
-    )
+    return pl.concat([_proportions(rows, cond, m, "appearances", level) for m, cond in conditions])
 
 
 def mean_age(rows: pl.DataFrame) -> pl.DataFrame:

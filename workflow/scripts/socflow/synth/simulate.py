@@ -34,18 +34,21 @@ from socflow.synth import catalogue as cat
 
 DAY0 = np.datetime64("1970-01-01", "D")
 
-# Annual re-offending rates after a case, by offence group of that case. Tuned so that about half
-# of the people first seen in the magistrates' court in 2011 are back by 2019, and so that two
-# years after a Crown Court case about 28% of SOC and 38% of other defendants are back in court
-# (resources/synthetic/calibration_targets.csv): SOC cases are mostly drug cases, whose rate
-# times the planted hazard ratio sets the SOC share.
+# Annual re-offending rates after a Crown Court case, by offence group of that case. Tuned so
+# that two years after a Crown Court case about 28% of SOC and 38% of other defendants are back in
+# court (resources/synthetic/calibration_targets.csv): SOC cases are mostly drug cases, whose rate
+# times the planted hazard ratio sets the SOC share. After a case dealt with in the magistrates'
+# court alone the rate is MAGS_RATE_FACTOR times lower, so that about half of the people first
+# seen in the magistrates' court in 2011 are back by 2019. The factor is the same for every
+# Crown Court case, so the re-appearance after a Crown Court index case keeps its planted
+# proportional-hazards form (SOC and offence group).
 BASE_RATE_BY_GROUP: dict[str, float] = {
-    "Theft offences": 0.34,
+    "Theft offences": 0.33,
     "Robbery": 0.20,
     "Violence against the person": 0.17,
     "Sexual offences": 0.05,
     "Criminal damage and arson": 0.17,
-    "Drug offences": 0.32,
+    "Drug offences": 0.31,
     "Possession of weapons": 0.16,
     "Public order offences": 0.14,
     "Fraud offences": 0.14,
@@ -74,21 +77,24 @@ DD_GROUP_EFFECT: dict[str, float] = {
 DD_REGION_EFFECT: tuple[float, ...] = (0.20, -0.05, -0.10, 0.05, -0.15, 0.0, -0.20)
 DD_YEAR_SLOPE = 0.04  # per year after 2016: discontinuance drifted upwards over the period
 
+MAGS_RATE_FACTOR = 0.55
 MAX_GROUP_SIZE = 10
-CROWN_ROUTING_CALIBRATION = 0.75
 # Ordinary offenders' cases on SOC-listed offences have co-defendants this much less often than
 # the catalogue says, and their drug supply offences are this much more frequent: together they
 # bring the SOC share of Crown Court appearances near the published 6% while non-SOC drug
 # appearances (lone suppliers) approach the published 15%.
 ORDINARY_SOC_CODEFENDANT_SCALE = 0.2
-ORDINARY_DRUG_SUPPLY_WEIGHT = 1.7
+ORDINARY_DRUG_SUPPLY_WEIGHT = 1.9
 # Groups draw their SOC-type offences with the non-drug ones this much more frequent, so that
 # drug offences are near the published 57% of SOC appearances.
-GROUP_NON_DRUG_SOC_WEIGHT = 1.7
+GROUP_NON_DRUG_SOC_WEIGHT = 1.35
 # Share male among new persons: organised crime groups have more women than other defendants
 # (published: 83% of SOC against 90% of all Crown Court appearances male).
 P_MALE_ORDINARY = 0.905
-P_MALE_GROUP = 0.79
+P_MALE_GROUP = 0.80
+# Share of group members drawn White on top of the common weights (published: 68% of SOC
+# appearances White).
+GROUP_EXTRA_WHITE = 0.08
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,7 @@ class SimulationParams:
     hazard_ratio_soc: float = 0.7  # planted hazard ratio: SOC -> re-appearance
     release_fraction: float = 0.5  # share of a custodial term served before release
     group_soc_share: float = 0.85  # share of group cases on SOC-type offences
-    group_p_crown: float = 0.5  # group cases on SOC-type offences are mostly Crown Court cases
+    group_p_crown: float = 0.5  # share of group cases on SOC-type offences in the Crown Court
     group_disband_prob: float = 0.25
     group_recruit_prob: float = 0.10
     group_size_max: int = 3  # founding members: 2 to this many
@@ -172,10 +178,9 @@ class _OffenceTables:
         self.groups = sorted({o.offence_group for o in offs})
         self.group_of = np.array([self.groups.index(o.offence_group) for o in offs])
         self.weight = np.array([o.weight for o in offs])
-        # Calibration: about 7.5 Crown Court rows per 100 magistrates' rows, as in the extracts.
-        self.p_crown = np.array(
-            [o.p_crown * (1.0 if o.soc_type else CROWN_ROUTING_CALIBRATION) for o in offs]
-        )
+        # With MAGS_RATE_FACTOR these give about 7.5 Crown Court rows per 100 magistrates' rows,
+        # as in the extracts.
+        self.p_crown = np.array([o.p_crown for o in offs])
         self.p_custody = np.array([o.p_custody for o in offs])
         self.median_custody = np.array([o.median_custody_days for o in offs], dtype=float)
         self.soc_type = np.array([o.soc_type for o in offs])
@@ -288,6 +293,8 @@ def _new_persons(
     eth = np.minimum(
         np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), side="right"), len(w) - 1
     )
+    # Group members are White somewhat more often (published: 68% of SOC appearances).
+    eth = np.where(np.asarray(in_group) & (rng.random(n) < GROUP_EXTRA_WHITE), 0, eth)
     return {"birth_day": birth, "sex": sex, "ethnicity": eth, "home_region": region}
 
 
@@ -484,7 +491,12 @@ def simulate(p: SimulationParams) -> World:
         part_person.append(new_ids[codef])
 
         # Next offence: proportional hazards on the case just disposed of.
-        rate = offs.base_rate[grp] * np.where(soc_case, p.hazard_ratio_soc, 1.0) / 365.25
+        rate = (
+            offs.base_rate[grp]
+            * np.where(crown, 1.0, MAGS_RATE_FACTOR)
+            * np.where(soc_case, p.hazard_ratio_soc, 1.0)
+            / 365.25
+        )
         gap = rng.exponential(1.0, n) / rate
         disband = is_group & (rng.random(n) < p.group_disband_prob)
 
@@ -585,7 +597,7 @@ SEN = {k: i for i, k in enumerate(SENTENCES)}
 
 # Trial outcomes that are not "discontinued or dismissed": guilty plea, convicted after trial,
 # acquitted by a jury, left on file, administratively finalised.
-TRIAL_OUTCOME_MIX_SOC: tuple[float, ...] = (0.73, 0.19, 0.05, 0.015, 0.015)
+TRIAL_OUTCOME_MIX_SOC: tuple[float, ...] = (0.71, 0.185, 0.075, 0.015, 0.015)
 TRIAL_OUTCOME_MIX_OTHER: tuple[float, ...] = (0.40, 0.08, 0.30, 0.10, 0.12)
 
 
