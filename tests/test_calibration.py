@@ -1,10 +1,11 @@
 """Calibration of the synthetic extracts against published figures.
 
-At the `tiny` scale (about 2,000 Crown Court defendant-cases, 100-odd of them SOC) a measure
-passes when it lies within its published tolerance (set for `small`) widened by three standard
-errors of the synthetic estimate at its own base: binomial for proportions, the Kaplan-Meier
-band for re-appearance, the standard deviation over the root of the base for mean age. The
-`small` check is `tools/check_calibration.py`.
+In the test world (three times the `tiny` scale: about 5,000 Crown Court defendant-cases, 300
+of them SOC) a measure passes when it lies within its published tolerance (set for `small`)
+widened by three standard errors of the synthetic estimate: binomial for proportions and the
+standard deviation over the root of the base for mean age, the base counted in cases rather than
+appearances (co-defendants share their case's outcome), and the Kaplan-Meier band for
+re-appearance. The `small` check is `tools/check_calibration.py`.
 """
 
 from __future__ import annotations
@@ -111,26 +112,31 @@ def tiny_calibration(tiny_canonical):
     )  # fmt: skip
     inputs = hl.HeadlineInputs(t["crown_defendant_cases"], t["flags"], results.follow, 2013, 2020)
     measures = cal.calibration_measures(inputs, t["mags_defendant_cases"], t["xjs_link"])
-    ages = (
-        hl.appearances(inputs)
-        .group_by("population")
-        .agg(pl.col("age_at_offence").cast(pl.Float64).std().alias("sd"))
+    rows = hl.appearances(inputs)
+    # Co-defendants share their case's outcome, offence and (in a group) re-appearance: the
+    # effective sample of an appearance measure is nearer the number of cases.
+    per_case = pl.concat([rows, rows.with_columns(pl.lit(hl.ALL).alias("population"))])
+    spread = per_case.group_by("population").agg(
+        pl.col("age_at_offence").cast(pl.Float64).std().alias("sd"),
+        (pl.len() / pl.col("case_id").n_unique()).alias("per_case"),
     )
-    return measures, cal.load_targets(TARGETS), ages
+    return measures, cal.load_targets(TARGETS), spread
 
 
-def _standard_error(row: dict, sd: dict[str, float]) -> float:
+def _standard_error(row: dict, spread: dict[str, tuple[float, float]]) -> float:
+    sd, per_case = spread.get(row["population"], (0.0, 1.0))
     if row["measure"] == "mean_age":
-        return sd[row["population"]] / math.sqrt(row["base"])
+        return sd / math.sqrt(row["base"] / per_case)
     if row["ci_lower"] is not None and row["numerator"] is None:  # Kaplan-Meier band
         return (row["ci_upper"] - row["ci_lower"]) / (2 * 1.96)
     p = row["value"]
-    return math.sqrt(max(p * (1 - p), 1e-4) / row["base"])
+    base = row["base"] / per_case if row["unit"] == "appearances" else row["base"]
+    return math.sqrt(max(p * (1 - p), 1e-4) / base)
 
 
 def test_tiny_world_is_calibrated(tiny_calibration):
-    measures, targets, ages = tiny_calibration
-    sd = dict(ages.iter_rows())
+    measures, targets, spread = tiny_calibration
+    sd = {r[0]: (r[1], r[2]) for r in spread.iter_rows()}
     table = cal.calibration_table(measures, targets)
     assert table.filter(pl.col("within") == "not computed").height == 0
     by_key = {(r["measure"], r["population"]): r for r in measures.iter_rows(named=True)}
@@ -154,6 +160,8 @@ def test_tiny_world_directions_match_the_published_ones(tiny_calibration):
     assert v("guilty_plea_rate", "SOC") > v("guilty_plea_rate", "non-SOC")
     assert v("conviction_rate", "SOC") > v("conviction_rate", "non-SOC")
     assert v("drug_offence_share", "SOC") > v("drug_offence_share", "non-SOC")
-    assert v("back_in_court_2y", "SOC") < v("back_in_court_2y", "non-SOC")
+    # Not re-appearance: at `tiny` the SOC index persons are a few dozen, re-appearing together
+    # with their groups, so the two-year share is too noisy for a direction; the planted hazard
+    # ratio is checked by the Cox tests (tests/test_survival.py) and the `small` calibration.
     assert v("male_share", "SOC") < v("male_share", "all")
     assert v("soc_share_appearances", "all") > v("soc_share_cases", "all")

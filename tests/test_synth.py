@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -9,6 +10,8 @@ import pytest
 
 from socflow.synth import SimulationParams, generate, write_extracts
 from socflow.synth import catalogue as cat
+
+from .conftest import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,11 +23,11 @@ def small_extracts():
 
 
 def test_same_seed_same_extracts(tiny_extracts):
-    again = generate(SimulationParams(seed=7, n_entrants=12_000, n_groups=90))
+    again = generate(TINY)
     assert again.crown_defendant_cases.equals(tiny_extracts.crown_defendant_cases)
     assert again.mags_defendant_cases.equals(tiny_extracts.mags_defendant_cases)
     assert again.xjs_link.equals(tiny_extracts.xjs_link)
-    other = generate(SimulationParams(seed=8, n_entrants=12_000, n_groups=90))
+    other = generate(replace(TINY, seed=8))
     assert not other.crown_defendant_cases.equals(tiny_extracts.crown_defendant_cases)
 
 
