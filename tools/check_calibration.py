@@ -57,7 +57,11 @@ def main() -> int:
         maintain_order="left",
     )
     with pl.Config(
-        tbl_rows=-1, tbl_width_chars=200, float_precision=4, tbl_hide_dataframe_shape=True
+        tbl_rows=-1,
+        tbl_cols=-1,
+        tbl_width_chars=250,
+        float_precision=4,
+        tbl_hide_dataframe_shape=True,
     ):
         print(table)
     outside = table.filter(pl.col("within") == "no")
