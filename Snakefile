@@ -22,6 +22,7 @@ wildcard_constraints:
 if SYNTHETIC:
 
     include: "workflow/rules/synthesize.smk"
+    include: "workflow/rules/calibration.smk"
 
 
 include: "workflow/rules/ingest.smk"

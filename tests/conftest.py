@@ -15,7 +15,9 @@ from socflow.synth import SimulationParams, generate
 
 REPO = Path(__file__).resolve().parents[1]
 HO_CODES = REPO / "resources" / "offence_codes" / "ho_offence_codes.csv"
-TINY = SimulationParams(seed=7, n_entrants=12_000, n_groups=90)
+# Three times the config's `tiny` scale: calibrated to the published picture, SOC is 6% of Crown
+# Court appearances, and the recovery tests need a few hundred SOC persons (about 170 here).
+TINY = SimulationParams(seed=7, n_entrants=36_000, n_groups=270)
 
 
 @pytest.fixture(scope="session")

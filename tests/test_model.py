@@ -365,7 +365,7 @@ def test_collinear_columns_are_dropped(settings):
     assert list(M.independent_columns(np.ones((2, 2)))) == [True, False]
 
 
-def test_court_fixed_effects_absorb_region(sim_settings, tiny_run):
+def test_court_fixed_effects_absorb_region(sim_settings):
     pop = _simulated_population(seed=8, n=20_000, n_courts=30, odds_ratio=1.6)
     pop = pop.with_columns((pl.col("court_id").cast(pl.Int64) % 4).cast(pl.String).alias("region"))
     s = dataclasses.replace(sim_settings, adjusted=(*sim_settings.adjusted, "region"))
@@ -377,11 +377,18 @@ def test_court_fixed_effects_absorb_region(sim_settings, tiny_run):
     published = M.model_candidate(r, s)
     assert set(published.data["term"]) == {"soc"}  # court coefficients are not published...
     assert "court_id" in set(published.extra["levels"]["term"])  # ...but their levels checked
-    # Tiny: too few events per court, so the courts pool into one level and the fixed effects
-    # drop out (region then stays in).
-    tiny = tiny_run.get("either", "court_fe")
-    assert "court_id" not in tiny.terms and "region" in tiny.terms
-    assert any("court_id: a single level remains" in m for m in tiny.messages)
+    # Too few events per court: the courts pool into one level and the fixed effects drop out
+    # (region then stays in).
+    few = M.prepare_outcome(
+        _simulated_population(seed=8, n=300, n_courts=30, odds_ratio=1.6).with_columns(
+            (pl.col("court_id").cast(pl.Int64) % 4).cast(pl.String).alias("region")
+        ),
+        "either",
+        s,
+    )
+    small = M.fit_model(few, "court_fe", s)
+    assert "court_id" not in small.terms and "region" in small.terms
+    assert any("court_id: a single level remains" in m for m in small.messages)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -164,8 +164,14 @@ def candidates_dir(wildcards):
 
 
 def validation_inputs():
-    """The synthetic-data validation metrics (synthetic runs only: real data has no truth)."""
-    return ["results/validation/soc_recovery.json"] if SYNTHETIC else []
+    """The synthetic-data validation metrics and the calibration table (synthetic runs only:
+    real data has no truth)."""
+    if not SYNTHETIC:
+        return []
+    return [
+        "results/validation/soc_recovery.json",
+        "results/validation/calibration.csv",
+    ]
 
 
 def stage_config():

@@ -13,6 +13,8 @@ from _bootstrap import setup
 
 log = setup(snakemake)
 
+import polars as pl  # noqa: E402
+
 from socflow.disclose import read_checked  # noqa: E402
 from socflow.report import render_summary  # noqa: E402
 
@@ -24,6 +26,11 @@ context["code_list"] = json.loads(Path(snakemake.input.code_list).read_text())
 context["sdc"] = dict(snakemake.params.sdc)
 validation = snakemake.input.validation
 context["validation"] = json.loads(Path(validation[0]).read_text()) if validation else None
+# Synthetic runs: the calibration against published figures (synthetic data, not disclosive).
+calibration = [p for p in validation if str(p).endswith("calibration.csv")]
+context["calibration"] = (
+    pl.read_csv(calibration[0], infer_schema=False).to_dicts() if calibration else None
+)
 views = render_summary(
     checked,
     context,

@@ -86,6 +86,16 @@ def index_appearances(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def case_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per case of `study_rows`: SOC when any of its defendant-cases is (the flag is
+    per case), the year of its first disposal, and its number of defendants."""
+    return rows.group_by("case_id").agg(
+        pl.col("soc_case").first(),
+        pl.col("disposal_year").min().alias("year"),
+        pl.col("case_defendants").first(),
+    )
+
+
 def _status_table(df: pl.DataFrame, row: str, count_expr: pl.Expr, name: str) -> pl.DataFrame:
     """Long table row x status with a count, rows sorted by label, every status present."""
     counts = df.group_by(row, "status").agg(count_expr.alias(name))
@@ -136,10 +146,8 @@ def describe_candidates(
             figure={"type": "line", "x": "year", "y": "share", "group": None, "share_of": "SOC"},
         )
     )
-    cases = rows.group_by("case_id").agg(
-        pl.col("soc_case").first().replace_strict(SOC_LABEL).alias("status"),
-        pl.col("disposal_year").min().alias("year"),
-        pl.col("case_defendants").first(),
+    cases = case_rows(rows).with_columns(
+        pl.col("soc_case").replace_strict(SOC_LABEL).alias("status")
     )
     out.append(
         Candidate(

@@ -21,7 +21,16 @@ import numpy as np
 import polars as pl
 
 from socflow.synth import catalogue as cat
-from socflow.synth.simulate import DAY0, DD_OUTCOMES, OUT, OUTCOMES, SENTENCES, World, _day
+from socflow.synth.simulate import (
+    DAY0,
+    DD_OUTCOMES,
+    MAGS_RATE_FACTOR,
+    OUT,
+    OUTCOMES,
+    SENTENCES,
+    World,
+    _day,
+)
 from socflow.synth.simulate import narrow as _narrow
 
 
@@ -416,6 +425,9 @@ class _Layout:
             ),
             "outcome_model_covariates": ["soc", "offence_group", "region", "receipt_year"],
             "hazard_model_covariates": ["soc", "offence_group"],
+            # Rates after a magistrates'-only case are lower by this factor; every Crown Court
+            # index case shares the same factor, so it leaves the planted hazard ratio intact.
+            "hazard_rate_factor_after_magistrates_only_case": MAGS_RATE_FACTOR,
             "hazard_time_origin": "disposal date, or estimated release for immediate custody",
             "hazard_event_time": "offence date of the next case",
             "quirks": q.__dict__,

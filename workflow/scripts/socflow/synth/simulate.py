@@ -34,19 +34,25 @@ from socflow.synth import catalogue as cat
 
 DAY0 = np.datetime64("1970-01-01", "D")
 
-# Annual re-offending rates after a case, by offence group of that case. Tuned so that about half
-# of the people first seen in the magistrates' court in 2011 are back by 2019.
+# Annual re-offending rates after a Crown Court case, by offence group of that case. Tuned so
+# that two years after a Crown Court case about 28% of SOC and 38% of other defendants are back in
+# court (resources/synthetic/calibration_targets.csv): SOC cases are mostly drug cases, whose rate
+# times the planted hazard ratio sets the SOC share. After a case dealt with in the magistrates'
+# court alone the rate is MAGS_RATE_FACTOR times lower, so that about half of the people first
+# seen in the magistrates' court in 2011 are back by 2019. The factor is the same for every
+# Crown Court case, so the re-appearance after a Crown Court index case keeps its planted
+# proportional-hazards form (SOC and offence group).
 BASE_RATE_BY_GROUP: dict[str, float] = {
-    "Theft offences": 0.30,
-    "Robbery": 0.16,
-    "Violence against the person": 0.12,
-    "Sexual offences": 0.04,
-    "Criminal damage and arson": 0.15,
-    "Drug offences": 0.13,
-    "Possession of weapons": 0.13,
-    "Public order offences": 0.12,
-    "Fraud offences": 0.07,
-    "Miscellaneous crimes against society": 0.08,
+    "Theft offences": 0.33,
+    "Robbery": 0.20,
+    "Violence against the person": 0.17,
+    "Sexual offences": 0.05,
+    "Criminal damage and arson": 0.17,
+    "Drug offences": 0.31,
+    "Possession of weapons": 0.16,
+    "Public order offences": 0.14,
+    "Fraud offences": 0.14,
+    "Miscellaneous crimes against society": 0.16,
     "Summary non-motoring": 0.10,
     "Summary motoring": 0.06,
 }
@@ -71,8 +77,24 @@ DD_GROUP_EFFECT: dict[str, float] = {
 DD_REGION_EFFECT: tuple[float, ...] = (0.20, -0.05, -0.10, 0.05, -0.15, 0.0, -0.20)
 DD_YEAR_SLOPE = 0.04  # per year after 2016: discontinuance drifted upwards over the period
 
+MAGS_RATE_FACTOR = 0.55
 MAX_GROUP_SIZE = 10
-CROWN_ROUTING_CALIBRATION = 0.75
+# Ordinary offenders' cases on SOC-listed offences have co-defendants this much less often than
+# the catalogue says, and their drug supply offences are this much more frequent: together they
+# bring the SOC share of Crown Court appearances near the published 6% while non-SOC drug
+# appearances (lone suppliers) approach the published 15%.
+ORDINARY_SOC_CODEFENDANT_SCALE = 0.2
+ORDINARY_DRUG_SUPPLY_WEIGHT = 1.9
+# Groups draw their SOC-type offences with the non-drug ones this much more frequent, so that
+# drug offences are near the published 57% of SOC appearances.
+GROUP_NON_DRUG_SOC_WEIGHT = 1.35
+# Share male among new persons: organised crime groups have more women than other defendants
+# (published: 83% of SOC against 90% of all Crown Court appearances male).
+P_MALE_ORDINARY = 0.905
+P_MALE_GROUP = 0.80
+# Share of group members drawn White on top of the common weights (published: 68% of SOC
+# appearances White).
+GROUP_EXTRA_WHITE = 0.08
 
 
 @dataclass(frozen=True)
@@ -91,9 +113,10 @@ class SimulationParams:
     hazard_ratio_soc: float = 0.7  # planted hazard ratio: SOC -> re-appearance
     release_fraction: float = 0.5  # share of a custodial term served before release
     group_soc_share: float = 0.85  # share of group cases on SOC-type offences
-    group_p_crown: float = 0.9  # group cases on SOC-type offences are mostly Crown Court cases
-    group_disband_prob: float = 0.12
-    group_recruit_prob: float = 0.25
+    group_p_crown: float = 0.5  # share of group cases on SOC-type offences in the Crown Court
+    group_disband_prob: float = 0.25
+    group_recruit_prob: float = 0.10
+    group_size_max: int = 3  # founding members: 2 to this many
     receipt_type_probs: tuple[float, float, float] = (0.72, 0.22, 0.06)  # trial, sentence, appeal
 
 
@@ -155,10 +178,9 @@ class _OffenceTables:
         self.groups = sorted({o.offence_group for o in offs})
         self.group_of = np.array([self.groups.index(o.offence_group) for o in offs])
         self.weight = np.array([o.weight for o in offs])
-        # Calibration: about 7.5 Crown Court rows per 100 magistrates' rows, as in the extracts.
-        self.p_crown = np.array(
-            [o.p_crown * (1.0 if o.soc_type else CROWN_ROUTING_CALIBRATION) for o in offs]
-        )
+        # With MAGS_RATE_FACTOR these give about 7.5 Crown Court rows per 100 magistrates' rows,
+        # as in the extracts.
+        self.p_crown = np.array([o.p_crown for o in offs])
         self.p_custody = np.array([o.p_custody for o in offs])
         self.median_custody = np.array([o.median_custody_days for o in offs], dtype=float)
         self.soc_type = np.array([o.soc_type for o in offs])
@@ -166,14 +188,22 @@ class _OffenceTables:
         self.soc_listed = self.soc_type | np.array(
             [o.ho_code in cat.LISTED_NOT_GROUP_TYPE for o in offs]
         )
-        self.p_codef = np.array([o.p_codefendant for o in offs])
+        self.p_codef = np.array([o.p_codefendant for o in offs]) * np.where(
+            self.soc_listed, ORDINARY_SOC_CODEFENDANT_SCALE, 1.0
+        )
         self.base_rate = np.array([BASE_RATE_BY_GROUP[g] for g in self.groups])
         self.persistence = np.array(
             [PERSISTENCE_BY_GROUP.get(g, DEFAULT_PERSISTENCE) for g in self.groups]
         )
         self.dd_group = np.array([DD_GROUP_EFFECT.get(g, 0.0) for g in self.groups])
-        self.cum_all = np.cumsum(self.weight) / self.weight.sum()
-        soc_w = np.where(self.soc_type, self.weight, 0.0)
+        drug_supply = self.soc_type & (self.group_of == self.groups.index("Drug offences"))
+        ordinary_w = np.where(drug_supply, self.weight * ORDINARY_DRUG_SUPPLY_WEIGHT, self.weight)
+        self.cum_all = np.cumsum(ordinary_w) / ordinary_w.sum()
+        soc_w = np.where(
+            self.soc_type,
+            self.weight * np.where(drug_supply, 1.0, GROUP_NON_DRUG_SOC_WEIGHT),
+            0.0,
+        )
         self.cum_soc = np.cumsum(soc_w) / soc_w.sum()
         # Per-group cumulative weights, for "same group as last time" draws.
         self.cum_by_group = np.zeros((len(self.groups), len(offs)))
@@ -248,16 +278,23 @@ def _draw_courts(
 
 
 def _new_persons(
-    rng: np.random.Generator, n: int, region: np.ndarray, first_day: np.ndarray
+    rng: np.random.Generator,
+    n: int,
+    region: np.ndarray,
+    first_day: np.ndarray,
+    in_group: np.ndarray | bool = False,
 ) -> dict[str, np.ndarray]:
     """Demographics for n new persons whose first offence is on first_day."""
-    age_first = 15.0 + rng.gamma(2.0, 7.5, n)
+    age_first = 14.0 + rng.gamma(2.0, 7.2, n)
     birth = first_day - (age_first * 365.25).astype(np.int64)
-    sex = np.where(rng.random(n) < 0.84, 0, 1)  # 0 = M, 1 = F
+    p_male = np.where(in_group, P_MALE_GROUP, P_MALE_ORDINARY)
+    sex = np.where(rng.random(n) < p_male, 0, 1)  # 0 = M, 1 = F
     w = np.asarray(cat.ETHNICITY_WEIGHTS)
     eth = np.minimum(
         np.searchsorted(np.cumsum(w) / w.sum(), rng.random(n), side="right"), len(w) - 1
     )
+    # Group members are White somewhat more often (published: 68% of SOC appearances).
+    eth = np.where(np.asarray(in_group) & (rng.random(n) < GROUP_EXTRA_WHITE), 0, eth)
     return {"birth_day": birth, "sex": sex, "ethnicity": eth, "home_region": region}
 
 
@@ -305,15 +342,16 @@ def simulate(p: SimulationParams) -> World:
     is_group = np.zeros(n_chains0, dtype=bool)
     is_group[p.n_entrants :] = True
     size = np.ones(n_chains0, dtype=np.int64)
-    size[p.n_entrants :] = rng.integers(2, 7, p.n_groups)
+    size[p.n_entrants :] = rng.integers(2, p.group_size_max + 1, p.n_groups)
     members = np.full((n_chains0, MAX_GROUP_SIZE), -1, dtype=np.int64)
     for s in np.unique(size):
         m = size == s
         ids = persons.add(
             _new_persons(
-                rng, int(m.sum() * s), np.repeat(region[m], s), np.repeat(t_next[m], s).astype(int)
+                rng, int(m.sum() * s), np.repeat(region[m], s), np.repeat(t_next[m], s).astype(int),
+                np.repeat(is_group[m], s),
             )
-        )
+        )  # fmt: skip
         members[np.flatnonzero(m)[:, None], np.arange(s)[None, :]] = ids.reshape(-1, s)
     group_id = np.where(is_group, np.arange(n_chains0) - p.n_entrants, -1)
     prev_offence = np.full(n_chains0, -1)
@@ -378,7 +416,7 @@ def simulate(p: SimulationParams) -> World:
             + DD_YEAR_SLOPE * (year - 2016)
         )
         dd = rng.random(n) < 1.0 / (1.0 + np.exp(-eta))
-        outcome = _draw_outcomes(rng, crown, receipt_type, dd)
+        outcome = _draw_outcomes(rng, crown, receipt_type, dd, soc_case)
 
         convicted = np.isin(
             outcome,
@@ -433,10 +471,12 @@ def simulate(p: SimulationParams) -> World:
         # New persons: co-defendants of ordinary offenders, and group recruits.
         n_new = n_codef + recruit
         new_chain = np.repeat(np.arange(n), n_new)
-        new_ids = persons.add(
-            _new_persons(rng, len(new_chain), region[new_chain], offence_day[new_chain])
-        )
         new_is_recruit = np.repeat(recruit, n_new)
+        new_ids = persons.add(
+            _new_persons(
+                rng, len(new_chain), region[new_chain], offence_day[new_chain], new_is_recruit
+            )
+        )
         # Recruits join the group's member matrix.
         rec_chain = new_chain[new_is_recruit]
         members[rec_chain, size[rec_chain]] = new_ids[new_is_recruit]
@@ -451,7 +491,12 @@ def simulate(p: SimulationParams) -> World:
         part_person.append(new_ids[codef])
 
         # Next offence: proportional hazards on the case just disposed of.
-        rate = offs.base_rate[grp] * np.where(soc_case, p.hazard_ratio_soc, 1.0) / 365.25
+        rate = (
+            offs.base_rate[grp]
+            * np.where(crown, 1.0, MAGS_RATE_FACTOR)
+            * np.where(soc_case, p.hazard_ratio_soc, 1.0)
+            / 365.25
+        )
         gap = rng.exponential(1.0, n) / rate
         disband = is_group & (rng.random(n) < p.group_disband_prob)
 
@@ -550,6 +595,12 @@ SENTENCES: tuple[str, ...] = (
 SEN = {k: i for i, k in enumerate(SENTENCES)}
 
 
+# Trial outcomes that are not "discontinued or dismissed": guilty plea, convicted after trial,
+# acquitted by a jury, left on file, administratively finalised.
+TRIAL_OUTCOME_MIX_SOC: tuple[float, ...] = (0.71, 0.185, 0.075, 0.015, 0.015)
+TRIAL_OUTCOME_MIX_OTHER: tuple[float, ...] = (0.40, 0.08, 0.30, 0.10, 0.12)
+
+
 def _pick(rng: np.random.Generator, n: int, labels: list[str], probs: list[float]) -> np.ndarray:
     cum = np.cumsum(probs) / np.sum(probs)
     pos = np.minimum(np.searchsorted(cum, rng.random(n), side="right"), len(labels) - 1)
@@ -557,8 +608,16 @@ def _pick(rng: np.random.Generator, n: int, labels: list[str], probs: list[float
 
 
 def _draw_outcomes(
-    rng: np.random.Generator, crown: np.ndarray, receipt_type: np.ndarray, dd: np.ndarray
+    rng: np.random.Generator,
+    crown: np.ndarray,
+    receipt_type: np.ndarray,
+    dd: np.ndarray,
+    soc_case: np.ndarray,
 ) -> np.ndarray:
+    """Outcomes of each case. A Crown Court trial case is discontinued or dismissed as the planted
+    model says (`dd`); otherwise SOC trial cases end in a guilty plea or conviction far more often
+    than others, as published (65% against 47% plead guilty, 79% against 56% are convicted, over
+    all Crown Court appearances): other trial cases are often acquitted or left on file."""
     n = len(crown)
     dd_out = _pick(
         rng,
@@ -567,13 +626,13 @@ def _draw_outcomes(
          "judge_directed_acquittal"],
         [0.30, 0.10, 0.30, 0.10, 0.05, 0.15],
     )  # fmt: skip
-    trial_other = _pick(
-        rng,
-        n,
-        ["guilty_plea", "convicted_after_trial", "acquitted_jury", "lie_on_file",
-         "admin_finalised"],
-        [0.74, 0.13, 0.10, 0.015, 0.015],
-    )  # fmt: skip
+    trial_labels = ["guilty_plea", "convicted_after_trial", "acquitted_jury", "lie_on_file",
+                    "admin_finalised"]  # fmt: skip
+    trial_other = np.where(
+        soc_case,
+        _pick(rng, n, trial_labels, TRIAL_OUTCOME_MIX_SOC),
+        _pick(rng, n, trial_labels, TRIAL_OUTCOME_MIX_OTHER),
+    )
     mags_out = _pick(
         rng,
         n,

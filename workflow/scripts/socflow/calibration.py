@@ -1,0 +1,175 @@
+"""How close the synthetic extracts come to the published picture of the courts.
+
+Synthetic runs only. The targets are data (resources/synthetic/calibration_targets.csv: measure,
+population, definition, target, tolerance, source); every headline measure is computed by
+`socflow.headline` (the functions the report's headline table uses), and the few extra marginals
+below by the stages' own person-ID rules. The table written is measure | population | target |
+synthetic | tolerance | within, where `within` is "yes", "no", or why the measure has no
+synthetic value (recall to prison needs the linked prison data).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from socflow.headline import ALL, SCHEMA, HeadlineInputs, headline_measures
+from socflow.survival import attach_person_ids, resolve_person_ids
+
+TARGET_COLUMNS = ("measure", "population", "definition", "target", "tolerance", "source")
+OUTPUT_COLUMNS = ("measure", "population", "target", "synthetic", "tolerance", "within")
+
+# Returning defendants (MoJ Data First, 2022): people whose first magistrates' case was in the
+# first year of the data, back before the magistrates' courts by the end of the follow-up year.
+RETURNING_COHORT_YEAR = 2011
+RETURNING_FOLLOW_UP_END = date(2019, 12, 31)
+
+
+class CalibrationError(ValueError):
+    """A targets file that cannot be used."""
+
+
+def load_targets(path: str | Path) -> pl.DataFrame:
+    """The calibration targets, checked: every column present, target and tolerance numeric."""
+    path = Path(path)
+    try:
+        df = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise CalibrationError(f"{path}: cannot be read ({exc}) (rule calibration)") from None
+    missing = [c for c in TARGET_COLUMNS if c not in df.columns]
+    if missing:
+        raise CalibrationError(f"{path}: missing column(s) {missing} (rule calibration)")
+    out = df.with_columns(
+        pl.col("target").cast(pl.Float64, strict=False).alias("target_num"),
+        pl.col("tolerance").cast(pl.Float64, strict=False).alias("tolerance_num"),
+    )
+    bad = out.filter(pl.col("target_num").is_null() | (pl.col("source").str.strip_chars() == ""))
+    if bad.height:
+        raise CalibrationError(
+            f"{path}: column `target` not a number or `source` empty for "
+            f"{bad.select('measure', 'population').rows()} (rule calibration)"
+        )
+    dupes = out.filter(pl.struct("measure", "population").is_duplicated())
+    if dupes.height:
+        raise CalibrationError(
+            f"{path}: (measure, population) repeated: "
+            f"{dupes.select('measure', 'population').unique().rows()} (rule calibration)"
+        )
+    return out.select(
+        "measure", "population", "definition",
+        pl.col("target_num").alias("target"), pl.col("tolerance_num").alias("tolerance"),
+        "source",
+    )  # fmt: skip
+
+
+def _one(measure: str, numerator: int, base: int, unit: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "measure": [measure], "population": [ALL], "unit": [unit], "kind": ["proportion"],
+            "numerator": [numerator], "base": [base],
+            "value": [numerator / base if base else None],
+        }
+    ).select([pl.col(k).cast(v) if k in ("measure", "population", "unit", "kind", "numerator",
+                                            "base", "value")
+              else pl.lit(None, dtype=v).alias(k) for k, v in SCHEMA.items()])  # fmt: skip
+
+
+def returning_defendants(
+    mags: pl.DataFrame, link: pl.DataFrame, fanout_rule: str = "smallest"
+) -> pl.DataFrame:
+    """Share of people whose first magistrates' criminal case was disposed of in 2011 who had
+    another magistrates' criminal case disposed of after it, by the end of 2019.
+
+    People are the linking table's cross-justice IDs, resolved as the re-appearance stage does
+    (`socflow.survival.resolve_person_ids`); breaches and civil applications are not cases.
+    """
+    rows = attach_person_ids(mags, resolve_person_ids(link, "mags", fanout_rule)).filter(
+        pl.col("person_id").is_not_null()
+        & (pl.col("proceeding_type").cast(pl.String) == "criminal")
+        & pl.col("disposal_date").is_not_null()
+    )
+    first = rows.group_by("person_id").agg(pl.col("disposal_date").min().alias("first"))
+    cohort = first.filter(pl.col("first").dt.year() == RETURNING_COHORT_YEAR)
+    first_case = (
+        rows.join(cohort, on="person_id")
+        .filter(pl.col("disposal_date") == pl.col("first"))
+        .group_by("person_id")
+        .agg(pl.col("case_id").alias("first_cases"))
+    )
+    returned = (
+        rows.join(cohort, on="person_id")
+        .join(first_case, on="person_id")
+        .filter(
+            (pl.col("disposal_date") > pl.col("first"))
+            & (pl.col("disposal_date") <= RETURNING_FOLLOW_UP_END)
+            & ~pl.col("first_cases").list.contains(pl.col("case_id"))
+        )
+        .select("person_id")
+        .unique()
+    )
+    return _one("returning_defendants", returned.height, cohort.height, "persons")
+
+
+def crown_to_mags_rows(crown: pl.DataFrame, mags: pl.DataFrame) -> pl.DataFrame:
+    """Crown Court defendant-case rows per magistrates' row, as ingested (all years)."""
+    return _one("crown_to_mags_rows", crown.height, mags.height, "rows")
+
+
+def calibration_measures(
+    inputs: HeadlineInputs,
+    mags: pl.DataFrame | None = None,
+    link: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The headline measures and the extra marginals, in the headline schema."""
+    parts = [headline_measures(inputs).drop("label")]
+    if mags is not None:
+        parts.append(crown_to_mags_rows(inputs.crown, mags))
+        if link is not None:
+            parts.append(returning_defendants(mags, link))
+    return pl.concat(parts)
+
+
+def calibration_table(measures: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
+    """One row per target: its synthetic value and whether it lies within the tolerance.
+
+    `within`: "yes" or "no"; a target without a synthetic value says why (the measure's note,
+    e.g. "needs prison data"), or "not computed".
+    """
+    joined = targets.join(
+        measures.select("measure", "population", pl.col("value").alias("synthetic"), "note"),
+        on=["measure", "population"],
+        how="left",
+        maintain_order="left",
+    )
+    within = (
+        pl.when(pl.col("synthetic").is_null())
+        .then(pl.coalesce("note", pl.lit("not computed")))
+        .when((pl.col("synthetic") - pl.col("target")).abs() <= pl.col("tolerance"))
+        .then(pl.lit("yes"))
+        .otherwise(pl.lit("no"))
+    )
+    return joined.with_columns(within.alias("within")).select(OUTPUT_COLUMNS)
+
+
+def run_calibration(
+    paths: dict[str, str | None], first_year: int, last_year: int, out: str | Path
+) -> pl.DataFrame:
+    """The rule's work: read the stage outputs and the targets, write the calibration table."""
+    mags_cols = ["row_id", "case_id", "proceeding_type", "disposal_date"]
+    inputs = HeadlineInputs(
+        crown=pl.read_parquet(paths["crown"]),
+        flags=pl.read_parquet(paths["flags"]),
+        follow_up=pl.read_parquet(paths["follow_up"]) if paths.get("follow_up") else None,
+        first_year=first_year,
+        last_year=last_year,
+    )
+    mags = pl.read_parquet(paths["mags"], columns=mags_cols) if paths.get("mags") else None
+    link = pl.read_parquet(paths["link"]) if paths.get("link") else None
+    table = calibration_table(
+        calibration_measures(inputs, mags, link), load_targets(paths["targets"])
+    )
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    table.write_csv(out, float_precision=4)
+    return table

@@ -1,0 +1,249 @@
+"""The headline measures of the field: SOC against non-SOC Crown Court defendants.
+
+The published Data First study of SOC in the Crown Court 2013-2020 (ADR UK Data Insight, 2023)
+reported, for SOC and other appearances: the SOC share of appearances and of cases, the share of
+appearances on a drug offence, the guilty-plea and conviction rates, re-appearance and recall to
+prison within two years, the share male and White, and the mean age. This module computes each
+of them from the workflow's own tables with the stages' own definitions, so that the report's
+headline table and the synthetic data's calibration read the same numbers:
+
+* an *appearance* is a Crown Court defendant-case disposed of in the study years
+  (`socflow.describe.study_rows`), SOC when the primary definition flags it;
+* a *case* is counted once, SOC when any of its defendant-cases is (`socflow.describe.case_rows`);
+* convicted means the outcome group `convicted` of config `outcome_groups` (ingest derives it);
+* back in court within two years is the survival stage's Kaplan-Meier cumulative re-appearance
+  at 730 days, per index person (`socflow.survival.kaplan_meier`, `km_at`);
+* recall to prison needs the linked prison data, which the court extracts do not hold.
+
+Every proportion carries its count base and a Wilson score interval; a mean carries its base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from scipy import stats
+
+from socflow.describe import SOC_LABEL, case_rows, study_rows
+from socflow.survival import GROUP as SURVIVAL_GROUP
+from socflow.survival import NON_SOC_LABEL as SURVIVAL_NON_SOC
+from socflow.survival import kaplan_meier, km_at
+
+SOC = SOC_LABEL[True]
+NON_SOC = SOC_LABEL[False]
+ALL = "all"
+POPULATIONS = (SOC, NON_SOC, ALL)
+NEEDS_PRISON_DATA = "needs prison data"
+DRUG_GROUP = "Drug offences"
+REAPPEARANCE_HORIZON_DAYS = 730
+
+# Measure id -> what it is, in words the report can print.
+MEASURES: dict[str, str] = {
+    "soc_share_appearances": "SOC share of appearances (defendant-cases)",
+    "soc_share_cases": "SOC share of cases",
+    "drug_offence_share": "Appearances on a drug offence",
+    "guilty_plea_rate": "Guilty plea",
+    "conviction_rate": "Convicted",
+    "back_in_court_2y": "Back in court within 2 years",
+    "recall_to_prison_2y": "Recalled to prison within 2 years",
+    "male_share": "Male",
+    "white_share": "White",
+    "mean_age": "Mean age at offence (years)",
+}
+
+SCHEMA: dict[str, pl.DataType] = {
+    "measure": pl.String(),
+    "population": pl.String(),
+    "unit": pl.String(),
+    "kind": pl.String(),
+    "numerator": pl.Int64(),
+    "base": pl.Int64(),
+    "value": pl.Float64(),
+    "ci_lower": pl.Float64(),
+    "ci_upper": pl.Float64(),
+    "note": pl.String(),
+}
+
+
+@dataclass(frozen=True)
+class HeadlineInputs:
+    """The tables the measures are computed from (the stages' outputs)."""
+
+    crown: pl.DataFrame  # results/ingest/crown_defendant_cases.parquet
+    flags: pl.DataFrame  # results/soc/defendant_cases.parquet
+    follow_up: pl.DataFrame | None  # results/survival/follow_up.parquet (None: not run)
+    first_year: int
+    last_year: int
+    confidence_level: float = 0.95
+
+
+def wilson_interval(successes: pl.Expr, n: pl.Expr, level: float = 0.95) -> tuple[pl.Expr, pl.Expr]:
+    """Wilson score interval of a binomial proportion (null when the base is 0)."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = successes / n
+    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z / (1 + z**2 / n) * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt())
+    valid = n > 0
+    return (
+        pl.when(valid).then(centre - half).alias("ci_lower"),
+        pl.when(valid).then(centre + half).alias("ci_upper"),
+    )
+
+
+def _status(soc: str) -> pl.Expr:
+    return pl.col(soc).replace_strict(SOC_LABEL, return_dtype=pl.String).alias("population")
+
+
+def _with_all(df: pl.DataFrame) -> pl.DataFrame:
+    """The rows of each status, plus every row again as population `all`."""
+    return pl.concat([df, df.with_columns(pl.lit(ALL).alias("population"))])
+
+
+def _proportions(
+    units: pl.DataFrame, condition: pl.Expr, measure: str, unit: str, level: float
+) -> pl.DataFrame:
+    """Share of `units` (with a `population` column) meeting `condition`, per population."""
+    counts = (
+        _with_all(units)
+        .group_by("population")
+        .agg(condition.fill_null(False).sum().cast(pl.Int64).alias("numerator"),
+             pl.len().cast(pl.Int64).alias("base"))
+    )  # fmt: skip
+    return _complete(
+        counts.with_columns(
+            (pl.col("numerator") / pl.col("base")).alias("value"),
+            *wilson_interval(pl.col("numerator"), pl.col("base"), level),
+        ),
+        measure,
+        unit,
+        "proportion",
+    )
+
+
+def _complete(df: pl.DataFrame, measure: str, unit: str, kind: str) -> pl.DataFrame:
+    """Every population present (empty ones with base 0), in the fixed schema and order."""
+    grid = pl.DataFrame({"population": list(POPULATIONS)})
+    out = grid.join(df, on="population", how="left", maintain_order="left")
+    for name, dtype in SCHEMA.items():
+        if name not in out.columns:
+            out = out.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    return out.with_columns(
+        pl.lit(measure).alias("measure"),
+        pl.lit(unit).alias("unit"),
+        pl.lit(kind).alias("kind"),
+        pl.col("base").fill_null(0),
+    ).select([pl.col(k).cast(v) for k, v in SCHEMA.items()])
+
+
+def appearances(inputs: HeadlineInputs) -> pl.DataFrame:
+    """Crown Court appearances in the study years with their SOC status (`population`)."""
+    rows = study_rows(inputs.crown, inputs.flags, inputs.first_year, inputs.last_year)
+    return rows.with_columns(_status("soc"))
+
+
+def soc_share(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
+    """SOC share of appearances and of cases (population `all`: the share is of everyone)."""
+    cases = case_rows(rows)
+    out = []
+    for measure, unit, units, flag in (
+        ("soc_share_appearances", "appearances", rows, "soc"),
+        ("soc_share_cases", "cases", cases, "soc_case"),
+    ):
+        n = units.height
+        k = int(units[flag].fill_null(False).sum())
+        one = pl.DataFrame({"population": [ALL], "numerator": [k], "base": [n]}).with_columns(
+            (pl.col("numerator") / pl.col("base")).alias("value"),
+            *wilson_interval(pl.col("numerator"), pl.col("base"), level),
+        )
+        out.append(_complete(one, measure, unit, "proportion").filter(pl.col("population") == ALL))
+    return pl.concat(out)
+
+
+def appearance_proportions(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
+    """Drug offences, guilty plea, conviction, male and White among appearances."""
+    conditions = (
+        ("drug_offence_share", pl.col("offence_group") == DRUG_GROUP),
+        ("guilty_plea_rate", pl.col("plea").cast(pl.String) == "guilty"),
+        ("conviction_rate", pl.col("outcome_group") == "convicted"),
+        ("male_share", pl.col("sex").cast(pl.String) == "M"),
+        ("white_share", pl.col("ethnic_group").cast(pl.String) == "White"),
+    )
+    return pl.concat([_proportions(rows, cond, m, "appearances", level) for m, cond in conditions])
+
+
+def mean_age(rows: pl.DataFrame) -> pl.DataFrame:
+    """Mean age at offence of appearances with a known age, per population."""
+    known = _with_all(rows).filter(pl.col("age_at_offence").is_not_null())
+    means = known.group_by("population").agg(
+        pl.col("age_at_offence").cast(pl.Float64).mean().alias("value"),
+        pl.len().cast(pl.Int64).alias("base"),
+    )
+    return _complete(means, "mean_age", "appearances with a known age", "mean")
+
+
+def back_in_court(
+    follow_up: pl.DataFrame, level: float = 0.95, horizon_days: int = REAPPEARANCE_HORIZON_DAYS
+) -> pl.DataFrame:
+    """Kaplan-Meier cumulative re-appearance at the horizon, per index person (survival stage)."""
+    follow = pl.concat(
+        [
+            follow_up.with_columns(
+                pl.when(pl.col(SURVIVAL_GROUP) == SURVIVAL_NON_SOC)
+                .then(pl.lit(NON_SOC))
+                .otherwise(pl.col(SURVIVAL_GROUP))
+                .alias(SURVIVAL_GROUP)
+            ),
+            follow_up.with_columns(pl.lit(ALL).alias(SURVIVAL_GROUP)),
+        ]
+    )
+    km = kaplan_meier(follow, SURVIVAL_GROUP, level)
+    at = km_at(km, horizon_days, SURVIVAL_GROUP)
+    persons = follow.group_by(SURVIVAL_GROUP).agg(pl.col("person").n_unique().alias("base"))
+    df = at.join(persons, on=SURVIVAL_GROUP, how="right").select(
+        pl.col(SURVIVAL_GROUP).alias("population"),
+        "base",
+        pl.col("estimate").alias("value"),
+        "ci_lower",
+        "ci_upper",
+    )
+    return _complete(df, "back_in_court_2y", "index persons", "proportion")
+
+
+def recall_to_prison() -> pl.DataFrame:
+    """Recall to prison needs the linked prison data: its rows say so."""
+    df = pl.DataFrame({"population": [SOC, NON_SOC], "note": [NEEDS_PRISON_DATA] * 2})
+    return _complete(df, "recall_to_prison_2y", "index persons", "proportion").filter(
+        pl.col("population") != ALL
+    )
+
+
+def headline_measures(inputs: HeadlineInputs) -> pl.DataFrame:
+    """Every headline measure, one row per (measure, population), in the order of MEASURES.
+
+    Without a follow-up table (survival not run) the re-appearance rows say so in `note`.
+    """
+    level = inputs.confidence_level
+    rows = appearances(inputs)
+    parts = [soc_share(rows, level), appearance_proportions(rows, level), mean_age(rows)]
+    if inputs.follow_up is not None:
+        parts.append(back_in_court(inputs.follow_up, level))
+    else:
+        parts.append(
+            _complete(
+                pl.DataFrame({"population": list(POPULATIONS),
+                              "note": ["needs the re-appearance stage"] * 3}),
+                "back_in_court_2y", "index persons", "proportion",
+            )
+        )  # fmt: skip
+    parts.append(recall_to_prison())
+    order = {m: i for i, m in enumerate(MEASURES)}
+    pop_order = {p: i for i, p in enumerate(POPULATIONS)}
+    return (
+        pl.concat(parts)
+        .sort(
+            pl.col("measure").replace_strict(order, return_dtype=pl.Int32),
+            pl.col("population").replace_strict(pop_order, return_dtype=pl.Int32),
+        )
+        .with_columns(pl.col("measure").replace_strict(MEASURES).alias("label"))
+    )
