@@ -28,6 +28,7 @@ if SYNTHETIC:
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/soc.smk"
 include: "workflow/rules/describe.smk"
+include: "workflow/rules/headline.smk"
 include: "workflow/rules/disclosure.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/provenance.smk"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import polars as pl
 import pytest
@@ -18,6 +19,7 @@ def _crown_and_flags() -> tuple[pl.DataFrame, pl.DataFrame]:
             "defendant_on_case_id": ["1", "2", "3", "4", "5", "6"],
             "case_id": ["A", "A", "B", "C", "C", "D"],
             "disposal_year": [2015, 2015, 2016, 2017, 2017, 2021],
+            "disposal_date": [date(y, 6, 1) for y in (2015, 2015, 2016, 2017, 2017, 2021)],
             "offence_group": ["Drug offences", "Drug offences", "Theft offences",
                               "Violence against the person", "Violence against the person",
                               "Drug offences"],
@@ -97,6 +99,26 @@ def test_known_answers():
     assert _value(df, "back_in_court_2y", "SOC", "base") == 4
     assert _value(df, "back_in_court_2y", "non-SOC") == pytest.approx(0.5)
     assert _value(df, "back_in_court_2y", "all") == pytest.approx(1 - 5 / 6 * 4 / 5 * 3 / 4)
+
+
+def test_mean_age_counts_each_person_once_at_the_index_appearance():
+    crown, flags = _crown_and_flags()
+    # p3 appears again in 2018, older and in a SOC case: their index becomes that appearance.
+    again = crown.filter(pl.col("defendant_on_case_id") == "3").with_columns(
+        pl.lit("7").alias("defendant_on_case_id"),
+        pl.lit("E").alias("case_id"),
+        pl.lit(2018).alias("disposal_year"),
+        pl.lit(date(2018, 6, 1)).alias("disposal_date"),
+        pl.lit(60).alias("age_at_offence"),
+    )
+    crown = pl.concat([crown, again], how="vertical_relaxed")
+    flags = pl.concat([flags, pl.DataFrame({"defendant_on_case_id": ["7"], "person": ["p3"],
+                       "soc": [True], "soc_case": [True], "soc_category": ["drugs"]})])  # fmt: skip
+    df = hl.headline_measures(hl.HeadlineInputs(crown, flags, None, 2013, 2020))
+    assert _value(df, "mean_age", "SOC") == pytest.approx((30 + 40 + 60) / 3)
+    assert _value(df, "mean_age", "SOC", "base") == 3
+    assert _value(df, "mean_age", "non-SOC") == pytest.approx((25 + 35) / 2)
+    assert _value(df, "mean_age", "all", "base") == 5
 
 
 def test_every_measure_present_in_order_and_recall_needs_prison_data():

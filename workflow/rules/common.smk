@@ -88,6 +88,17 @@ def flag_soc_optional_inputs(wildcards):
     return inputs
 
 
+def headline_inputs(wildcards):
+    """Crown cases and flags; the re-appearance follow-up when the survival stage runs."""
+    inputs = {
+        "crown": "results/ingest/crown_defendant_cases.parquet",
+        "flags": "results/soc/defendant_cases.parquet",
+    }
+    if "survival" not in PLAN.skipped_stages:
+        inputs["follow_up"] = "results/survival/follow_up.parquet"
+    return inputs
+
+
 def survival_optional_inputs(wildcards):
     """Magistrates' cases (when they can give re-appearance events) and the journey table."""
     inputs = {}
@@ -130,6 +141,7 @@ def report_context():
 
 # Stages whose candidate outputs pass through the disclosure stage, and where each writes them.
 CANDIDATES = {
+    "headline": "results/headline/candidates",
     "quality": "results/quality/candidates",
     "soc": "results/soc/candidates",
     "soc_groups": "results/soc/groups_candidates",
@@ -145,6 +157,7 @@ for _stage in PLAN.skipped_stages:
 STAGES = list(CANDIDATES)
 # The workflow rule that writes each stage's candidates (named in the audit records).
 CANDIDATE_RULES = {
+    "headline": "headline",
     "quality": "data_quality_report",
     "soc": "flag_soc",
     "soc_groups": "co_offending_groups",
@@ -175,8 +188,10 @@ def validation_inputs():
 
 
 def stage_config():
-    """Each stage's configuration section, for its report section."""
-    return {s: RUN.get(s, {}) for s in STAGES}
+    """Each stage's configuration section, for its report section (the headline table is set
+    by the `describe` section)."""
+    section = {"headline": "describe"}
+    return {s: RUN.get(section.get(s, s), {}) for s in STAGES}
 
 
 def all_targets():

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socflow import schema
-from socflow.labels import variant_label
+from socflow.labels import HEADLINE_MEASURES, variant_label
 
 RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 
 # Report sections (stages) an analysis belongs to, in report order.
-SECTIONS = ("soc", "soc_groups", "describe", "harm", "model", "survival")
+SECTIONS = ("headline", "soc", "soc_groups", "describe", "harm", "model", "survival")
 
 # Person breakdowns of the describe stage: output id -> canonical Crown columns it needs (any
 # one of a tuple inside the list suffices).
@@ -34,6 +34,17 @@ DESCRIBE_NEEDS: dict[str, list[str | tuple[str, ...]]] = {
     "describe_sentence": ["sentence_type"],
     "describe_custody": ["sentence_type", "custody_days"],
     "describe_court": [("court_id", "court_name")],
+}
+
+
+# Headline measures (socflow.headline): measure id -> canonical Crown columns it needs.
+HEADLINE_NEEDS: dict[str, list[str | tuple[str, ...]]] = {
+    "drug_offence_share": ["offence_group"],
+    "guilty_plea_rate": ["plea"],
+    "conviction_rate": ["outcome_group"],
+    "male_share": ["sex"],
+    "white_share": ["ethnic_group"],
+    "mean_age": ["age_at_offence"],
 }
 
 
@@ -98,6 +109,7 @@ def plan(config: dict[str, Any], present: dict[str, list[str]]) -> Plan:
     _plan_harm(p, cfg["harm"], crown, offences, mags)
     _plan_model(p, cfg["model"], crown)
     _plan_survival(p, cfg["survival"], crown, mags, link, journey)
+    _plan_headline(p, crown)
     order = {s: i for i, s in enumerate(SECTIONS)}
     p.notes.sort(key=lambda n: (order[n["section"]], n["status"], n["analysis"]))
     return p
@@ -168,6 +180,29 @@ def _plan_describe(p: Plan, crown: set[str]) -> None:
             skipped.append(output)
             p.note("describe", output, SKIPPED, f"needs {', '.join(missing)} (Crown Court table)")
     p.skipped_outputs["describe"] = skipped
+
+
+def _plan_headline(p: Plan, crown: set[str]) -> None:
+    skipped = []
+    for measure, needs in HEADLINE_NEEDS.items():
+        missing = _missing(crown, needs)
+        if missing:
+            skipped.append(measure)
+            p.note(
+                "headline",
+                HEADLINE_MEASURES[measure],
+                SKIPPED,
+                f"needs {', '.join(missing)} (Crown Court table)",
+            )
+    if "survival" in p.skipped_stages:
+        skipped.append("back_in_court_2y")
+        p.note(
+            "headline",
+            HEADLINE_MEASURES["back_in_court_2y"],
+            SKIPPED,
+            "needs the re-appearance analysis, which this extract cannot support",
+        )
+    p.skipped_outputs["headline"] = skipped
 
 
 def _plan_harm(p: Plan, harm: dict, crown: set[str], offences: set[str], mags: set[str]) -> None:

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import polars as pl
 from scipy import stats
 
-from socflow.describe import SOC_LABEL, case_rows, study_rows
+from socflow.describe import SOC_LABEL, case_rows, index_appearances, study_rows
+from socflow.labels import HEADLINE_MEASURES as MEASURES
+from socflow.outputs import Candidate, write_candidates
 from socflow.survival import GROUP as SURVIVAL_GROUP
 from socflow.survival import NON_SOC_LABEL as SURVIVAL_NON_SOC
 from socflow.survival import kaplan_meier, km_at
@@ -38,19 +40,6 @@ NEEDS_PRISON_DATA = "needs prison data"
 DRUG_GROUP = "Drug offences"
 REAPPEARANCE_HORIZON_DAYS = 730
 
-# Measure id -> what it is, in words the report can print.
-MEASURES: dict[str, str] = {
-    "soc_share_appearances": "SOC share of appearances (defendant-cases)",
-    "soc_share_cases": "SOC share of cases",
-    "drug_offence_share": "Appearances on a drug offence",
-    "guilty_plea_rate": "Guilty plea",
-    "conviction_rate": "Convicted",
-    "back_in_court_2y": "Back in court within 2 years",
-    "recall_to_prison_2y": "Recalled to prison within 2 years",
-    "male_share": "Male",
-    "white_share": "White",
-    "mean_age": "Mean age at offence (years)",
-}
 
 SCHEMA: dict[str, pl.DataType] = {
     "measure": pl.String(),
@@ -172,14 +161,33 @@ def appearance_proportions(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFr
     return pl.concat([_proportions(rows, cond, m, "appearances", level) for m, cond in conditions])
 
 
-def mean_age(rows: pl.DataFrame) -> pl.DataFrame:
-    """Mean age at offence of appearances with a known age, per population."""
-    known = _with_all(rows).filter(pl.col("age_at_offence").is_not_null())
-    means = known.group_by("population").agg(
-        pl.col("age_at_offence").cast(pl.Float64).mean().alias("value"),
-        pl.len().cast(pl.Int64).alias("base"),
+AGE_UNIT = "persons (age at their index appearance)"
+
+
+def persons_with_age(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per person with a known age: the age at their index appearance (their first SOC
+    appearance if they have one, else their first: `socflow.describe.index_appearances`), and
+    their status as `population`. A mean over persons is a magnitude disclosure control can
+    check (one contribution per person)."""
+    return (
+        index_appearances(rows)
+        .filter(pl.col("age_at_offence").is_not_null())
+        .select(
+            pl.col("status").alias("population"),
+            pl.col("age_at_offence").cast(pl.Float64).alias("value"),
+            "person",
+        )
     )
-    return _complete(means, "mean_age", "appearances with a known age", "mean")
+
+
+def mean_age(rows: pl.DataFrame) -> pl.DataFrame:
+    """Mean age at offence of persons at their index appearance, per population."""
+    means = (
+        _with_all(persons_with_age(rows))
+        .group_by("population")
+        .agg(pl.col("value").mean().alias("value"), pl.len().cast(pl.Int64).alias("base"))
+    )
+    return _complete(means, "mean_age", AGE_UNIT, "mean")
 
 
 def back_in_court(
@@ -247,3 +255,138 @@ def headline_measures(inputs: HeadlineInputs) -> pl.DataFrame:
         )
         .with_columns(pl.col("measure").replace_strict(MEASURES).alias("label"))
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The headline table as outputs for the disclosure stage
+
+HEADLINE_STATS = "headline_measures"
+HEADLINE_AGE = "headline_mean_age"
+
+
+def _persons_each_side(rows: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
+    """Per population, distinct persons among units meeting `condition` and among the others:
+    a proportion states both counts, so it rests on the smaller."""
+    return (
+        _with_all(rows)
+        .with_columns(condition.fill_null(False).alias("_met"))
+        .group_by("population")
+        .agg(
+            pl.col("person").filter(pl.col("_met")).n_unique().alias("_with"),
+            pl.col("person").filter(~pl.col("_met")).n_unique().alias("_without"),
+        )
+        .select("population", pl.min_horizontal("_with", "_without").cast(pl.Int64)
+                .alias("n_persons"))
+    )  # fmt: skip
+
+
+def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
+    """(measure, population, n_persons) for every proportion of `headline_measures`."""
+    conditions = {
+        "drug_offence_share": pl.col("offence_group") == DRUG_GROUP,
+        "guilty_plea_rate": pl.col("plea").cast(pl.String) == "guilty",
+        "conviction_rate": pl.col("outcome_group") == "convicted",
+        "male_share": pl.col("sex").cast(pl.String) == "M",
+        "white_share": pl.col("ethnic_group").cast(pl.String) == "White",
+    }
+    parts = [
+        _persons_each_side(rows, cond).with_columns(pl.lit(m).alias("measure"))
+        for m, cond in conditions.items()
+    ]
+    soc_cases = rows.filter(pl.col("soc_case").fill_null(False)).select("case_id").unique()
+    for measure, cond in (
+        ("soc_share_appearances", pl.col("soc").fill_null(False)),
+        ("soc_share_cases", pl.col("case_id").is_in(soc_cases["case_id"].implode())),
+    ):
+        parts.append(
+            _persons_each_side(rows, cond)
+            .filter(pl.col("population") == ALL)
+            .with_columns(pl.lit(measure).alias("measure"))
+        )
+    if inputs.follow_up is not None:
+        fu = inputs.follow_up.with_columns(
+            pl.when(pl.col(SURVIVAL_GROUP) == SURVIVAL_NON_SOC)
+            .then(pl.lit(NON_SOC))
+            .otherwise(pl.col(SURVIVAL_GROUP))
+            .alias("population")
+        )
+        back = pl.col("event") & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
+        parts.append(
+            _persons_each_side(fu, back).with_columns(pl.lit("back_in_court_2y").alias("measure"))
+        )
+    return pl.concat(parts).select("measure", "population", "n_persons")
+
+
+def headline_candidates(
+    inputs: HeadlineInputs, skipped: list[str] | tuple[str, ...] = ()
+) -> list[Candidate]:
+    """The headline table as outputs: the proportions (each resting on the smaller of the
+    persons it counts in and out, withheld below the threshold) and the mean ages (a
+    magnitude: one contribution per appearance, so dominance and p-ratio rules apply).
+    `skipped`: measure ids the extract cannot give (socflow.coverage), left out."""
+    rows = appearances(inputs)
+    measures = headline_measures(inputs).filter(~pl.col("measure").is_in(list(skipped)))
+    props = (
+        measures.filter((pl.col("kind") == "proportion") & pl.col("note").is_null())
+        .join(_person_bases(inputs, rows), on=["measure", "population"], how="left")
+        .select(
+            pl.concat_str("label", pl.lit(": "), "population").alias("statistic"),
+            pl.col("label").alias("measure"),
+            "population",
+            "value",
+            "ci_lower",
+            "ci_upper",
+            pl.col("base").alias("base"),
+            pl.col("unit").alias("base_unit"),
+            pl.col("n_persons").fill_null(0),
+        )
+    )
+    ages = persons_with_age(rows)
+    level = round(100 * inputs.confidence_level)
+    if "mean_age" in skipped:
+        ages = ages.clear()
+    return [
+        Candidate(
+            HEADLINE_STATS,
+            "statistics",
+            "Headline measures: SOC and non-SOC Crown Court defendants",
+            props,
+            notes=f"Proportions with {level}% Wilson intervals; the base is the number of "
+            "appearances (defendant-cases disposed of in the study years), cases or index "
+            "persons each proportion is of. Back in court within 2 years: Kaplan-Meier "
+            "estimate at 730 days.",
+        ),
+        Candidate(
+            HEADLINE_AGE,
+            "magnitude",
+            "Headline measures: age at offence of SOC and non-SOC persons",
+            ages,
+            spec={"by": ["population"], "value": "value", "person": "person", "margins": True},
+            notes="Mean age at offence of persons at their index appearance (first SOC "
+            "appearance if any, else first appearance), with a known age.",
+        ),
+    ]
+
+
+def run_headline(
+    crown_path: str,
+    flags_path: str,
+    follow_up_path: str | None,
+    first_year: int,
+    last_year: int,
+    confidence_level: float,
+    skipped: list[str],
+    out_candidates: str,
+) -> list[Candidate]:
+    """Rule `headline`: the headline measures as candidates for the disclosure stage."""
+    inputs = HeadlineInputs(
+        crown=pl.read_parquet(crown_path),
+        flags=pl.read_parquet(flags_path),
+        follow_up=pl.read_parquet(follow_up_path) if follow_up_path else None,
+        first_year=first_year,
+        last_year=last_year,
+        confidence_level=confidence_level,
+    )
+    candidates = [c for c in headline_candidates(inputs, skipped) if c.data.height]
+    write_candidates(candidates, out_candidates, stage="headline")
+    return candidates

@@ -69,3 +69,19 @@ def definition_labels(soc: dict[str, Any]) -> dict[str, str]:
     for name, change in sorted(soc["sensitivity"].items()):
         labels[name] = variant_label(change, primary)
     return labels
+
+
+# The headline measures of the field (socflow.headline), id -> what it is, in words the report
+# prints. Here, not in socflow.headline, so that the workflow can name them when it starts.
+HEADLINE_MEASURES: dict[str, str] = {
+    "soc_share_appearances": "SOC share of appearances (defendant-cases)",
+    "soc_share_cases": "SOC share of cases",
+    "drug_offence_share": "Appearances on a drug offence",
+    "guilty_plea_rate": "Guilty plea",
+    "conviction_rate": "Convicted",
+    "back_in_court_2y": "Back in court within 2 years",
+    "recall_to_prison_2y": "Recalled to prison within 2 years",
+    "male_share": "Male",
+    "white_share": "White",
+    "mean_age": "Mean age at offence (years)",
+}

@@ -20,11 +20,13 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from socflow import figures, render
+from socflow.labels import HEADLINE_MEASURES
 
 MARKER = "[c]"
 NOT_APPLICABLE = "\u2013"  # en dash: a value that does not apply
-SECTION_ORDER = ("quality", "soc", "describe", "harm", "model", "survival")
+SECTION_ORDER = ("headline", "quality", "soc", "describe", "harm", "model", "survival")
 SECTION_TITLES = {
+    "headline": "Headline measures",
     "quality": "Data quality",
     "soc": "SOC flags",
     "soc_groups": "Co-offending groups",
@@ -179,6 +181,51 @@ def build_views(
     return views
 
 
+HEADLINE_POPULATIONS = ("SOC", "non-SOC", "all")
+EN_DASH = "\u2013"
+
+
+def headline_table(
+    stats: OutputView, ages: OutputView, notes: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The headline measures as rows of SOC | non-SOC | all cells, from the checked outputs.
+
+    A cell is the published value with its interval and base, `[c]` where withheld, or a note
+    (e.g. "needs prison data", or the column the extract lacks).
+    """
+    published = {(r["measure"], r["population"]): r for r in stats.rows}
+    skipped = {n["analysis"]: n["reason"] for n in notes
+               if n["section"] == "headline" and n["status"] == "skipped"}  # fmt: skip
+    age_rows = {(r.get("row_label") or "all") if r.get("kind") == "cell" or r.get("kind") is None
+                else "all": r for r in ages.rows}  # fmt: skip
+    out = []
+    for measure_id, label in HEADLINE_MEASURES.items():
+        cells = {}
+        for pop in HEADLINE_POPULATIONS:
+            if measure_id == "recall_to_prison_2y":
+                text, base = ("needs prison data", "") if pop != "all" else ("", "")
+            elif label in skipped:
+                text, base = skipped[label], ""
+            elif measure_id == "mean_age":
+                r = age_rows.get(pop)
+                text = "" if r is None else MARKER if r.get("mean") is None else f"{r['mean']:.1f}"
+                base = "" if r is None or r.get("n") is None else f"{r['n']:,} persons"
+            else:
+                r = published.get((label, pop))
+                if r is None:
+                    text, base = "", ""
+                elif r.get("value") is None:
+                    text, base = MARKER, ""
+                else:
+                    text = f"{100 * r['value']:.1f}%"
+                    if r.get("ci_lower") is not None and r.get("ci_upper") is not None:
+                        text += f" ({100 * r['ci_lower']:.1f}{EN_DASH}{100 * r['ci_upper']:.1f})"
+                    base = f"{r['base']:,} {r['base_unit']}" if r.get("base") is not None else ""
+            cells[pop] = {"text": text, "base": base}
+        out.append({"measure": label, "cells": cells})
+    return out
+
+
 def _env() -> jinja2.Environment:
     env = render.environment()
     env.filters["fmt"] = _fmt
@@ -218,7 +265,12 @@ def render_summary(
                 tmpl = env.get_template(name)
             except jinja2.TemplateNotFound:
                 continue
-            rendered.append(tmpl.render(out=out, cfg=stage_config.get(s, {}), ctx=context))
+            extra = {}
+            if s == "headline":
+                extra["headline"] = headline_table(
+                    out("headline_measures"), out("headline_mean_age"), context.get("coverage", [])
+                )
+            rendered.append(tmpl.render(out=out, cfg=stage_config.get(s, {}), ctx=context, **extra))
         page = env.get_template(f"summary.{suffix}.j2").render(
             ctx=context,
             sections=[Markup(r) for r in rendered],
