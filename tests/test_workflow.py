@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 import yaml
 
+from socflow.labels import HEADLINE_MEASURES
 from socflow.schema import schema_markdown
 
 from .browser import assert_renders_offline
@@ -303,3 +304,15 @@ def test_no_published_text_names_a_sensitivity_variant_by_its_config_key(tiny_ru
         f"{p.relative_to(release)}: {k}" for p in texts for k in keys if k in p.read_text()
     )
     assert found == []
+
+
+@pytest.mark.e2e
+def test_every_headline_measure_is_in_both_pages(tiny_run):
+    for page in ("summary.html", "summary.md"):
+        text = (tiny_run / "reports/release" / page).read_text()
+        head = text[text.index("Headline measures") :]
+        for label in HEADLINE_MEASURES.values():
+            assert label in head, (page, label)
+        assert head.count("needs prison data") >= 2, page  # recall: SOC and non-SOC
+        # The measures the court data can give carry a percentage (or [c]), with a base.
+        assert "% (" in head and "appearances" in head and "index persons" in head
