@@ -47,16 +47,18 @@ def test_summary_marks_withheld_cells_and_embeds_figures(tmp_path):
     views = render_summary(_checked(), CONTEXT, {}, html, md, tmp_path / "figures")
     page = html.read_text()
     assert "SYNTHETIC DATA" in page
-    assert MARKER in page and "2 value(s) withheld" in page
+    # Two withheld counts and, beside them, their two withheld column shares.
+    assert MARKER in page and "4 value(s) withheld" in page
     assert page.count("data:image/png;base64,") == 1
     assert "not published" in page  # the failed output is named, not shown
     assert "<script" not in page
     assert views["describe_sex"].figure_path.exists()
     text = md.read_text()
-    assert "| F | [c] | [c] | 92 |" in text
+    assert "| F | [c] | [c] | [c] | [c] | 92 | 17.3% |" in text
+    assert "| M | 40 | 76.9% | 400 | 83.3% | 440 | 82.7% |" in text  # shares of published totals
     # Only withheld values are marked: a blank that does not apply is a dash.
     table_lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
-    assert sum(ln.count("[c]") for ln in table_lines) == 2
+    assert sum(ln.count("[c]") for ln in table_lines) == 4
     assert "![Persons by sex](figures/describe_sex.png)" in text
 
 

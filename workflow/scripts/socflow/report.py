@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,22 @@ class OutputView:
     rows: list[dict[str, Any]] = field(default_factory=list)
     # {column: [row index]}: the withheld values, shown as [c]; other blanks do not apply.
     withheld_cells: dict[str, list[int]] = field(default_factory=dict)
+    kind: str = ""
+    csv_rel: str = ""  # the published table, relative to the report
+
+    def _grid(self) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+        """The table as shown: column percentages beside the counts of a frequency table;
+        a statistics table of definitions x measures pivoted; every cell (text, withheld)."""
+        df = self.table
+        cells = [
+            [self._show(i, v, c) for v, c in zip(row, df.columns, strict=True)]
+            for i, row in enumerate(df.iter_rows())
+        ]
+        if self.kind == "statistics" and {"definition", "measure", "value"} <= set(df.columns):
+            return _pivot(df, cells)
+        if self.kind == "frequency" and df.height and df.width > 1:
+            return _with_column_shares(df, cells)
+        return list(df.columns), cells
 
     def _show(self, i: int, v: Any, column: str) -> tuple[str, bool]:
         if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -87,8 +104,14 @@ class OutputView:
     def status_text(self) -> str:
         return STATUS_TEXT.get(self.status, self.status)
 
-    def _foot(self) -> str:
-        return " ".join(x for x in (self.footnote, self.notes) if x)
+    def _foot(self, cells: list[list[tuple[str, bool]]] | None = None) -> str:
+        """Footnote and notes; the count of withheld values is of the marks shown (shares
+        withheld with their counts included)."""
+        foot = self.footnote
+        if cells is not None and WITHHELD_FOOT.search(foot):
+            marks = sum(w for line in cells for _, w in line)
+            foot = WITHHELD_FOOT.sub(f"{marks} value(s) withheld", foot)
+        return " ".join(x for x in (foot, self.notes) if x)
 
     @property
     def html(self) -> Markup:
@@ -98,23 +121,27 @@ class OutputView:
                 f'<p class="withheld">{escape(self.title or self.output_id)}: not published '
                 f"({escape(self.status_text)}{escape(why)}).</p>"
             )
-        df = self.table
-        head = "".join(f"<th>{escape(c)}</th>" for c in df.columns)
-        cells = [
-            [self._show(i, v, c) for v, c in zip(row, df.columns, strict=True)]
-            for i, row in enumerate(df.iter_rows())
-        ]
+        columns, cells = self._grid()
+        head = "".join(f"<th>{escape(c)}</th>" for c in columns)
         body = "".join(
             "<tr>"
             + "".join(f'<td class="{"c" if w else ""}">{escape(text)}</td>' for text, w in line)
             + "</tr>"
             for line in cells
         )
+        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        if len(cells) > LONG_TABLE_ROWS:
+            # Long tables fold away behind their size; the full table is also a CSV.
+            where = f" (also <code>{escape(self.csv_rel)}</code>)" if self.csv_rel else ""
+            table = (
+                f"<details><summary>{len(cells)} rows: show the table{where}</summary>"
+                f"{table}</details>"
+            )
         return Markup(
             f'<figure class="table"><figcaption>{escape(self.title)} '
             f'<span class="status {escape(self.status)}">{escape(self.status_text)}</span>'
-            f"</figcaption><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            f'<p class="foot">{escape(self._foot())}</p></figure>'
+            f"</figcaption>{table}"
+            f'<p class="foot">{escape(self._foot(cells))}</p></figure>'
         )
 
     @property
@@ -122,20 +149,19 @@ class OutputView:
         if not self.available or self.table is None:
             why = f": {self.notes}" if self.status == "skipped" else ""
             return f"_{self.title or self.output_id}: not published ({self.status_text}{why})._"
-        df = self.table
+        columns, cells = self._grid()
         lines = [
             f"**{self.title}** ({self.status_text})",
             "",
-            "| " + " | ".join(df.columns) + " |",
-            "|" + "---|" * df.width,
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
         ]
-        lines += [
-            "| "
-            + " | ".join(self._show(i, v, c)[0] for v, c in zip(row, df.columns, strict=True))
-            + " |"
-            for i, row in enumerate(df.iter_rows())
-        ]
-        foot = self._foot()
+        shown = cells[:MD_SHOWN_ROWS] if len(cells) > LONG_TABLE_ROWS else cells
+        lines += ["| " + " | ".join(text for text, _ in line) + " |" for line in shown]
+        if len(shown) < len(cells):
+            where = f" in `{self.csv_rel}`" if self.csv_rel else ""
+            lines += ["", f"_The first {len(shown)} of {len(cells)} rows; the full table{where}._"]
+        foot = self._foot(shown)
         if foot:
             lines += ["", f"_{foot}_"]
         return "\n".join(lines)
@@ -158,6 +184,58 @@ class OutputView:
         return f"![{self.title}]({self.figure_rel})"
 
 
+WITHHELD_FOOT = re.compile(r"\d+ value\(s\) withheld")
+LONG_TABLE_ROWS = 15  # longer tables fold away (HTML) or are cut with a link (Markdown)
+MD_SHOWN_ROWS = 10
+TOTAL_LABEL = "Total"
+
+
+def _pivot(
+    df: pl.DataFrame, cells: list[list[tuple[str, bool]]]
+) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """definition x measure -> one row per definition, one column per measure (values)."""
+    value_at = df.columns.index("value")
+    defs = list(dict.fromkeys(df["definition"].to_list()))
+    measures = list(dict.fromkeys(df["measure"].to_list()))
+    grid = {(d, m): cells[i][value_at] for i, (d, m) in
+            enumerate(zip(df["definition"], df["measure"], strict=True))}  # fmt: skip
+    rows = [[(d, False)] + [grid.get((d, m), (NOT_APPLICABLE, False)) for m in measures]
+            for d in defs]  # fmt: skip
+    return ["definition", *measures], rows
+
+
+def _with_column_shares(
+    df: pl.DataFrame, cells: list[list[tuple[str, bool]]]
+) -> tuple[list[str], list[list[tuple[str, bool]]]]:
+    """Each count column followed by its column percentages (of the column's Total row), from
+    the published counts only: a withheld count, or a withheld total, withholds the share."""
+    labels = df[df.columns[0]].cast(pl.String).to_list()
+    if TOTAL_LABEL not in labels:
+        return list(df.columns), cells
+    total_at = labels.index(TOTAL_LABEL)
+    counts = [c for c in df.columns[1:] if df.schema[c].is_numeric()]
+    columns = [df.columns[0]]
+    for c in df.columns[1:]:
+        columns += [c, f"{c} %"] if c in counts else [c]
+    out = []
+    for i, line in enumerate(cells):
+        row = [line[0]]
+        for j, c in enumerate(df.columns[1:], start=1):
+            row.append(line[j])
+            if c not in counts:
+                continue
+            value, total = df[c][i], df[c][total_at]
+            withheld = line[j][1] or cells[total_at][j][1]
+            if withheld:
+                row.append((MARKER, True))
+            elif value is None or total in (None, 0):
+                row.append((NOT_APPLICABLE, False))
+            else:
+                row.append((f"{100 * value / total:.1f}%", False))
+        out.append(row)
+    return columns, out
+
+
 def build_views(
     checked: list[dict[str, Any]], figures_dir: Path, report_dir: Path
 ) -> dict[str, OutputView]:
@@ -170,7 +248,8 @@ def build_views(
             output_id=o["output_id"], title=o["title"], status=o["status"], notes=o["notes"],
             footnote=o["footnote"], table=table, available=available,
             rows=table.to_dicts() if available else [],
-            withheld_cells=o.get("withheld_cells", {}),
+            withheld_cells=o.get("withheld_cells", {}), kind=o.get("kind", ""),
+            csv_rel=f"tables/{o['stage']}/{o['output_id']}.csv" if o.get("stage") else "",
         )  # fmt: skip
         if available:
             path = figures.draw(o, figures_dir / f"{o['output_id']}.png")
@@ -277,6 +356,64 @@ def render_summary(
             outputs=list(views.values()),
             section_titles=SECTION_TITLES,
         )
+        page = with_contents_html(page) if suffix == "html" else with_contents_md(page)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(page)
     return views
+
+
+HEADING = re.compile(r"<(h[23])(\s[^>]*)?>(.*?)</\1>", re.S)
+
+
+def slug(text: str) -> str:
+    """An anchor from a heading, as GitHub makes them: lower case, punctuation dropped,
+    spaces as hyphens."""
+    text = re.sub(r"<[^>]+>", "", text).strip().lower()
+    return re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", text))
+
+
+def with_contents_html(page: str) -> str:
+    """Every h2 and h3 gets an anchor; a table of contents of them follows the title."""
+    entries: list[tuple[str, str, str]] = []
+    used: set[str] = set()
+
+    def anchor(m: re.Match) -> str:
+        tag, attrs, inner = m.group(1), m.group(2) or "", m.group(3)
+        found = re.search(r'id="([^"]+)"', attrs)
+        ident = found.group(1) if found else slug(inner)
+        base, n = ident, 1
+        while ident in used:
+            n += 1
+            ident = f"{base}-{n}"
+        used.add(ident)
+        entries.append((tag, ident, re.sub(r"<[^>]+>", "", inner).strip()))
+        attrs = attrs if found else f'{attrs} id="{ident}"'
+        return f"<{tag}{attrs}>{inner}</{tag}>"
+
+    page = HEADING.sub(anchor, page)
+    items, open_sub = [], False
+    for tag, ident, text in entries:
+        if tag == "h3" and not open_sub:
+            items.append("<ol>")
+            open_sub = True
+        elif tag == "h2" and open_sub:
+            items.append("</ol></li>")
+            open_sub = False
+        elif tag == "h2" and items:
+            items.append("</li>")
+        items.append(
+            f'<li><a href="#{ident}">{escape(text)}</a>' + ("</li>" if tag == "h3" else "")
+        )
+    items.append("</ol></li>" if open_sub else "</li>" if items else "")
+    nav = f'<nav class="toc"><h2>Contents</h2><ol>{"".join(items)}</ol></nav>'
+    at = page.index("</h1>") + len("</h1>")
+    return page[:at] + "\n" + nav + page[at:]
+
+
+def with_contents_md(page: str) -> str:
+    """A list of the `## ` sections, linked, after the title."""
+    lines = page.split("\n")
+    heads = [ln[3:].strip() for ln in lines if ln.startswith("## ")]
+    toc = ["## Contents", ""] + [f"- [{h}](#{slug(h)})" for h in heads] + [""]
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("# ")) + 1
+    return "\n".join([*lines[:at], "", *toc, *lines[at:]])
