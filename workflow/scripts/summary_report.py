@@ -16,6 +16,7 @@ log = setup(snakemake)
 import polars as pl  # noqa: E402
 
 from socflow.disclose import read_checked  # noqa: E402
+from socflow.labels import CALIBRATION_MEASURES  # noqa: E402
 from socflow.report import render_summary  # noqa: E402
 
 checked = []
@@ -29,7 +30,12 @@ context["validation"] = json.loads(Path(validation[0]).read_text()) if validatio
 # Synthetic runs: the calibration against published figures (synthetic data, not disclosive).
 calibration = [p for p in validation if str(p).endswith("calibration.csv")]
 context["calibration"] = (
-    pl.read_csv(calibration[0], infer_schema=False).to_dicts() if calibration else None
+    [
+        {**r, "label": CALIBRATION_MEASURES.get(r["measure"], r["measure"])}
+        for r in pl.read_csv(calibration[0], infer_schema=False).to_dicts()
+    ]
+    if calibration
+    else None
 )
 views = render_summary(
     checked,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from socflow.labels import LEVEL_LABELS
 from socflow.outputs import Candidate
 
 SOC_LABEL = {True: "SOC", False: "non-SOC"}
@@ -27,6 +28,9 @@ CUSTODY_BANDS_DAYS = [
     (1826, "5 to under 10 years"),
     (3652, "10 years or more"),
 ]
+
+# Columns whose canonical levels are shown in words (LEVEL_LABELS).
+WORDED_COLUMNS = ("plea", "outcome_group", "sentence_type")
 
 # (output id, column, title, figure kind)
 PERSON_BREAKDOWNS: list[tuple[str, str, str]] = [
@@ -192,7 +196,12 @@ def describe_candidates(
         df = persons
         if column == "custody_band":
             df = persons.filter(pl.col("custody_band").is_not_null())
-        df = df.with_columns(pl.col(column).cast(pl.String).fill_null("not known"))
+        df = df.with_columns(
+            pl.col(column)
+            .cast(pl.String)
+            .replace(LEVEL_LABELS if column in WORDED_COLUMNS else {})
+            .fill_null("not known")
+        )
         table = _status_table(df, column, pl.col("person").n_unique(), "persons")
         if column == "custody_band":
             order = {label: i for i, (_, label) in enumerate(CUSTODY_BANDS_DAYS)}

@@ -9,6 +9,7 @@ files embed exact coordinates. Files are deterministic (no timestamps in the met
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,67 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import polars as pl
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 TOTAL = "Total"
 PNG_META = {"Software": None}
 MARKER = "[c]"
 WITHHELD_COLOUR = "#6c757d"
 COLOURS = ["#1b6ca8", "#d9822b", "#5a9e4b", "#a23b72", "#6c757d", "#e0b400", "#3b3b98"]
+# One colour for SOC and one for non-SOC across the report; everyone else in grey.
+GROUP_COLOURS = {"soc": "#b2182b", "non-soc": "#2166ac", "all": "#6c757d", "total": "#6c757d"}
+DPI = 200
+TITLE_WIDTH = 70  # characters per title line
+NICE_RATIOS = (
+    0.01,
+    0.02,
+    0.05,
+    0.1,
+    0.2,
+    0.5,
+    0.67,
+    0.8,
+    1,
+    1.25,
+    1.5,
+    2,
+    5,
+    10,
+    20,
+    50,
+    100,
+    200,
+    500,
+    1000,
+)
+MAX_TICKS = 7
+
+
+def colour_of(group: str, k: int) -> str:
+    """SOC and non-SOC keep their colours in every figure; other groups take the palette."""
+    return GROUP_COLOURS.get(str(group).strip().lower(), COLOURS[k % len(COLOURS)])
+
+
+def _title(ax: Any, title: str) -> None:
+    ax.set_title(textwrap.fill(title, TITLE_WIDTH), fontsize=10)
+
+
+def _legend(ax: Any) -> None:
+    """The legend beside the plot, never over the data."""
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
 
 
 def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata=PNG_META)
+    fig.savefig(path, dpi=DPI, metadata=PNG_META, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def _plain(v: float, _pos: int = 0) -> str:
+    """A tick label as a plain number (0.5, 1, 2), not a power of ten."""
+    return f"{v:g}"
 
 
 def _body(table: pl.DataFrame, label: str) -> pl.DataFrame:
@@ -89,10 +137,17 @@ def _mark_withheld(ax: Any, positions: np.ndarray, *, horizontal: bool) -> None:
     for p in positions:
         xy = (0.01, p) if horizontal else (p, 0.01)
         ax.plot(*xy, marker="x", color=WITHHELD_COLOUR, ms=6, transform=trans, clip_on=False)
-        ax.annotate(MARKER, xy, xytext=(4, 0) if horizontal else (0, 6), xycoords=trans,
-                    textcoords="offset points", fontsize=7, color=WITHHELD_COLOUR,
-                    ha="left" if horizontal else "center",
-                    va="center" if horizontal else "bottom")  # fmt: skip
+        ax.annotate(
+            MARKER,
+            xy,
+            xytext=(4, 0) if horizontal else (0, 6),
+            xycoords=trans,
+            textcoords="offset points",
+            fontsize=7,
+            color=WITHHELD_COLOUR,
+            ha="left" if horizontal else "center",
+            va="center" if horizontal else "bottom",
+        )
 
 
 def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: bool) -> Path:
@@ -108,11 +163,34 @@ def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: 
         lookup = dict(zip(sub["category"], sub["value"], strict=True))
         vals = np.array([np.nan if lookup.get(c) is None else lookup[c] for c in cats], float)
         offset = pos + (k - (len(groups) - 1) / 2) * width
-        colour = COLOURS[k % len(COLOURS)]
+        colour = colour_of(g, k)
+        err = None
+        if {"lower", "upper"} <= set(sub.columns):
+            lo = dict(zip(sub["category"], sub["lower"], strict=True))
+            hi = dict(zip(sub["category"], sub["upper"], strict=True))
+            lows = np.array([np.nan if lo.get(c) is None else lo[c] for c in cats], float)
+            highs = np.array([np.nan if hi.get(c) is None else hi[c] for c in cats], float)
+            err = np.vstack([vals - lows, highs - vals])
         if horizontal:
-            ax.barh(offset, vals, height=width, label=str(g), color=colour)
+            ax.barh(
+                offset,
+                vals,
+                height=width,
+                label=str(g),
+                color=colour,
+                xerr=err,
+                error_kw={"lw": 0.8, "capsize": 2},
+            )
         else:
-            ax.bar(offset, vals, width=width, label=str(g), color=colour)
+            ax.bar(
+                offset,
+                vals,
+                width=width,
+                label=str(g),
+                color=colour,
+                yerr=err,
+                error_kw={"lw": 0.8, "capsize": 2},
+            )
         _mark_withheld(ax, offset[np.isnan(vals)], horizontal=horizontal)
     if horizontal:
         ax.set_yticks(pos, cats)
@@ -122,8 +200,8 @@ def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: 
         ax.set_xticks(pos, cats, rotation=30 if len(cats) > 6 else 0, ha="right")
         ax.set_ylabel(ylabel)
     if len(groups) > 1:
-        ax.legend(frameon=False)
-    ax.set_title(title, fontsize=10)
+        _legend(ax)
+    _title(ax, title)
     return _save(fig, path)
 
 
@@ -135,8 +213,7 @@ def line(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, lorenz: boo
         x = sub["category"].cast(pl.Float64, strict=False)
         xs = x.to_numpy() if x.null_count() == 0 else np.arange(sub.height)
         ys = sub["value"].cast(pl.Float64).to_numpy()
-        ax.plot(xs, ys, marker="o", ms=3, label=str(g),
-                color=COLOURS[k % len(COLOURS)])  # fmt: skip
+        ax.plot(xs, ys, marker="o", ms=3, label=str(g), color=colour_of(g, k))
         _mark_withheld(ax, np.asarray(xs, float)[np.isnan(ys)], horizontal=False)
         if x.null_count():
             ax.set_xticks(xs, sub["category"].to_list())
@@ -147,8 +224,8 @@ def line(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, lorenz: boo
     else:
         ax.set_ylim(bottom=0)
     ax.set_ylabel(ylabel)
-    ax.legend(frameon=False, fontsize=8)
-    ax.set_title(title, fontsize=10)
+    _legend(ax)
+    _title(ax, title)
     return _save(fig, path)
 
 
@@ -161,13 +238,24 @@ def forest(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str)
     width = 6.5 + 0.07 * max((len(x) for x in labels), default=0)
     fig, ax = plt.subplots(figsize=(min(width, 11.0), max(2.2, 0.4 * len(labels) + 1.0)))
     y = np.arange(len(labels))
-    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=COLOURS[0], capsize=3)
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="o", color=GROUP_COLOURS["soc"], capsize=3)
     ax.axvline(spec.get("ref", 1.0), color="grey", ls="--", lw=1)
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     if spec.get("log", True):
         ax.set_xscale("log")
-    fig.suptitle(title, fontsize=10)
+        # Plain ticks (0.5, 1, 2) where the data are, not powers of ten.
+        lo_all, hi_all = float(np.nanmin(lo)), float(np.nanmax(hi))
+        nice = [v for v in NICE_RATIOS if lo_all / 1.2 <= v <= hi_all * 1.2] or [1.0]
+        while len(nice) > MAX_TICKS:
+            nice = nice[::2]
+        if 1.0 not in nice and lo_all <= 1.0 <= hi_all:
+            nice = sorted({*nice, 1.0})
+        ax.xaxis.set_major_locator(FixedLocator(nice))
+        ax.xaxis.set_major_formatter(FuncFormatter(_plain))
+        ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(spec.get("xlabel", "odds ratio (log scale)" if spec.get("log", True) else ""))
+    _title(ax, title)
     return _save(fig, path)
 
 
@@ -179,7 +267,7 @@ def km(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str) -> 
         sub = table.filter(pl.col(group) == g).sort("time")
         t = np.concatenate([[0.0], sub["time"].cast(pl.Float64).to_numpy()])
         est = np.concatenate([[spec.get("start", 0.0)], sub["estimate"].to_numpy()])
-        colour = COLOURS[k % len(COLOURS)]
+        colour = colour_of(g, k)
         ax.step(t, est, where="post", label=str(g), color=colour)
         if "ci_lower" in sub.columns and "ci_upper" in sub.columns:
             lo = np.concatenate([[est[0]], sub["ci_lower"].to_numpy()])
@@ -187,8 +275,8 @@ def km(table: pl.DataFrame, spec: dict[str, Any], path: Path, *, title: str) -> 
             ax.fill_between(t, lo, hi, step="post", alpha=0.2, color=colour)
     ax.set_xlabel(spec.get("xlabel", "days at risk"))
     ax.set_ylabel(spec.get("ylabel", "cumulative re-appearance"))
-    ax.legend(frameon=False)
-    ax.set_title(title, fontsize=10)
+    _legend(ax)
+    _title(ax, title)
     return _save(fig, path)
 
 
@@ -206,20 +294,27 @@ def draw(output: dict[str, Any], path: Path) -> Path | None:
     if output["kind"] == "frequency":
         long = frequency_shares(table, spec)
         if "share_of" in spec:
-            ylabel = f"share {spec['share_of']}"
+            ylabel = f"{spec['share_of']} share"
         elif "share_within" in spec:
-            ylabel = f"share within {spec['share_within']}"
+            within = spec["share_within"]
+            ylabel = "share of each group" if within == "status" else f"share within {within}"
         else:
-            ylabel = spec.get("y", "")
+            ylabel = spec.get("ylabel", spec.get("y", ""))
     else:
         df = table
         for col, val in (spec.get("filter") or {}).items():
             df = df.filter(pl.col(col) == val)
         group = spec.get("group")
+        bounds = [
+            pl.col(c).cast(pl.Float64).alias(a)
+            for c, a in (("ci_lower", "lower"), ("ci_upper", "upper"))
+            if spec["y"] == "value" and c in df.columns
+        ]  # intervals are drawn wherever they were computed
         long = df.select(
             pl.col(spec["x"]).cast(pl.String).alias("category"),
             (pl.col(group).cast(pl.String) if group else pl.lit(spec["y"])).alias("group"),
             pl.col(spec["y"]).cast(pl.Float64).alias("value"),
+            *(bounds if len(bounds) == 2 else []),
         )
         ylabel = spec.get("ylabel", spec["y"])
     if long.drop_nulls("value").height == 0:

@@ -85,3 +85,34 @@ HEADLINE_MEASURES: dict[str, str] = {
     "white_share": "White",
     "mean_age": "Mean age at offence (years)",
 }
+
+
+# Measures the synthetic data's calibration adds to the headline ones (socflow.calibration).
+CALIBRATION_MEASURES: dict[str, str] = {
+    **HEADLINE_MEASURES,
+    "returning_defendants": "Returning defendants (magistrates' cohort back in court)",
+    "crown_to_mags_rows": "Crown Court rows per magistrates' court row",
+}
+
+
+# Canonical levels as readers say them, for published tables and figures.
+LEVEL_LABELS: dict[str, str] = {
+    "guilty": "Guilty",
+    "not_guilty": "Not guilty",
+    "no_plea": "No plea taken",
+    "not_known": "Not known",
+    "immediate_custody": "Immediate custody",
+    "suspended_sentence": "Suspended sentence",
+    "community_sentence": "Community sentence",
+    "fine": "Fine",
+    "conditional_discharge": "Conditional discharge",
+    "absolute_discharge": "Absolute discharge",
+    "compensation": "Compensation order",
+    "otherwise_dealt_with": "Otherwise dealt with",
+    "none": "Not sentenced",
+    "convicted": "Convicted",
+    "acquitted": "Acquitted",
+    "discontinued": "Discontinued",
+    "dismissed": "Dismissed",
+    "other": "Other",
+}

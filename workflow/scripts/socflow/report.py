@@ -378,6 +378,8 @@ def with_contents_html(page: str) -> str:
     used: set[str] = set()
 
     def anchor(m: re.Match) -> str:
+        if m.group(1) == "h3" and not entries:
+            return m.group(0)  # a box before the first section is not a section
         tag, attrs, inner = m.group(1), m.group(2) or "", m.group(3)
         found = re.search(r'id="([^"]+)"', attrs)
         ident = found.group(1) if found else slug(inner)
