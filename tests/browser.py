@@ -69,10 +69,29 @@ IMAGE_CHECK_SCRIPT = f"""
                  loaded: !!(im.complete && im.naturalWidth > 0),
                  width: im.naturalWidth, height: im.naturalHeight}});
     }}
+    var broken = [];
+    var links = document.querySelectorAll('a[href^="#"]');
+    for (var j = 0; j < links.length; j++) {{
+      var id = decodeURIComponent(links[j].getAttribute("href").slice(1));
+      if (!document.getElementById(id)) {{ broken.push(id); }}
+    }}
+    var vw = document.documentElement.clientWidth;
+    var wide = [];
+    var boxes = document.querySelectorAll("img, figure, nav, table.headline");
+    for (var k = 0; k < boxes.length; k++) {{
+      var r = boxes[k].getBoundingClientRect();
+      if (r.right > vw + 1) {{
+        var what = boxes[k].getAttribute("alt") || (boxes[k].textContent || "").slice(0, 60);
+        wide.push(boxes[k].tagName.toLowerCase() + " " + what + " (" +
+          Math.round(r.right) + " > " + vw + ")");
+      }}
+    }}
     var pre = document.createElement("pre");
     pre.id = "{CHECK_ID}";
     pre.textContent = JSON.stringify({{images: out, viewport: window.innerHeight,
-      height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)}});
+      height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight),
+      anchors: links.length, broken_anchors: broken, wide: wide,
+      page_width: document.documentElement.scrollWidth, viewport_width: vw}});
     document.body.appendChild(pre);
   }}
   if (document.readyState === "complete") {{ check(); }}
@@ -284,8 +303,14 @@ def check_offline_render(
     ]  # data: URIs are long; keep the start only
     not_loaded = [img for img in images if not img["loaded"]]
     shot_bytes = screenshot_path.stat().st_size
+    wide = list(checked.get("wide", []))
+    if (checked.get("page_width") or 0) > (checked.get("viewport_width") or 0) + 1:
+        wide.append(f"the page scrolls sideways ({checked['page_width']} px wide)")
     return {
         "ok": not external and not not_loaded and shot_bytes > 0,
+        "anchors": checked.get("anchors", 0),
+        "broken_anchors": checked.get("broken_anchors", []),
+        "wider_than_page": wide,
         "external_requests": sorted(external),
         "images": images,
         "images_not_loaded": not_loaded,

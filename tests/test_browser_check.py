@@ -157,3 +157,18 @@ def test_tall_page_is_shot_whole_at_reduced_scale(tmp_path):
     assert result["screenshot_scale"] < 1
     height = struct.unpack(">I", (tmp_path / "tall.png").read_bytes()[20:24])[0]
     assert 15000 < height <= 16384
+
+
+@pytest.mark.browser
+def test_broken_anchors_and_wide_figures_are_caught(tmp_path):
+    require_chromium()
+    body = (
+        '<h2 id="here">Here</h2><a href="#here">ok</a><a href="#nowhere">broken</a>'
+        f'<figure><img alt="wide" style="width:3000px" src="{data_uri(tiny_png())}"></figure>'
+    )
+    html = tmp_path / "page.html"
+    html.write_text(page(body))
+    result = check_offline_render(html, tmp_path / "page.png")
+    assert result["anchors"] == 2
+    assert result["broken_anchors"] == ["nowhere"]
+    assert any(w.startswith("img wide") for w in result["wider_than_page"])

@@ -223,7 +223,11 @@ def test_summary_renders_offline_in_a_browser(tiny_run):
     # The screenshot is kept as a test artefact (git-ignored).
     shot = REPO / "test-artifacts" / "summary.png"
     shot.parent.mkdir(exist_ok=True)
-    assert_renders_offline(tiny_run / "reports/release/summary.html", shot)
+    result = assert_renders_offline(tiny_run / "reports/release/summary.html", shot)
+    # The table of contents resolves, and nothing is wider than the page.
+    assert result["anchors"] > 10
+    assert result["broken_anchors"] == []
+    assert result["wider_than_page"] == []
 
 
 @pytest.mark.e2e
