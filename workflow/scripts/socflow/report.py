@@ -350,9 +350,13 @@ def render_summary(
                     out("headline_measures"), out("headline_mean_age"), context.get("coverage", [])
                 )
             rendered.append(tmpl.render(out=out, cfg=stage_config.get(s, {}), ctx=context, **extra))
+        # The headline table leads the page; the other sections follow the run's description.
+        lead = [Markup(r) for s, r in zip(sections, rendered, strict=False) if s == "headline"]
+        rest = [Markup(r) for s, r in zip(sections, rendered, strict=False) if s != "headline"]
         page = env.get_template(f"summary.{suffix}.j2").render(
             ctx=context,
-            sections=[Markup(r) for r in rendered],
+            lead=lead,
+            sections=rest,
             outputs=list(views.values()),
             section_titles=SECTION_TITLES,
         )
