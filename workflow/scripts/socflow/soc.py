@@ -501,7 +501,11 @@ def run_flag_soc(
                 "statistics",
                 "SOC persons, appearances and cases under each definition",
                 sensitivity_statistics(counts, definition_labels),
-                notes=f"SOC code list {codes.version} (sha256 {codes.sha256[:12]}).",
+                notes=f"SOC code list {codes.version} (sha256 {codes.sha256[:12]}). Counts over "
+                "every Crown Court defendant-case of the extract, whatever its year: the "
+                "description tables count persons disposed of in the study years, the models "
+                "their trial population and re-appearance each person's first case, so their "
+                "totals are smaller.",
                 figure={"type": "bar", "x": "definition", "y": "value", "group": None,
                         "horizontal": True, "filter": {"measure": COUNT_MEASURES["soc_persons"]}},
             )
