@@ -13,7 +13,7 @@ import pytest
 import yaml
 from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.datasets import load_rossi
-from lifelines.statistics import logrank_test, proportional_hazard_test
+from lifelines.statistics import logrank_test
 
 from socflow import survival as sv
 from socflow.disclose import check_candidate, disclose_stage, read_checked
@@ -99,26 +99,6 @@ def test_clustered_robust_errors_equal_lifelines_without_ties():
         _, ours, _ = sv.fit_cox(df, "T", "E", ["x1", "x2"], strata=strata, cluster="cluster")
         np.testing.assert_allclose(ours["se"], ref.standard_errors_[["x1", "x2"]], rtol=1e-6)
         assert ours["se"].to_numpy() != pytest.approx(ours["se_model"].to_numpy(), rel=1e-3)
-
-
-def test_schoenfeld_test_equals_lifelines_rank_test_without_ties():
-    df = _untied()
-    # A covariate whose effect reverses over time fails the test.
-    df["late"] = (df["T"] > df["T"].median()).astype(float) * df["x2"]
-    cols = ["x1", "x2"]
-    ref = CoxPHFitter().fit(df[["T", "E", *cols]], "T", "E")
-    expected = proportional_hazard_test(ref, df[["T", "E", *cols]], time_transform="rank")
-    ours = sv.schoenfeld_test(
-        df["T"].to_numpy(), df["E"].to_numpy().astype(bool), df[cols].to_numpy(),
-        ref.params_[cols].to_numpy(), np.zeros(len(df), dtype=int),
-        ref.variance_matrix_.loc[cols, cols].to_numpy(), {"x1": [0], "x2": [1]},
-    )  # fmt: skip
-    got = dict(zip(ours["term"], ours["chi2"], strict=True))
-    for col in cols:
-        assert got[col] == pytest.approx(
-            float(expected.summary.loc[col, "test_statistic"]), rel=1e-6
-        )
-    assert set(ours["term"]) == {"x1", "x2", "GLOBAL"}
 
 
 def test_kaplan_meier_and_bands_equal_lifelines_with_ties():
@@ -434,14 +414,53 @@ def test_sampled_fit_uses_the_configured_number_of_persons_deterministically():
     assert not full.sampled and full.n_persons == follow.height
 
 
-def test_clustering_by_case_changes_only_the_errors():
+def test_clustering_by_index_case_changes_only_the_errors():
     follow = _simulated()
-    by_person = _settings(cox=sv.CoxSettings(covariates=("offence_group",)))
-    by_case = _settings(cox=sv.CoxSettings(covariates=("offence_group",), cluster="case"))
+    by_person = _settings(cluster="person", cox=sv.CoxSettings(covariates=("offence_group",)))
+    by_case = _settings(cluster="index_case", cox=sv.CoxSettings(covariates=("offence_group",)))
     a, _, _ = sv.cox_analysis(follow, by_person)
-    b, _, _ = sv.cox_analysis(follow, by_case)
-    np.testing.assert_allclose(a.coefficients["coef"], b.coefficients["coef"])
+    b, design_b, _ = sv.cox_analysis(follow, by_case)
+    np.testing.assert_allclose(a.coefficients["coef"], b.coefficients["coef"], rtol=1e-12)
     assert a.coefficients["se"].to_list() != b.coefficients["se"].to_list()
+    # Two persons per index case in _simulated: half as many clusters as persons.
+    assert a.n_clusters == follow.height and b.n_clusters == follow.height // 2
+    assert design_b.frame["cluster"].n_unique() == follow.height // 2
+
+
+def test_clustered_proportion_intervals_reduce_to_greenwood_by_person():
+    """With each person a cluster the infinitesimal-jackknife variance is Greenwood's."""
+    follow = _simulated()
+    by_person = sv.proportions(follow, _settings(cluster="person"))
+    km = sv.kaplan_meier(follow)
+    for h in (365, 730):
+        greenwood = sv.km_at(km, h).sort(sv.GROUP)
+        ours = by_person.filter(pl.col("statistic").str.contains(sv.days_label(h))).filter(
+            ~pl.col("statistic").str.ends_with(sv.ALL_LABEL)
+        )
+        for row in greenwood.iter_rows(named=True):
+            mine = ours.filter(pl.col("statistic").str.ends_with(": " + row[sv.GROUP])).row(
+                0, named=True
+            )
+            assert mine["value"] == pytest.approx(row["estimate"], rel=1e-12)
+            assert mine["ci_lower"] == pytest.approx(row["ci_lower"], rel=1e-10)
+            assert mine["ci_upper"] == pytest.approx(row["ci_upper"], rel=1e-10)
+    by_case = sv.proportions(follow, _settings(cluster="index_case"))
+    assert by_case["value"].to_list() == by_person["value"].to_list()
+    assert by_case["ci_lower"].to_list() != by_person["ci_lower"].to_list()
+
+
+def test_pooling_notes_name_the_level_merged_into():
+    follow = _simulated().with_columns(
+        pl.when(pl.arange(0, pl.len()) < 6).then(pl.lit("rare1"))
+        .when(pl.arange(0, pl.len()) < 12).then(pl.lit("rare2"))
+        .otherwise(pl.col("offence_group")).alias("offence_group")
+    )  # fmt: skip
+    fit, design, _ = sv.cox_analysis(follow, _settings(cox=sv.CoxSettings(
+        covariates=("offence_group", "region"))))  # fmt: skip
+    assert design.pooled_into["offence_group"] == sv.pooled_level("offence_group")
+    assert design.pooled_into["region"] == "big"
+    assert any("(rare1, rare2) merged into 'other offence group (pooled)'" in n for n in fit.notes)
+    assert any("region" in n and "merged into 'big'" in n for n in fit.notes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -569,3 +588,8 @@ def test_config_section_builds_settings_and_rejects_bad_values():
         sv.Settings.from_config({**cfg, "fanout_rule": "largest"})
     with pytest.raises(sv.SurvivalConfigError):
         sv.Settings.from_config({**cfg, "time_at_risk": {"release_fraction": 1.5}})
+    assert s.cluster == "index_case" and s.cox.ph_transform == "km" and s.cox.tolerance == 1e-9
+    with pytest.raises(sv.SurvivalConfigError, match=r"survival\.cluster"):
+        sv.Settings.from_config({**cfg, "cluster": "court"})
+    with pytest.raises(sv.SurvivalConfigError, match="ph_transform"):
+        sv.Settings.from_config({**cfg, "cox": {**cfg["cox"], "ph_transform": "sqrt"}})

@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 
 from socflow.outputs import STATISTICS_SCHEMA, Candidate
+from socflow.survival.clusters import CLUSTER_LABELS
 from socflow.survival.followup import days_label
 from socflow.survival.results import Results
 from socflow.survival.settings import GROUP, SOC_LABEL
@@ -71,6 +72,14 @@ def linkage_statistics(r: Results) -> pl.DataFrame:
     return _statistics(rows)
 
 
+PH_TRANSFORM_LABELS = {
+    "km": "km: one minus the Kaplan-Meier estimate",
+    "rank": "rank of time",
+    "identity": "time",
+    "log": "log of time",
+}
+
+
 def cox_candidates(r: Results) -> list[Candidate]:
     """The Cox model (coefficients, levels, fit) and its proportional-hazards tests."""
     s = r.settings
@@ -79,10 +88,11 @@ def cox_candidates(r: Results) -> list[Candidate]:
     fit, design = r.cox, r.design
     level_rows = design.levels.filter(~pl.col("term").is_in(fit.strata))
     notes = [
-        "Cox proportional hazards (lifelines, Efron ties) of time to first re-appearance; "
+        "Cox proportional hazards (Efron ties) of time to first re-appearance; "
         "reference levels: "
         + "; ".join(f"{t} = {lvl}" for t, lvl in design.reference.items() if t not in fit.strata),
-        f"robust (sandwich) standard errors clustered by {s.cox.cluster}",
+        f"robust (sandwich) standard errors clustered by {CLUSTER_LABELS[s.cluster]} "
+        f"({fit.n_clusters:,} clusters)",
         f"{round(100 * s.confidence_level)}% intervals on the hazard-ratio scale",
     ]
     if fit.strata:
@@ -97,6 +107,11 @@ def cox_candidates(r: Results) -> list[Candidate]:
                 "n_persons": fit.n_events,
             },
             {"statistic": "parameters", "value": float(fit.n_params), "n_persons": fit.n_persons},
+            {
+                "statistic": f"clusters ({CLUSTER_LABELS[s.cluster]})",
+                "value": float(fit.n_clusters),
+                "n_persons": fit.n_persons,
+            },
             {
                 "statistic": "partial log-likelihood",
                 "value": fit.log_likelihood,
@@ -119,7 +134,7 @@ def cox_candidates(r: Results) -> list[Candidate]:
             "estimate": "hazard_ratio",
             "ci_scale": "hazard_ratio",
             "strata": fit.strata,
-            "cluster": s.cox.cluster,
+            "cluster": s.cluster,
             "sampled": fit.sampled,
         },
         extra={"levels": level_rows, "fit": fit_stats},
@@ -155,10 +170,12 @@ def cox_candidates(r: Results) -> list[Candidate]:
     ph = Candidate(
         output_id="survival_ph_test",
         kind="statistics",
-        title="Proportional-hazards check: scaled Schoenfeld residuals against rank of time",
+        title="Proportional-hazards check: does each hazard ratio drift over follow-up?",
         data=_statistics(ph_rows),
         notes=(
-            "Grambsch-Therneau test per term (joint over its levels) and for all terms; "
+            "Score test of each term times a transform of time (R's cox.zph, transform "
+            f"{PH_TRANSFORM_LABELS[s.cox.ph_transform]}) per term (joint over its levels) and "
+            "for all terms; "
             f"a term other than SOC status with p < {s.cox.ph_alpha} is moved into strata, "
             f"worst first, up to {s.cox.max_strata_terms} terms. With hundreds of thousands of "
             "persons the test detects departures too small to matter."

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import polars as pl
-from lifelines import CoxPHFitter
+from lifelines.utils import concordance_index
 from scipy import stats
 
 from socflow.survival.cox_design import Design, cox_design
-from socflow.survival.ph_test import schoenfeld_test
-from socflow.survival.robust import robust_covariance
+from socflow.survival.efron import CoxSolution, RiskSets, newton_raphson, risk_sets
+from socflow.survival.efron import score_residuals_from as _residuals
+from socflow.survival.ph_test import ph_test
+from socflow.survival.robust import sandwich
 from socflow.survival.settings import GROUP, Settings
 
 
@@ -30,11 +30,30 @@ class CoxFit:
     n_persons: int
     n_events: int
     n_params: int
+    n_clusters: int
     log_likelihood: float
     concordance: float
+    iterations: int
+    scaled_gradient: float
     seconds: float
     sampled: bool
     notes: list[str]
+
+
+@dataclass
+class CoxModel:
+    """One fitted Cox model: the solution and what the PH test needs to reuse."""
+
+    columns: list[str]
+    solution: CoxSolution
+    risk_sets: RiskSets
+    x: np.ndarray  # the design, centred at its column means
+    time: np.ndarray
+    concordance: float
+
+    @property
+    def beta(self) -> np.ndarray:
+        return self.solution.beta
 
 
 def fit_cox(
@@ -47,44 +66,31 @@ def fit_cox(
     robust: bool = True,
     confidence_level: float = 0.95,
     initial: dict[str, float] | None = None,
-) -> tuple[Any, pd.DataFrame, np.ndarray]:
-    """Fit a Cox model with lifelines (Efron ties) and add robust standard errors.
+    ties: str = "efron",
+    tolerance: float = 1e-9,
+) -> tuple[CoxModel, pd.DataFrame, np.ndarray]:
+    """Fit a Cox model by Newton-Raphson (Efron ties by default) with robust standard errors.
 
-    lifelines computes the coefficients and the model-based variance; the sandwich variance
-    (clustered by `cluster`, else per row) comes from `robust_covariance`. Returns the fitted
-    lifelines model, a coefficient table (coef, se, se_model, z, p, ci on the coefficient scale,
-    hazard_ratio) indexed by column, and the covariance used. `initial` (column -> coefficient)
-    starts Newton-Raphson from an earlier fit, which saves iterations on refits.
+    Coefficients are iterated until the largest Newton step is at most `tolerance` relative to
+    1 + |coefficient| (`efron.newton_raphson`), whatever the start; `initial` (column ->
+    coefficient) only saves steps. The sandwich variance is clustered by the column `cluster`
+    (else per row), from Efron-consistent score residuals, as R's `coxph(..., cluster=)`.
+    Returns the model, a coefficient table (coef, se, se_model, z, p_value, coef_lower,
+    coef_upper, hazard_ratio) indexed by column, and the covariance used for `se`.
     """
     strata = strata or []
-    data = frame[[duration, event, *columns, *strata]]
-    model = CoxPHFitter(alpha=1 - confidence_level)
-    start = None
-    if initial is not None:
-        # lifelines iterates on standardised covariates, so the start is scaled by their SDs.
-        sd = data[columns].std().to_numpy()
-        start = np.array([initial.get(c, 0.0) for c in columns]) * sd
-    model.fit(
-        data, duration_col=duration, event_col=event, strata=strata or None, initial_point=start
-    )
-    beta = model.params_[columns].to_numpy()
-    variance = model.variance_matrix_.loc[columns, columns].to_numpy()
+    times = frame[duration].to_numpy(dtype=float)
+    events = frame[event].to_numpy(dtype=float)
+    x = frame[columns].to_numpy(dtype=float)
+    x = x - x.mean(0)
+    rs = risk_sets(times, events, strata_codes(frame, strata), ties)
+    start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
+    solution = newton_raphson(rs, x, start, tolerance)
+    beta = solution.beta
+    variance = solution.variance
     if robust:
-        strata_codes = (
-            frame[strata].astype(str).agg("|".join, axis=1).to_numpy()
-            if strata
-            else np.zeros(len(frame), dtype=np.int64)
-        )
-        _, strata_codes = np.unique(strata_codes, return_inverse=True)
-        covariance = robust_covariance(
-            frame[duration].to_numpy(dtype=float),
-            frame[event].to_numpy(dtype=bool),
-            frame[columns].to_numpy(dtype=float),
-            beta,
-            strata_codes,
-            variance,
-            frame[cluster].to_numpy() if cluster else None,
-        )
+        residuals = _residuals(rs, x, solution.evaluation)
+        covariance = sandwich(residuals, variance, frame[cluster].to_numpy() if cluster else None)
     else:
         covariance = variance
     se = np.sqrt(np.diag(covariance))
@@ -103,16 +109,30 @@ def fit_cox(
         },
         index=columns,
     )
+    # Harrell's C over all comparable pairs (lifelines' O(n log n) implementation).
+    concordance = float(concordance_index(times, -(x @ beta), events))
+    model = CoxModel(columns, solution, rs, x, times, concordance)
     return model, table, covariance
+
+
+def cox_ph_test(model: CoxModel, term_of: dict[str, str], transform: str = "km") -> pl.DataFrame:
+    """`cox.zph` of a fitted model, per term (joint over its dummies) and globally."""
+    blocks: dict[str, list[int]] = {}
+    for i, col in enumerate(model.columns):
+        blocks.setdefault(term_of[col], []).append(i)
+    return ph_test(
+        model.risk_sets, model.x, model.solution.evaluation, model.time, blocks, transform
+    )
 
 
 def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, list[str]]:
     """SOC status adjusted for the configured covariates, with the PH check and stratification.
 
     Fits on every person unless `cox.max_persons` caps it (a seeded random sample of persons).
-    Terms other than SOC status whose PH test p-value falls below `ph_alpha` are moved into
-    strata, worst first, up to `max_strata_terms`; each move is followed by a refit and retest.
-    A SOC term that fails is reported, not stratified (it is the effect of interest).
+    Terms other than SOC status whose PH test (`cox.zph`, transform `cox.ph_transform`) p-value
+    falls below `ph_alpha` are moved into strata, worst first, up to `max_strata_terms`; each
+    move is followed by a refit and retest. A SOC term that fails is reported, not stratified
+    (it is the effect of interest).
     """
     c = s.cox
     notes: list[str] = []
@@ -124,41 +144,27 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
         notes.append(
             f"fitted on a seeded random sample of {c.max_persons:,} of {follow.height:,} persons"
         )
-    design, skipped = cox_design(data, c.covariates, c)
+    design, skipped = cox_design(data, c.covariates, c, s.cluster)
     if skipped:
         notes.append("covariates not used (missing or constant): " + ", ".join(skipped))
     for term, levels in design.pooled.items():
-        notes.append(f"{term}: levels too small to publish, pooled: {', '.join(levels)}")
+        notes.append(
+            f"{term}: levels too small to publish ({', '.join(levels)}) merged into "
+            f"{design.pooled_into[term]!r}"
+        )
     pdf = design.frame.to_pandas()
-    cluster = "person" if c.cluster == "person" else "case_id"
     strata: list[str] = []
     start = time.perf_counter()
     first_test: pl.DataFrame | None = None
     initial: dict[str, float] | None = None
     while True:
         columns = [col for col in design.columns if design.term_of[col] not in strata]
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            model, table, _ = fit_cox(
-                pdf, "time", "event", columns, strata, cluster, True, s.confidence_level, initial
-            )
+        model, table, _ = fit_cox(
+            pdf, "time", "event", columns, strata, "cluster", True, s.confidence_level, initial,
+            tolerance=c.tolerance,
+        )  # fmt: skip
         initial = dict(zip(columns, table["coef"].to_numpy(), strict=True))
-        for w in caught:
-            notes.append(f"lifelines: {str(w.message).splitlines()[0]}")
-        blocks: dict[str, list[int]] = {}
-        for i, col in enumerate(columns):
-            blocks.setdefault(design.term_of[col], []).append(i)
-        strata_codes = _strata_codes(pdf, strata)
-        variance = model.variance_matrix_.loc[columns, columns].to_numpy()
-        test = schoenfeld_test(
-            pdf["time"].to_numpy(dtype=float),
-            pdf["event"].to_numpy(dtype=bool),
-            pdf[columns].to_numpy(dtype=float),
-            table["coef"].to_numpy(),
-            strata_codes,
-            variance,
-            blocks,
-        )
+        test = cox_ph_test(model, design.term_of, c.ph_transform)
         if first_test is None:
             first_test = test
         failing = test.filter(
@@ -193,8 +199,11 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
         n_persons=len(pdf),
         n_events=int(pdf["event"].sum()),
         n_params=len(columns),
-        log_likelihood=float(model.log_likelihood_),
-        concordance=float(model.concordance_index_),
+        n_clusters=int(pdf["cluster"].nunique()),
+        log_likelihood=model.solution.log_likelihood,
+        concordance=model.concordance,
+        iterations=model.solution.iterations,
+        scaled_gradient=model.solution.scaled_gradient,
         seconds=seconds,
         sampled=sampled,
         notes=notes,
@@ -202,8 +211,8 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
     return fit, design, skipped
 
 
-def _strata_codes(pdf: pd.DataFrame, strata: list[str]) -> np.ndarray:
+def strata_codes(frame: pd.DataFrame, strata: list[str]) -> np.ndarray | None:
+    """One integer code per combination of the strata columns (None without strata)."""
     if not strata:
-        return np.zeros(len(pdf), dtype=np.int64)
-    keys = pdf[strata].astype(str).agg("|".join, axis=1).to_numpy()
-    return np.unique(keys, return_inverse=True)[1]
+        return None
+    return frame.groupby(strata, sort=True, dropna=False, observed=True).ngroup().to_numpy()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from socflow.survival.clusters import cluster_expr
 from socflow.survival.settings import GROUP, NON_SOC_LABEL, CoxSettings
 
 
@@ -20,6 +21,7 @@ class Design:
     reference: dict[str, str]  # term -> reference level
     levels: pl.DataFrame  # term, level, persons, events (every level, after pooling)
     pooled: dict[str, list[str]]  # term -> levels pooled (see pooled_level)
+    pooled_into: dict[str, str]  # term -> the level its small levels were merged into
 
 
 def pooled_level(term: str) -> str:
@@ -29,12 +31,13 @@ def pooled_level(term: str) -> str:
 
 def pool_small_levels(
     follow: pl.DataFrame, term: str, min_persons: int, min_events: int
-) -> tuple[pl.Expr, list[str]]:
+) -> tuple[pl.Expr, list[str], str]:
     """An expression giving `term` with levels too small to publish pooled.
 
     Levels with fewer than `min_persons` persons or `min_events` events go into one level
     "other <term> (pooled)"; if that pool is itself too small, its members join the largest
-    level.
+    level. Returns the expression, the small levels and the level they were merged into ("" if
+    none were small).
     """
     counts = (
         follow.group_by(pl.col(term).cast(pl.String).alias("level"))
@@ -45,7 +48,7 @@ def pool_small_levels(
         "level"
     ].to_list()
     if not small:
-        return pl.col(term).cast(pl.String).alias(term), []
+        return pl.col(term).cast(pl.String).alias(term), [], ""
     pooled = counts.filter(pl.col("level").is_in(small))
     target = pooled_level(term)
     if (
@@ -60,32 +63,35 @@ def pool_small_levels(
         .otherwise(pl.col(term).cast(pl.String))
         .alias(term)
     )
-    return expr, small
+    return expr, small, target
 
 
 def cox_design(
-    follow: pl.DataFrame, covariates: tuple[str, ...], c: CoxSettings
+    follow: pl.DataFrame,
+    covariates: tuple[str, ...],
+    c: CoxSettings,
+    cluster: str = "index_case",
 ) -> tuple[Design, list[str]]:
     """Dummy-code SOC status and the covariates available in `follow`.
 
-    The reference level of each term is its largest level (SOC's is non-SOC). Returns the
-    design and the covariates that were asked for but are missing or constant.
+    The reference level of each term is its largest level (SOC's is non-SOC). The frame carries
+    a column `cluster` (`clusters.cluster_expr` of `cluster`). Returns the design and the
+    covariates that were asked for but are missing or constant.
     """
     skipped = [v for v in covariates if v not in follow.columns]
     terms = [v for v in covariates if v in follow.columns]
     pooled: dict[str, list[str]] = {}
+    pooled_into: dict[str, str] = {}
     exprs = []
     for term in terms:
-        expr, small = pool_small_levels(follow, term, c.min_level_persons, c.min_level_events)
+        expr, small, target = pool_small_levels(
+            follow, term, c.min_level_persons, c.min_level_events
+        )
         exprs.append(expr)
         if small:
             pooled[term] = small
-    cluster = "person" if c.cluster == "person" else "case_id"
-    base = (
-        follow.select("person", cluster, "time", "event", pl.col(GROUP), *exprs)
-        if cluster != "person"
-        else follow.select("person", "time", "event", pl.col(GROUP), *exprs)
-    )
+            pooled_into[term] = target
+    base = follow.select("person", cluster_expr(cluster), "time", "event", pl.col(GROUP), *exprs)
     keep = []
     for term in terms:
         if base[term].n_unique() < 2:
@@ -122,4 +128,7 @@ def cox_design(
         schema={"term": pl.String, "level": pl.String, "persons": pl.Int64, "events": pl.Int64},
         orient="row",
     )
-    return Design(frame, columns, term_of, level_of, reference, levels, pooled), skipped
+    return (
+        Design(frame, columns, term_of, level_of, reference, levels, pooled, pooled_into),
+        skipped,
+    )

@@ -67,7 +67,7 @@ def analyse(
     excluded = {**tables.excluded, **{f"index persons: {k}": v for k, v in no_time.items()}}
     km = kaplan_meier(follow, GROUP, s.confidence_level)
     test = logrank(follow, GROUP)
-    props = proportions(follow, km, s)
+    props = proportions(follow, s)
     sensitivity = sensitivity_table(index, tables, s)
     t1 = time.perf_counter()
     cox = design = None

@@ -8,13 +8,16 @@ from typing import Any
 
 import polars as pl
 
+from socflow.survival.clusters import CLUSTER_LABELS
+
 SOC_LABEL = "SOC"
 NON_SOC_LABEL = "Non-SOC"
 ALL_LABEL = "All"
 GROUP = "soc_status"
 FANOUT_RULES = ("smallest", "most_linked")
 TIMINGS = ("offence_date", "first_hearing")
-CLUSTERS = ("person", "case")
+CLUSTERS = tuple(CLUSTER_LABELS)
+PH_TRANSFORMS = ("km", "rank", "identity", "log")
 
 
 # --------------------------------------------------------------------------------------------
@@ -37,8 +40,9 @@ class CoxSettings:
         "receipt_year",
         "region",
     )
-    cluster: str = "person"
+    ph_transform: str = "km"
     ph_alpha: float = 0.05
+    tolerance: float = 1e-9
     max_strata_terms: int = 2
     min_level_persons: int = 10
     min_level_events: int = 10
@@ -73,6 +77,7 @@ class Settings:
     follow_up_bands_days: tuple[int, ...] = (0, 182, 365, 730, 1095, 1826)
     at_risk_times_days: tuple[int, ...] = (0, 182, 365, 547, 730, 1095, 1461)
     confidence_level: float = 0.95
+    cluster: str = "index_case"
     cox: CoxSettings = field(default_factory=CoxSettings)
     sensitivity_release_fractions: tuple[float, ...] = (0.0, 0.5, 1.0)
     sensitivity_journey_scores: tuple[float, ...] = (0.0, 0.5, 0.8, 0.9)
@@ -82,8 +87,10 @@ class Settings:
             raise SurvivalConfigError(f"survival.fanout_rule must be one of {FANOUT_RULES}")
         if self.timing not in TIMINGS:
             raise SurvivalConfigError(f"survival.event.timing must be one of {TIMINGS}")
-        if self.cox.cluster not in CLUSTERS:
-            raise SurvivalConfigError(f"survival.cox.cluster must be one of {CLUSTERS}")
+        if self.cluster not in CLUSTERS:
+            raise SurvivalConfigError(f"survival.cluster must be one of {CLUSTERS}")
+        if self.cox.ph_transform not in PH_TRANSFORMS:
+            raise SurvivalConfigError(f"survival.cox.ph_transform must be one of {PH_TRANSFORMS}")
         if not 0.0 <= self.release_fraction <= 1.0:
             raise SurvivalConfigError("survival.time_at_risk.release_fraction must lie in [0, 1]")
 
@@ -115,6 +122,7 @@ class Settings:
             "fanout_rule": cfg.get("fanout_rule", "smallest"),
             "release_fraction": float(cfg.get("time_at_risk", {}).get("release_fraction", 0.5)),
             "confidence_level": float(cfg.get("confidence_level", 0.95)),
+            "cluster": cfg.get("cluster", "index_case"),
         }
         if "first_disposal_date" in cohort:
             kw["first_disposal_date"] = parse_date(cohort["first_disposal_date"])

@@ -9,6 +9,7 @@ from scipy import stats
 
 from socflow.soc import person_key_expr
 from socflow.survival.cases import CaseTables, new_cases
+from socflow.survival.clusters import cluster_expr
 from socflow.survival.followup import (
     band,
     band_labels,
@@ -16,33 +17,31 @@ from socflow.survival.followup import (
     follow_up,
     follow_up_band_labels,
 )
-from socflow.survival.kaplan_meier import kaplan_meier, km_at
+from socflow.survival.kaplan_meier import km_at_clustered
 from socflow.survival.settings import ALL_LABEL, GROUP, NON_SOC_LABEL, SOC_LABEL, Settings, str_col
 
 
-def proportions(
-    follow: pl.DataFrame, km: pl.DataFrame, s: Settings, prefix: str = ""
-) -> pl.DataFrame:
-    """Statistics rows: cumulative re-appearance at each horizon for SOC, non-SOC and all."""
-    all_km = kaplan_meier(
-        follow.with_columns(pl.lit(ALL_LABEL).alias(GROUP)), GROUP, s.confidence_level
+def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataFrame:
+    """Statistics rows: cumulative re-appearance at each horizon for SOC, non-SOC and all.
+
+    Kaplan-Meier estimates with log-log intervals whose variance is clustered by `s.cluster`
+    (`kaplan_meier.km_at_clustered`; by person it is Greenwood's).
+    """
+    clustered = follow.with_columns(cluster_expr(s.cluster))
+    both = pl.concat(
+        [clustered, clustered.with_columns(pl.lit(ALL_LABEL).alias(GROUP))], how="vertical"
     )
-    both = pl.concat([km, all_km])
-    persons = pl.concat(
-        [
-            follow.group_by(GROUP).agg(
-                pl.col("person").n_unique().cast(pl.Int64).alias("n_persons")
-            ),
-            pl.DataFrame(
-                {GROUP: [ALL_LABEL], "n_persons": [follow["person"].n_unique()]},
-                schema={GROUP: pl.String, "n_persons": pl.Int64},
-            ),
-        ]
+    persons = both.group_by(GROUP).agg(
+        pl.col("person").n_unique().cast(pl.Int64).alias("n_persons")
     )
     order = pl.DataFrame({GROUP: [SOC_LABEL, NON_SOC_LABEL, ALL_LABEL], "_o": [0, 1, 2]})
     rows = []
     for h in s.horizons_days:
-        at = km_at(both, h).join(persons, on=GROUP, how="left").join(order, on=GROUP)
+        at = (
+            km_at_clustered(both, h, GROUP, "cluster", s.confidence_level)
+            .join(persons, on=GROUP, how="left")
+            .join(order, on=GROUP)
+        )
         rows.append(
             at.sort("_o").select(
                 (pl.lit(f"{prefix}re-appeared within {days_label(h)}: ") + pl.col(GROUP)).alias(
@@ -179,9 +178,8 @@ def sensitivity_table(index: pl.DataFrame, tables: CaseTables, s: Settings) -> p
 
 
 def _sensitivity_rows(follow: pl.DataFrame, s: Settings, last: int, label: str) -> pl.DataFrame:
-    km = kaplan_meier(follow, GROUP, s.confidence_level)
     rate = (
-        proportions(follow, km, s)
+        proportions(follow, s)
         .filter(pl.col("statistic").str.starts_with(f"re-appeared within {days_label(last)}"))
         .with_columns((pl.lit(f"{label}: ") + pl.col("statistic")).alias("statistic"))
     )

@@ -16,7 +16,8 @@ def truth_follow_up(
     person's first Crown Court case meeting the same cohort definition; SOC status is the
     generator's own; time at risk starts at the true release date; the event is the true
     person's next offence in either court (offence date after the start, up to the censoring
-    date). Columns: person, soc_status, offence_group, start_date, time, event.
+    date). Columns: person, soc_status, offence_group, case_id (of the index case), start_date,
+    time, event.
     """
     truth = truth_rows.select(
         pl.col("row_id_hash").alias("row_id"),
@@ -43,6 +44,7 @@ def truth_follow_up(
             .otherwise(pl.lit(NON_SOC_LABEL))
             .alias(GROUP),
             "offence_group",
+            "case_id",
             pl.col("start_risk_date").alias("start_date"),
         )
     )
