@@ -10,7 +10,7 @@ CORES ?= all
 STAMP := $(VENV)/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint bench setup browser clean-results
+.PHONY: run test lint bench setup browser fixtures clean-results
 
 $(VENV)/requirements.txt: environment.yml tools/requirements_from_env.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,23 @@ browser:
 
 test: lint browser
 	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+# Reference values from R's survival package for tests/test_survival_reference.py, written to
+# tests/data/survival_r/ by tests/fixtures/r/survival_reference.R (committed; `make test` reads
+# them and never needs R). R and the packages are installed with apt when missing.
+R_PACKAGES := r-base-core r-cran-survival r-cran-sandwich
+fixtures:
+	@if ! command -v Rscript >/dev/null 2>&1 || \
+		! Rscript -e 'library(survival); library(sandwich)' >/dev/null 2>&1; then \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "ERROR: R with the survival and sandwich packages is needed, and apt-get" \
+				"is unavailable: install $(R_PACKAGES) yourself" >&2; exit 1; fi; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		echo "Installing $(R_PACKAGES) with apt-get"; \
+		$$SUDO apt-get update -qq && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_PACKAGES); \
+	fi
+	Rscript tests/fixtures/r/survival_reference.R tests/data/survival_r
 
 # Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
 # benchmark files): synthesis and ingest, then every stage after the ingest.

@@ -82,7 +82,7 @@ def fit_cox(
     times = frame[duration].to_numpy(dtype=float)
     events = frame[event].to_numpy(dtype=float)
     x = frame[columns].to_numpy(dtype=float)
-    x = x - x.mean(0)
+    x = np.ascontiguousarray(x - x.mean(0))
     rs = risk_sets(times, events, strata_codes(frame, strata), ties)
     start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
     solution = newton_raphson(rs, x, start, tolerance)

@@ -28,7 +28,7 @@ def score_residuals(
     """
     x = np.asarray(x, dtype=float)
     rs = risk_sets(time, event, strata, ties)
-    centred = x - x.mean(0)
+    centred = np.ascontiguousarray(x - x.mean(0))
     return score_residuals_from(rs, centred, evaluate(rs, centred, np.asarray(beta, float)))
 
 
