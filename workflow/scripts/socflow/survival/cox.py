@@ -12,8 +12,13 @@ from lifelines.utils import concordance_index
 from scipy import stats
 
 from socflow.survival.cox_design import Design, cox_design
-from socflow.survival.efron import CoxSolution, RiskSets, newton_raphson, risk_sets
-from socflow.survival.efron import score_residuals_from as _residuals
+from socflow.survival.efron import (
+    CoxSolution,
+    RiskSets,
+    newton_raphson,
+    risk_sets,
+    score_residuals_from,
+)
 from socflow.survival.ph_test import ph_test
 from socflow.survival.robust import sandwich
 from socflow.survival.settings import GROUP, Settings
@@ -49,11 +54,14 @@ class CoxModel:
     risk_sets: RiskSets
     x: np.ndarray  # the design, centred at its column means
     time: np.ndarray
-    concordance: float
 
     @property
     def beta(self) -> np.ndarray:
         return self.solution.beta
+
+    def concordance(self) -> float:
+        """Harrell's C over all comparable pairs (lifelines' O(n log n) implementation)."""
+        return float(concordance_index(self.time, -(self.x @ self.beta), self.risk_sets.events))
 
 
 def fit_cox(
@@ -89,7 +97,7 @@ def fit_cox(
     beta = solution.beta
     variance = solution.variance
     if robust:
-        residuals = _residuals(rs, x, solution.evaluation)
+        residuals = score_residuals_from(rs, x, solution.evaluation)
         covariance = sandwich(residuals, variance, frame[cluster].to_numpy() if cluster else None)
     else:
         covariance = variance
@@ -109,9 +117,7 @@ def fit_cox(
         },
         index=columns,
     )
-    # Harrell's C over all comparable pairs (lifelines' O(n log n) implementation).
-    concordance = float(concordance_index(times, -(x @ beta), events))
-    model = CoxModel(columns, solution, rs, x, times, concordance)
+    model = CoxModel(columns, solution, rs, x, times)
     return model, table, covariance
 
 
@@ -201,7 +207,7 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
         n_params=len(columns),
         n_clusters=int(pdf["cluster"].nunique()),
         log_likelihood=model.solution.log_likelihood,
-        concordance=model.concordance,
+        concordance=model.concordance(),
         iterations=model.solution.iterations,
         scaled_gradient=model.solution.scaled_gradient,
         seconds=seconds,

@@ -142,7 +142,9 @@ def run_survival(
     for reason, n in r.excluded.items():
         log.info("left out: %s: %s", reason, n)
     if r.cox is not None:
-        log.info("Cox fit %.1f s on %s persons; notes: %s", r.cox.seconds, r.cox.n_persons,
+        log.info("Cox fit %.1f s on %s persons in %s clusters (%s); %s Newton steps, scaled "
+                 "gradient %.1e; notes: %s", r.cox.seconds, r.cox.n_persons, r.cox.n_clusters,
+                 s.cluster, r.cox.iterations, r.cox.scaled_gradient,
                  "; ".join(r.cox.notes) or "none")  # fmt: skip
     keep = [c for c in r.follow.columns if c not in ("row_id",)]
     Path(out_follow_up).parent.mkdir(parents=True, exist_ok=True)
@@ -155,6 +157,10 @@ def run_survival(
         "timings_seconds": {k: round(v, 2) for k, v in r.timings.items()},
         "cox_seconds": round(r.cox.seconds, 2) if r.cox else None,
         "cox_strata": r.cox.strata if r.cox else None,
+        "cox_cluster": s.cluster,
+        "cox_clusters": r.cox.n_clusters if r.cox else None,
+        "cox_newton_steps": r.cox.iterations if r.cox else None,
+        "cox_scaled_gradient": r.cox.scaled_gradient if r.cox else None,
         "cox_error": r.cox_error,
         "diagnostics": r.diagnostics,
         "excluded": r.excluded,
