@@ -15,7 +15,8 @@ CHROMIUM ?= /usr/bin/chromium
 
 SACRO_VENV ?= .venv-sacro
 
-.PHONY: run test lint bench setup browser sacro-viewer clean-results wheelhouse draft-mapping
+.PHONY: run test lint bench setup browser sacro-viewer fixtures clean-results wheelhouse \
+	draft-mapping
 
 WHEELHOUSE ?= wheelhouse
 
@@ -68,6 +69,23 @@ sacro-viewer: $(SACRO_VENV)/.installed
 test: lint browser sacro-viewer
 	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) \
 		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest
+
+# Reference values from R's survival package for tests/test_survival_reference.py, written to
+# tests/data/survival_r/ by tests/fixtures/r/survival_reference.R (committed; `make test` reads
+# them and never needs R). R and the packages are installed with apt when missing.
+R_PACKAGES := r-base-core r-cran-survival r-cran-sandwich
+fixtures:
+	@if ! command -v Rscript >/dev/null 2>&1 || \
+		! Rscript -e 'library(survival); library(sandwich)' >/dev/null 2>&1; then \
+		if ! command -v apt-get >/dev/null 2>&1; then \
+			echo "ERROR: R with the survival and sandwich packages is needed, and apt-get" \
+				"is unavailable: install $(R_PACKAGES) yourself" >&2; exit 1; fi; \
+		if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		echo "Installing $(R_PACKAGES) with apt-get"; \
+		$$SUDO apt-get update -qq && \
+			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_PACKAGES); \
+	fi
+	Rscript tests/fixtures/r/survival_reference.R tests/data/survival_r
 
 # Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
 # benchmark files): synthesis and ingest, then every stage after the ingest.

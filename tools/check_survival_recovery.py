@@ -8,7 +8,7 @@ configured `survival` settings and prints, against the truth the generator plant
   ratio the generator's own history gives (true persons, true release dates, no linkage error);
 * Kaplan-Meier re-appearance at the horizons, SOC and non-SOC, from the data and from the truth;
 * what the settings change: a seeded sample of persons against all persons (the `max_persons`
-  option), the fan-out rule, clustering by index case instead of by person, and fit times.
+  option), the fan-out rule, clustering by person against by index case, and fit times.
 
     snakemake --cores 2                                # at the `small` scale (the default)
     python tools/check_survival_recovery.py [--root .] [--sample-share 0.25]
@@ -108,9 +108,9 @@ def main() -> None:
     sampled = replace(s, cox=replace(s.cox, max_persons=n_sample))
     fit_sample, _, _ = sv.cox_analysis(r.follow, sampled)
     print(f"\nseeded sample of {n_sample:,} persons (max_persons): {_soc_hr(fit_sample)}")
-    by_case = replace(s, cox=replace(s.cox, cluster="case"))
-    fit_case, _, _ = sv.cox_analysis(r.follow, by_case)
-    print(f"clustered by index case instead of person: {_soc_hr(fit_case)}")
+    for cluster in sv.CLUSTERS:
+        fit_cluster, _, _ = sv.cox_analysis(r.follow, replace(s, cluster=cluster))
+        print(f"clustered by {cluster}: {_soc_hr(fit_cluster)}")
     most = sv.analyse(
         data["crown"], data["mags"], data["link"], data["journey"], data["flags"],
         replace(s, fanout_rule="most_linked"),

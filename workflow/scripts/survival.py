@@ -11,6 +11,7 @@ from _bootstrap import setup
 
 log = setup(snakemake)
 
+from socflow.mapping import LinkError  # noqa: E402
 from socflow.survival import SurvivalConfigError, run_survival  # noqa: E402
 
 try:
@@ -28,6 +29,6 @@ try:
         out_summary=snakemake.output.summary,
         out_candidates=snakemake.output.candidates,
     )
-except SurvivalConfigError as exc:
+except (SurvivalConfigError, LinkError) as exc:
     log.error("%s", exc)
     sys.exit(f"ERROR (rule survival): {exc}")

@@ -1,0 +1,116 @@
+"""The Cox analysis of the survival stage: pooling, clustering, stratification, sampling."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+import pytest
+
+from socflow import survival as sv
+
+from .survival_helpers import make_settings, simulated_follow_up
+
+# ---------------------------------------------------------------------------------------------
+# Cox model: pooling, stratification, sampling
+
+
+def test_cox_recovers_hazard_ratio_and_pools_small_levels():
+    follow = simulated_follow_up()
+    s = make_settings(cox=sv.CoxSettings(covariates=("offence_group", "region", "missing_term")))
+    fit, design, skipped = sv.cox_analysis(follow, s)
+    soc = fit.coefficients.filter(pl.col("term") == sv.GROUP).row(0, named=True)
+    assert soc["ci_lower"] < 0.7 < soc["ci_upper"]
+    assert 0.6 < soc["hazard_ratio"] < 0.8
+    # "tiny" has too few persons: pooled into the only other level, so region is constant.
+    assert "missing_term" in skipped and "region" in skipped
+    assert (design.levels["persons"] >= 10).all()
+    assert set(design.levels["term"]) == {sv.GROUP, "offence_group"}
+
+
+def test_failing_proportional_hazards_term_is_stratified():
+    follow = simulated_follow_up(n=6000).with_columns(
+        # An effect that switches sign half-way: grossly non-proportional.
+        pl.when(pl.col("time") > 300).then(pl.lit("late")).otherwise(pl.lit("early"))
+        .alias("phase_marker")
+    )  # fmt: skip
+    rng = np.random.default_rng(2)
+    # Shuffle the marker within early/late so it is a covariate, not the outcome itself.
+    flipped = (
+        pl.when(pl.col("phase_marker") == "late").then(pl.lit("early")).otherwise(pl.lit("late"))
+    )
+    follow = follow.with_columns(
+        pl.when(pl.Series(rng.random(follow.height) < 0.7))
+        .then(pl.col("phase_marker"))
+        .otherwise(flipped)
+        .alias("phase_marker")
+    )
+    s = make_settings(cox=sv.CoxSettings(covariates=("offence_group", "phase_marker")))
+    fit, _, _ = sv.cox_analysis(follow, s)
+    first = dict(zip(fit.ph_test["term"], fit.ph_test["p_value"], strict=True))
+    assert first["phase_marker"] < 0.05
+    assert "phase_marker" in fit.strata
+    assert "phase_marker" not in set(fit.coefficients["term"])
+    assert sv.GROUP in set(fit.coefficients["term"])
+
+
+def test_sampled_fit_uses_the_configured_number_of_persons_deterministically():
+    follow = simulated_follow_up()
+    s = make_settings(cox=sv.CoxSettings(covariates=("offence_group",), max_persons=1500, seed=4))
+    a, _, _ = sv.cox_analysis(follow, s)
+    b, _, _ = sv.cox_analysis(follow, s)
+    assert a.sampled and a.n_persons == 1500
+    assert a.coefficients["coef"].to_list() == b.coefficients["coef"].to_list()
+    full, _, _ = sv.cox_analysis(follow, dataclasses.replace(s, cox=sv.CoxSettings(
+        covariates=("offence_group",))))  # fmt: skip
+    assert not full.sampled and full.n_persons == follow.height
+
+
+def test_clustering_by_index_case_changes_only_the_errors():
+    follow = simulated_follow_up()
+    by_person = make_settings(cluster="person", cox=sv.CoxSettings(covariates=("offence_group",)))
+    by_case = make_settings(cluster="index_case", cox=sv.CoxSettings(covariates=("offence_group",)))
+    a, _, _ = sv.cox_analysis(follow, by_person)
+    b, design_b, _ = sv.cox_analysis(follow, by_case)
+    np.testing.assert_allclose(a.coefficients["coef"], b.coefficients["coef"], rtol=1e-12)
+    assert a.coefficients["se"].to_list() != b.coefficients["se"].to_list()
+    # Two persons per index case in _simulated: half as many clusters as persons.
+    assert a.n_clusters == follow.height and b.n_clusters == follow.height // 2
+    assert design_b.frame["cluster"].n_unique() == follow.height // 2
+
+
+def test_clustered_proportion_intervals_reduce_to_greenwood_by_person():
+    """With each person a cluster the infinitesimal-jackknife variance is Greenwood's."""
+    follow = simulated_follow_up()
+    by_person = sv.proportions(follow, make_settings(cluster="person"))
+    km = sv.kaplan_meier(follow)
+    for h in (365, 730):
+        greenwood = sv.km_at(km, h).sort(sv.GROUP)
+        ours = by_person.filter(pl.col("statistic").str.contains(sv.days_label(h))).filter(
+            ~pl.col("statistic").str.ends_with(sv.ALL_LABEL)
+        )
+        for row in greenwood.iter_rows(named=True):
+            mine = ours.filter(pl.col("statistic").str.ends_with(": " + row[sv.GROUP])).row(
+                0, named=True
+            )
+            assert mine["value"] == pytest.approx(row["estimate"], rel=1e-12)
+            assert mine["ci_lower"] == pytest.approx(row["ci_lower"], rel=1e-10)
+            assert mine["ci_upper"] == pytest.approx(row["ci_upper"], rel=1e-10)
+    by_case = sv.proportions(follow, make_settings(cluster="index_case"))
+    assert by_case["value"].to_list() == by_person["value"].to_list()
+    assert by_case["ci_lower"].to_list() != by_person["ci_lower"].to_list()
+
+
+def test_pooling_notes_name_the_level_merged_into():
+    follow = simulated_follow_up().with_columns(
+        pl.when(pl.arange(0, pl.len()) < 6).then(pl.lit("rare1"))
+        .when(pl.arange(0, pl.len()) < 12).then(pl.lit("rare2"))
+        .otherwise(pl.col("offence_group")).alias("offence_group")
+    )  # fmt: skip
+    fit, design, _ = sv.cox_analysis(follow, make_settings(cox=sv.CoxSettings(
+        covariates=("offence_group", "region"))))  # fmt: skip
+    assert design.pooled_into["offence_group"] == sv.pooled_level("offence_group")
+    assert design.pooled_into["region"] == "big"
+    assert any("(rare1, rare2) merged into 'other offence group (pooled)'" in n for n in fit.notes)
+    assert any("region" in n and "merged into 'big'" in n for n in fit.notes)

@@ -1,0 +1,132 @@
+"""The whole survival stage on the tiny synthetic world: planted truth, candidates, report."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from socflow import survival as sv
+from socflow.disclose import check_candidate, disclose_stage, read_checked
+from socflow.outputs import read_candidates, write_candidates
+from socflow.report import OutputView, _env, build_views
+from socflow.sdc import SdcThresholds
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The tiny synthetic world: recovery of the planted truth, candidates, report
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tiny_canonical):
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    s = sv.Settings.from_config(cfg["survival"])
+    t = tiny_canonical
+    r = sv.analyse(
+        t["crown_defendant_cases"], t["mags_defendant_cases"], t["xjs_link"],
+        t["mags_crown_journey"], t["flags"], s,
+    )  # fmt: skip
+    return r, s
+
+
+def test_tiny_world_cox_interval_covers_planted_hazard_ratio(tiny_results, tiny_canonical):
+    r, _ = tiny_results
+    planted = tiny_canonical["truth_summary"]["planted_hazard_ratio_soc_reappearance"]
+    assert tiny_canonical["truth_summary"]["hazard_model_covariates"] == ["soc", "offence_group"]
+    assert r.cox is not None, r.cox_error
+    soc = r.cox.coefficients.filter(pl.col("term") == sv.GROUP).row(0, named=True)
+    assert soc["ci_lower"] < planted < soc["ci_upper"]
+    assert soc["hazard_ratio"] < 1.0
+
+
+def test_tiny_world_two_year_rates_match_the_planted_history(tiny_results, tiny_canonical):
+    r, s = tiny_results
+    t = tiny_canonical
+    truth = sv.truth_follow_up(
+        t["crown_defendant_cases"], t["mags_defendant_cases"], t["truth_rows"], s
+    )
+    assert abs(truth.height - r.follow.height) <= 0.02 * truth.height
+    truth_km = sv.kaplan_meier(truth)
+    for h in s.horizons_days:
+        ours = dict(sv.km_at(r.km, h).select(sv.GROUP, "estimate").iter_rows())
+        true = dict(sv.km_at(truth_km, h).select(sv.GROUP, "estimate").iter_rows())
+        for g in (sv.SOC_LABEL, sv.NON_SOC_LABEL):
+            assert abs(ours[g] - true[g]) < 0.02, (h, g, ours[g], true[g])
+    # The planted history itself carries the planted hazard ratio.
+    fit, _, _ = sv.cox_analysis(
+        truth, dataclasses.replace(s, cox=sv.CoxSettings(covariates=("offence_group",)))
+    )
+    soc = fit.coefficients.filter(pl.col("term") == sv.GROUP).row(0, named=True)
+    assert soc["ci_lower"] < 0.7 < soc["ci_upper"]
+
+
+def test_tiny_world_ignoring_custody_lowers_the_two_year_rate(tiny_results):
+    r, _ = tiny_results
+    rows = dict(r.sensitivity.select("statistic", "value").iter_rows())
+    at_zero = rows["release fraction 0: re-appeared within 2 years: All"]
+    at_half = rows["release fraction 0.5: re-appeared within 2 years: All"]
+    assert at_zero < at_half
+
+
+def test_tiny_world_cohort_flow_and_tables_are_consistent(tiny_results):
+    r, _ = tiny_results
+    assert r.flow["persons"][-1] == r.follow.height
+    assert r.follow["person"].is_unique().all()
+    status_total = int(r.status["persons"].sum())
+    assert status_total == r.index.height
+    at_zero = r.at_risk.filter(pl.col("days") == 0)
+    assert int(at_zero["persons"].sum()) == r.follow.height
+    assert r.diagnostics["crown_rows_linked"] == r.diagnostics["crown_rows"]
+
+
+def test_candidates_round_trip_and_pass_their_checks(tiny_results, tmp_path):
+    r, _ = tiny_results
+    candidates = sv.build_candidates(r)
+    ids = [c.output_id for c in candidates]
+    assert {"survival_km", "survival_cox", "survival_proportions", "survival_logrank",
+            "survival_at_risk", "survival_reappearance_counts", "survival_follow_up",
+            "survival_status", "survival_sensitivity", "survival_id_coverage",
+            "survival_linkage", "survival_ph_test", "survival_cohort_flow"} <= set(ids)  # fmt: skip
+    write_candidates(candidates, tmp_path / "c", stage="survival")
+    stage, back = read_candidates(tmp_path / "c")
+    assert stage == "survival" and [c.output_id for c in back] == ids
+    kinds = {c.output_id: c.kind for c in back}
+    assert kinds["survival_km"] == "survival" and kinds["survival_cox"] == "model"
+    thr = SdcThresholds()
+    model = next(c for c in back if c.output_id == "survival_cox")
+    assert model.spec["residual_df"] > 10
+    assert set(model.extra["levels"].columns) >= {"term", "level", "persons", "events"}
+    published = check_candidate(model, "survival", thr, tmp_path / "cox.csv")
+    assert published.status == "pass"  # small levels were pooled before fitting
+    for c in back:
+        if c.kind == "statistics":
+            assert c.data.columns == ["statistic", "value", "ci_lower", "ci_upper", "n_persons"]
+        if c.kind == "frequency":
+            assert c.data[c.spec["count"]].dtype == pl.Int64
+
+
+def test_report_sections_render_with_published_and_with_missing_outputs(tiny_results, tmp_path):
+    r, _ = tiny_results
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["survival"]
+    write_candidates(sv.build_candidates(r), tmp_path / "c", stage="survival")
+    disclose_stage(tmp_path / "c", tmp_path / "tables", tmp_path / "checked.json", SdcThresholds())
+    views = build_views(
+        read_checked(tmp_path / "checked.json", tmp_path / "tables"), tmp_path / "fig", tmp_path
+    )
+    env = _env()
+    for suffix in ("html", "md"):
+        tmpl = env.get_template(f"sections/survival.{suffix}.j2")
+        page = tmpl.render(
+            out=lambda i: views.get(i, OutputView(i)), cfg=cfg, ctx={"synthetic": True}
+        )
+        assert "Re-appearance before the courts" in page
+        assert "times the rate of comparable non-SOC defendants" in page
+        assert "SYNTHETIC DATA" in page
+        empty = tmpl.render(out=OutputView, cfg=cfg, ctx={"synthetic": False})
+        assert "The Cox model is not published" in empty
+        assert "re-appearance proportions are not published" in empty

@@ -1,0 +1,224 @@
+"""Fitting the Cox model of SOC status, with the proportional-hazards check and stratification."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import polars as pl
+from lifelines.utils import concordance_index
+from scipy import stats
+
+from socflow.survival.cox_design import Design, cox_design
+from socflow.survival.efron import (
+    CoxSolution,
+    RiskSets,
+    newton_raphson,
+    risk_sets,
+    score_residuals_from,
+)
+from socflow.survival.ph_test import ph_test
+from socflow.survival.robust import sandwich
+from socflow.survival.settings import GROUP, Settings
+
+
+@dataclass
+class CoxFit:
+    """A fitted Cox model with robust errors and its proportional-hazards check."""
+
+    coefficients: pl.DataFrame  # term, level, coef, se, ci_lower, ci_upper, p_value, hr
+    ph_test: pl.DataFrame  # term, chi2, df, p_value (before stratification)
+    ph_test_final: pl.DataFrame  # the same for the model reported
+    strata: list[str]
+    n_persons: int
+    n_events: int
+    n_params: int
+    n_clusters: int
+    log_likelihood: float
+    concordance: float
+    iterations: int
+    scaled_gradient: float
+    seconds: float
+    sampled: bool
+    notes: list[str]
+
+
+@dataclass
+class CoxModel:
+    """One fitted Cox model: the solution and what the PH test needs to reuse."""
+
+    columns: list[str]
+    solution: CoxSolution
+    risk_sets: RiskSets
+    x: np.ndarray  # the design, centred at its column means
+    time: np.ndarray
+
+    @property
+    def beta(self) -> np.ndarray:
+        return self.solution.beta
+
+    def concordance(self) -> float:
+        """Harrell's C over all comparable pairs (lifelines' O(n log n) implementation)."""
+        return float(concordance_index(self.time, -(self.x @ self.beta), self.risk_sets.events))
+
+
+def fit_cox(
+    frame: pd.DataFrame,
+    duration: str,
+    event: str,
+    columns: list[str],
+    strata: list[str] | None = None,
+    cluster: str | None = None,
+    robust: bool = True,
+    confidence_level: float = 0.95,
+    initial: dict[str, float] | None = None,
+    ties: str = "efron",
+    tolerance: float = 1e-9,
+) -> tuple[CoxModel, pd.DataFrame, np.ndarray]:
+    """Fit a Cox model by Newton-Raphson (Efron ties by default) with robust standard errors.
+
+    Coefficients are iterated until the largest Newton step is at most `tolerance` relative to
+    1 + |coefficient| (`efron.newton_raphson`), whatever the start; `initial` (column ->
+    coefficient) only saves steps. The sandwich variance is clustered by the column `cluster`
+    (else per row), from Efron-consistent score residuals, as R's `coxph(..., cluster=)`.
+    Returns the model, a coefficient table (coef, se, se_model, z, p_value, coef_lower,
+    coef_upper, hazard_ratio) indexed by column, and the covariance used for `se`.
+    """
+    strata = strata or []
+    times = frame[duration].to_numpy(dtype=float)
+    events = frame[event].to_numpy(dtype=float)
+    x = frame[columns].to_numpy(dtype=float)
+    x = np.ascontiguousarray(x - x.mean(0))
+    rs = risk_sets(times, events, strata_codes(frame, strata), ties)
+    start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
+    solution = newton_raphson(rs, x, start, tolerance)
+    beta = solution.beta
+    variance = solution.variance
+    if robust:
+        residuals = score_residuals_from(rs, x, solution.evaluation)
+        covariance = sandwich(residuals, variance, frame[cluster].to_numpy() if cluster else None)
+    else:
+        covariance = variance
+    se = np.sqrt(np.diag(covariance))
+    z = beta / se
+    q = stats.norm.ppf(0.5 + confidence_level / 2)
+    table = pd.DataFrame(
+        {
+            "coef": beta,
+            "se": se,
+            "se_model": np.sqrt(np.diag(variance)),
+            "z": z,
+            "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "coef_lower": beta - q * se,
+            "coef_upper": beta + q * se,
+            "hazard_ratio": np.exp(beta),
+        },
+        index=columns,
+    )
+    model = CoxModel(columns, solution, rs, x, times)
+    return model, table, covariance
+
+
+def cox_ph_test(model: CoxModel, term_of: dict[str, str], transform: str = "km") -> pl.DataFrame:
+    """`cox.zph` of a fitted model, per term (joint over its dummies) and globally."""
+    blocks: dict[str, list[int]] = {}
+    for i, col in enumerate(model.columns):
+        blocks.setdefault(term_of[col], []).append(i)
+    return ph_test(
+        model.risk_sets, model.x, model.solution.evaluation, model.time, blocks, transform
+    )
+
+
+def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, list[str]]:
+    """SOC status adjusted for the configured covariates, with the PH check and stratification.
+
+    Fits on every person unless `cox.max_persons` caps it (a seeded random sample of persons).
+    Terms other than SOC status whose PH test (`cox.zph`, transform `cox.ph_transform`) p-value
+    falls below `ph_alpha` are moved into strata, worst first, up to `max_strata_terms`; each
+    move is followed by a refit and retest. A SOC term that fails is reported, not stratified
+    (it is the effect of interest).
+    """
+    c = s.cox
+    notes: list[str] = []
+    data = follow
+    sampled = False
+    if c.max_persons is not None and follow.height > c.max_persons:
+        data = follow.sample(n=c.max_persons, seed=c.seed, shuffle=False).sort("person")
+        sampled = True
+        notes.append(
+            f"fitted on a seeded random sample of {c.max_persons:,} of {follow.height:,} persons"
+        )
+    design, skipped = cox_design(data, c.covariates, c, s.cluster)
+    if skipped:
+        notes.append("covariates not used (missing or constant): " + ", ".join(skipped))
+    for term, levels in design.pooled.items():
+        notes.append(
+            f"{term}: levels too small to publish ({', '.join(levels)}) merged into "
+            f"{design.pooled_into[term]!r}"
+        )
+    pdf = design.frame.to_pandas()
+    strata: list[str] = []
+    start = time.perf_counter()
+    first_test: pl.DataFrame | None = None
+    initial: dict[str, float] | None = None
+    while True:
+        columns = [col for col in design.columns if design.term_of[col] not in strata]
+        model, table, _ = fit_cox(
+            pdf, "time", "event", columns, strata, "cluster", True, s.confidence_level, initial,
+            tolerance=c.tolerance,
+        )  # fmt: skip
+        initial = dict(zip(columns, table["coef"].to_numpy(), strict=True))
+        test = cox_ph_test(model, design.term_of, c.ph_transform)
+        if first_test is None:
+            first_test = test
+        failing = test.filter(
+            (pl.col("p_value") < c.ph_alpha) & ~pl.col("term").is_in(["GLOBAL", GROUP])
+        ).sort("chi2", descending=True)
+        if failing.height == 0 or len(strata) >= c.max_strata_terms:
+            break
+        term = failing["term"][0]
+        strata.append(term)
+        notes.append(f"PH test failed for {term} (p < {c.ph_alpha}): stratified on it")
+    seconds = time.perf_counter() - start
+    soc_test = test.filter(pl.col("term") == GROUP)
+    if soc_test.height and soc_test["p_value"][0] < c.ph_alpha:
+        notes.append("PH test failed for SOC status: its hazard ratio is an average over follow-up")
+    coefficients = pl.DataFrame(
+        {
+            "term": [design.term_of[col] for col in columns],
+            "level": [design.level_of[col] for col in columns],
+            "coef": table["coef"].to_numpy(),
+            "se": table["se"].to_numpy(),
+            "ci_lower": np.exp(table["coef_lower"].to_numpy()),
+            "ci_upper": np.exp(table["coef_upper"].to_numpy()),
+            "p_value": table["p_value"].to_numpy(),
+            "hazard_ratio": table["hazard_ratio"].to_numpy(),
+        }
+    )
+    fit = CoxFit(
+        coefficients=coefficients,
+        ph_test=first_test,
+        ph_test_final=test,
+        strata=strata,
+        n_persons=len(pdf),
+        n_events=int(pdf["event"].sum()),
+        n_params=len(columns),
+        n_clusters=int(pdf["cluster"].nunique()),
+        log_likelihood=model.solution.log_likelihood,
+        concordance=model.concordance(),
+        iterations=model.solution.iterations,
+        scaled_gradient=model.solution.scaled_gradient,
+        seconds=seconds,
+        sampled=sampled,
+        notes=notes,
+    )
+    return fit, design, skipped
+
+
+def strata_codes(frame: pd.DataFrame, strata: list[str]) -> np.ndarray | None:
+    """One integer code per combination of the strata columns (None without strata)."""
+    if not strata:
+        return None
+    return frame.groupby(strata, sort=True, dropna=False, observed=True).ngroup().to_numpy()
