@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
 
 def setup(snakemake) -> logging.Logger:
+    # BLAS uses every core by default: beside other jobs that oversubscribes the machine and
+    # slows the linear algebra many times over. A job uses the threads its rule declares.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(max(1, int(snakemake.threads))))
     scripts = str(Path(__file__).resolve().parent)
     if scripts not in sys.path:
         sys.path.insert(0, scripts)
