@@ -27,6 +27,7 @@ DESCRIBE_NEEDS: dict[str, list[str | tuple[str, ...]]] = {
     "describe_region": ["region"],
     "describe_sex": ["sex"],
     "describe_age": ["age_band"],
+    "describe_age_median": ["age_at_offence"],
     "describe_ethnicity": ["ethnic_group"],
     "describe_offence_group": ["offence_group"],
     "describe_plea": ["plea"],

@@ -221,6 +221,8 @@ def describe_candidates(
                       "horizontal": True, "share_within": "status"},
             )
         )  # fmt: skip
+    if "describe_age_median" not in skipped_outputs:
+        out.append(_median_age(persons))
     soc_persons = persons.filter(pl.col("soc_person"))
     out.append(
         Candidate(
@@ -236,3 +238,27 @@ def describe_candidates(
         )
     )  # fmt: skip
     return out
+
+
+def _median_age(persons: pl.DataFrame) -> Candidate:
+    """Median age at the index appearance, SOC, non-SOC and all persons. A median is one
+    person's value: it rests on the persons of its group and is a whole number of years, a
+    value many persons share."""
+    known = persons.filter(pl.col("age_at_offence").is_not_null())
+    groups = [(label, known.filter(pl.col("status") == label)) for label in SOC_LABEL.values()]
+    rows = [
+        {
+            "statistic": f"median age at offence: {label}",
+            "value": None if df.is_empty() else float(round(df["age_at_offence"].median())),
+            "n_persons": df["person"].n_unique(),
+        }
+        for label, df in [*groups, ("all", known)]
+    ]
+    return Candidate(
+        "describe_age_median",
+        "statistics",
+        "Median age at offence of persons at their index appearance (whole years)",
+        pl.DataFrame(rows, schema={"statistic": pl.String, "value": pl.Float64,
+                                   "n_persons": pl.Int64}),
+        notes="Mean ages are in the headline table. Medians are rounded to whole years.",
+    )  # fmt: skip

@@ -171,26 +171,10 @@ def bar(long: pl.DataFrame, path: Path, *, title: str, ylabel: str, horizontal: 
             lows = np.array([np.nan if lo.get(c) is None else lo[c] for c in cats], float)
             highs = np.array([np.nan if hi.get(c) is None else hi[c] for c in cats], float)
             err = np.vstack([vals - lows, highs - vals])
-        if horizontal:
-            ax.barh(
-                offset,
-                vals,
-                height=width,
-                label=str(g),
-                color=colour,
-                xerr=err,
-                error_kw={"lw": 0.8, "capsize": 2},
-            )
-        else:
-            ax.bar(
-                offset,
-                vals,
-                width=width,
-                label=str(g),
-                color=colour,
-                yerr=err,
-                error_kw={"lw": 0.8, "capsize": 2},
-            )
+        draw_bars = ax.barh if horizontal else ax.bar
+        size = {"height": width, "xerr": err} if horizontal else {"width": width, "yerr": err}
+        draw_bars(offset, vals, label=str(g), color=colour,
+                  error_kw={"lw": 0.8, "capsize": 2}, **size)  # fmt: skip
         _mark_withheld(ax, offset[np.isnan(vals)], horizontal=horizontal)
     if horizontal:
         ax.set_yticks(pos, cats)

@@ -173,15 +173,24 @@ class OutputView:
         data = base64.b64encode(self.figure_path.read_bytes()).decode("ascii")
         return Markup(
             f'<figure class="chart"><img alt="{escape(self.title)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{escape(self.title)} '
-            f"(drawn from the checked table)</figcaption></figure>"
+            f'src="data:image/png;base64,{data}"><figcaption>{escape(self.caption.replace("`", ""))}'
+            f"</figcaption></figure>"
+        )
+
+    @property
+    def caption(self) -> str:
+        """What the figure shows and its base: the checked table it is drawn from."""
+        base = f" Its base is the table `{self.csv_rel}`." if self.csv_rel else ""
+        return (
+            f"{self.title}. Drawn from the checked table below; a withheld value is a cross "
+            f"labelled [c].{base}"
         )
 
     @property
     def figure_md(self) -> str:
         if self.figure_path is None:
             return ""
-        return f"![{self.title}]({self.figure_rel})"
+        return f"![{self.title}]({self.figure_rel})\n\n_{self.caption}_"
 
 
 WITHHELD_FOOT = re.compile(r"\d+ value\(s\) withheld")

@@ -188,6 +188,7 @@ def build_candidates(r: Results) -> list[Candidate]:
     """Every would-be output of the stage, for the disclosure stage."""
     s = r.settings
     last = days_label(max(s.horizons_days))
+    linkage = linkage_statistics(r)
     start_rule = (
         "disposal date"
         if s.release_fraction == 0
@@ -234,7 +235,10 @@ def build_candidates(r: Results) -> list[Candidate]:
             output_id="survival_linkage",
             kind="statistics",
             title="Linkage: coverage and quality of the cross-justice person ID",
-            data=linkage_statistics(r),
+            data=linkage,
+            # Shares of persons state two counts each: the disclosure stage withholds a share
+            # whose count, or complement, is below the threshold.
+            spec={"person_shares": [x for x in linkage["statistic"] if x.startswith("share of")]},
             notes=f"Rows linked to two or more IDs take the {s.fanout_rule.replace('_', ' ')} "
             "one. The linking table carries no match score, so no linkage threshold can be "
             "varied for persons; the journey table's match score is varied below.",
