@@ -171,10 +171,10 @@ class OutputView:
         if self.figure_path is None:
             return Markup("")
         data = base64.b64encode(self.figure_path.read_bytes()).decode("ascii")
+        caption = escape(self.caption.replace("`", ""))
         return Markup(
             f'<figure class="chart"><img alt="{escape(self.title)}" '
-            f'src="data:image/png;base64,{data}"><figcaption>{escape(self.caption.replace("`", ""))}'
-            f"</figcaption></figure>"
+            f'src="data:image/png;base64,{data}"><figcaption>{caption}</figcaption></figure>'
         )
 
     @property
