@@ -149,16 +149,25 @@ def soc_share(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     return pl.concat(out)
 
 
+def appearance_conditions() -> dict[str, pl.Expr]:
+    """Measure id -> the condition an appearance meets to count in that proportion."""
+    return {
+        "drug_offence_share": pl.col("offence_group") == DRUG_GROUP,
+        "guilty_plea_rate": pl.col("plea").cast(pl.String) == "guilty",
+        "conviction_rate": pl.col("outcome_group") == "convicted",
+        "male_share": pl.col("sex").cast(pl.String) == "M",
+        "white_share": pl.col("ethnic_group").cast(pl.String) == "White",
+    }
+
+
 def appearance_proportions(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     """Drug offences, guilty plea, conviction, male and White among appearances."""
-    conditions = (
-        ("drug_offence_share", pl.col("offence_group") == DRUG_GROUP),
-        ("guilty_plea_rate", pl.col("plea").cast(pl.String) == "guilty"),
-        ("conviction_rate", pl.col("outcome_group") == "convicted"),
-        ("male_share", pl.col("sex").cast(pl.String) == "M"),
-        ("white_share", pl.col("ethnic_group").cast(pl.String) == "White"),
+    return pl.concat(
+        [
+            _proportions(rows, cond, m, "appearances", level)
+            for m, cond in appearance_conditions().items()
+        ]
     )
-    return pl.concat([_proportions(rows, cond, m, "appearances", level) for m, cond in conditions])
 
 
 AGE_UNIT = "persons (age at their index appearance)"
@@ -282,16 +291,9 @@ def _persons_each_side(rows: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
 
 def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
     """(measure, population, n_persons) for every proportion of `headline_measures`."""
-    conditions = {
-        "drug_offence_share": pl.col("offence_group") == DRUG_GROUP,
-        "guilty_plea_rate": pl.col("plea").cast(pl.String) == "guilty",
-        "conviction_rate": pl.col("outcome_group") == "convicted",
-        "male_share": pl.col("sex").cast(pl.String) == "M",
-        "white_share": pl.col("ethnic_group").cast(pl.String) == "White",
-    }
     parts = [
         _persons_each_side(rows, cond).with_columns(pl.lit(m).alias("measure"))
-        for m, cond in conditions.items()
+        for m, cond in appearance_conditions().items()
     ]
     soc_cases = rows.filter(pl.col("soc_case").fill_null(False)).select("case_id").unique()
     for measure, cond in (
