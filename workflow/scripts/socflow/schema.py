@@ -62,7 +62,41 @@ SENTENCE_TYPES = (
     "none",
 )
 PROCEEDING_TYPES = ("criminal", "breach", "civil")
-SOURCE_DATASETS = ("crown", "mags", "prison", "probation")
+SOURCE_DATASETS = ("crown", "mags", "prison", "oasys", "probation", "pnc")
+RECEPTION_REASONS = ("remand", "sentenced", "recall", "other")
+RELEASE_REASONS = (
+    "automatic_release",
+    "parole",
+    "end_of_sentence",
+    "remand_released",
+    "died",
+    "deported",
+    "other",
+)
+SECURITY_CATEGORIES = ("A", "B", "C", "D", "female_closed", "female_open", "yoi", "remand", "other")
+INCIDENT_TYPES = ("assault", "self_harm", "drugs_find", "contraband_find", "other")
+PROBATION_DISPOSALS = (
+    "community_order",
+    "suspended_sentence_order",
+    "licence",
+    "post_sentence_supervision",
+    "other",
+)
+PNC_EVENT_TYPES = ("conviction", "caution", "custody")
+YES_NO = ("yes", "no")
+# OASys criminogenic need sections, in the order of the assessment.
+OASYS_SECTIONS = (
+    "accommodation",
+    "education_training_employability",
+    "finance",
+    "relationships",
+    "lifestyle_associates",
+    "drug_misuse",
+    "alcohol_misuse",
+    "emotional_wellbeing",
+    "thinking_behaviour",
+    "attitudes",
+)
 
 
 @dataclass(frozen=True)
@@ -327,6 +361,175 @@ TABLES: dict[str, tuple[Column, ...]] = {
             nullable=True,
         ),
     ),
+    "prison_journeys": (
+        Column("row_id", pl.String(), "Journey row key (p-NOMIS); joins xjs_link (prison)."),
+        Column("reception_date", pl.Date(), "First reception of the journey.", kind="date"),
+        Column(
+            "release_date",
+            pl.Date(),
+            "Final release of the journey; null while still in custody at extract end.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "reception_reason",
+            _enum(RECEPTION_REASONS),
+            "Why the journey began: remand, sentence, recall (no new court case), other.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "release_reason",
+            _enum(RELEASE_REASONS),
+            "Why the journey ended; null while in custody.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "sentence_days",
+            pl.Int32(),
+            "Sentence length in days (0 or null on remand).",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "ho_offence_code",
+            pl.String(),
+            "Main offence, HO code NNNNN.",
+            kind="ho_code",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "age_at_reception",
+            pl.Int16(),
+            "Age in years at reception.",
+            kind="int",
+            required=False,
+            nullable=True,
+        ),
+        Column("sex", _enum(SEX), "M, F or U.", kind="enum", required=False, nullable=True),
+    ),
+    "prison_establishment_spells": (
+        Column("journey_row_id", pl.String(), "Joins prison_journeys.row_id."),
+        Column("establishment_id", pl.String(), "Establishment code (identifiable: never shown)."),
+        Column("start_date", pl.Date(), "Arrival at the establishment.", kind="date"),
+        Column(
+            "end_date",
+            pl.Date(),
+            "Departure (transfer or release); null while still there.",
+            kind="date",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "security_category",
+            _enum(SECURITY_CATEGORIES),
+            "Category of the establishment or prisoner during the spell.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+    ),
+    "prison_incidents": (
+        Column("incident_id", pl.String(), "Incident (several prisoners may share one)."),
+        Column("journey_row_id", pl.String(), "Joins prison_journeys.row_id."),
+        Column("establishment_id", pl.String(), "Establishment of the incident."),
+        Column("incident_date", pl.Date(), "Date of the incident.", kind="date"),
+        Column(
+            "incident_type",
+            _enum(INCIDENT_TYPES),
+            "Assault, self-harm, find of drugs, find of other contraband, other.",
+            kind="enum",
+        ),
+    ),
+    "oasys_assessments": (
+        Column("row_id", pl.String(), "Assessment row key; joins xjs_link (oasys)."),
+        Column("assessment_date", pl.Date(), "Date the assessment was completed.", kind="date"),
+        Column(
+            "full_assessment",
+            _enum(YES_NO),
+            "Full (layer 3) assessment.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        *(
+            Column(
+                f"{section}_score",
+                pl.Int16(),
+                f"Section score: {section.replace('_', ' ')}.",
+                kind="int",
+                required=False,
+                nullable=True,
+            )
+            for section in OASYS_SECTIONS
+        ),
+        *(
+            Column(
+                f"{section}_need",
+                _enum(YES_NO),
+                f"Identified criminogenic need: {section.replace('_', ' ')}.",
+                kind="enum",
+                required=False,
+                nullable=True,
+            )
+            for section in OASYS_SECTIONS
+        ),
+        Column(
+            "ogrs_2yr",
+            pl.Float64(),
+            "OGRS general reoffending probability at 2 years (0-100).",
+            kind="float",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "ovp_2yr",
+            pl.Float64(),
+            "OVP violent reoffending probability at 2 years (0-100).",
+            kind="float",
+            required=False,
+            nullable=True,
+        ),
+    ),
+    "probation_starts": (
+        Column("row_id", pl.String(), "Event row key (nDelius); joins xjs_link (probation)."),
+        Column("start_date", pl.Date(), "Start of supervision.", kind="date"),
+        Column(
+            "disposal_type",
+            _enum(PROBATION_DISPOSALS),
+            "What is supervised.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+        Column(
+            "region",
+            _enum(REGIONS),
+            "Probation region.",
+            kind="enum",
+            required=False,
+            nullable=True,
+        ),
+    ),
+    "pnc_events": (
+        Column("row_id", pl.String(), "Event row key; joins xjs_link (pnc)."),
+        Column("event_date", pl.Date(), "Date of the conviction, caution or custody.", kind="date"),
+        Column("event_type", _enum(PNC_EVENT_TYPES), "Conviction, caution, custody.", kind="enum"),
+        Column(
+            "ho_offence_code",
+            pl.String(),
+            "Offence, HO code NNNNN.",
+            kind="ho_code",
+            required=False,
+            nullable=True,
+        ),
+    ),
 }
 
 # Keys that must be unique within a table (after exact duplicate rows are quarantined).
@@ -336,6 +539,12 @@ KEYS: dict[str, tuple[str, ...]] = {
     "mags_defendant_cases": ("row_id",),
     "xjs_link": ("source_dataset", "row_id", "person_id"),
     "mags_crown_journey": ("mags_case_id", "mags_defendant_id", "crown_defendant_on_case_id"),
+    "prison_journeys": ("row_id",),
+    "prison_establishment_spells": ("journey_row_id", "start_date", "establishment_id"),
+    "prison_incidents": ("incident_id", "journey_row_id"),
+    "oasys_assessments": ("row_id",),
+    "probation_starts": ("row_id",),
+    "pnc_events": ("row_id",),
 }
 
 # What each derived column is derived from: a derived column is absent (null) when one of these
@@ -357,6 +566,8 @@ DATE_ORDER: dict[str, tuple[tuple[str, str], ...]] = {
         ("first_hearing_date", "disposal_date"),
         ("offence_date", "disposal_date"),
     ),
+    "prison_journeys": (("reception_date", "release_date"),),
+    "prison_establishment_spells": (("start_date", "end_date"),),
 }
 
 ETHNIC_GROUP_OF = {
