@@ -30,6 +30,9 @@ class Settings:
     full_assessments_only: bool = True
     adjust_for: tuple[str, ...] = ADJUSTMENT_TERMS
     confidence_level: float = 0.95
+    history_lookback_years: int = 2
+    mags_data_start: date = date(2011, 1, 1)
+    crown_data_start: date = date(2013, 1, 1)
 
     def __post_init__(self) -> None:
         if self.fanout_rule not in FANOUT_RULES:
@@ -45,6 +48,8 @@ class Settings:
             )
         if self.oasys_window_days < 0:
             raise LinkageConfigError("linkage.oasys_window_days must be 0 or more")
+        if self.history_lookback_years < 1:
+            raise LinkageConfigError("linkage.history.lookback_years must be 1 or more")
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Settings:
@@ -65,4 +70,10 @@ class Settings:
             kw["adjust_for"] = tuple(cfg["adjust_for"])
         if "confidence_level" in cfg:
             kw["confidence_level"] = float(cfg["confidence_level"])
+        history = cfg.get("history", {})
+        if "lookback_years" in history:
+            kw["history_lookback_years"] = int(history["lookback_years"])
+        for key in ("mags_data_start", "crown_data_start"):
+            if key in history:
+                kw[key] = parse_date(history[key])
         return cls(**kw)
