@@ -111,6 +111,28 @@ def survival_optional_inputs(wildcards):
     return inputs
 
 
+# Linked tables the linkage stage reads where the extract has them (socflow.linkage.linked).
+LINKED_TABLES = [
+    "prison_journeys",
+    "oasys_assessments",
+    "probation_starts",
+    "pnc_events",
+]
+
+
+def linkage_optional_inputs(wildcards):
+    """The linked tables the extract has, and the magistrates' table (criminal histories)."""
+    inputs = {t: ingested(t) for t in LINKED_TABLES if has(t)}
+    if has("mags_defendant_cases"):
+        inputs["mags"] = ingested("mags_defendant_cases")
+    return inputs
+
+
+def linkage_present_columns():
+    """The canonical columns of each linked table the extract has."""
+    return {t: PRESENT[t] for t in LINKED_TABLES if has(t)}
+
+
 def dataset_spec(wildcards):
     return DATASETS[wildcards.table]
 
@@ -149,6 +171,7 @@ CANDIDATES = {
     "harm": "results/harm/candidates",
     "model": "results/model/candidates",
     "survival": "results/survival/candidates",
+    "linkage": "results/linkage/candidates",
 }
 if config["soc"]["baseline_code_list"]:
     CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"
@@ -165,6 +188,7 @@ CANDIDATE_RULES = {
     "harm": "harm",
     "model": "model_outcomes",
     "survival": "survival",
+    "linkage": "linkage",
     "soc_baseline": "compare_code_lists",
 }
 # What leaves the secure room after clearance, and the output checker's evidence (apart).

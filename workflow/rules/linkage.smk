@@ -20,3 +20,27 @@ rule linkage_cohort:
         linkage=RUN["linkage"],
     script:
         "../scripts/linkage_cohort.py"
+
+
+rule linkage:
+    input:
+        unpack(linkage_optional_inputs),
+        cohort="results/linkage/cohort.parquet",
+        cohort_flow="results/linkage/cohort_flow.csv",
+        crown="results/ingest/crown_defendant_cases.parquet",
+        link="results/ingest/xjs_link.parquet",
+    output:
+        summary="results/linkage/summary.json",
+        candidates=directory("results/linkage/candidates"),
+    log:
+        "logs/linkage/linkage.log",
+    benchmark:
+        "benchmarks/linkage/linkage.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        linkage=RUN["linkage"],
+        sdc=config["sdc"],
+        present=linkage_present_columns(),
+    script:
+        "../scripts/linkage.py"

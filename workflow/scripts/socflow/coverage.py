@@ -19,7 +19,7 @@ from socflow.labels import HEADLINE_MEASURES, variant_label
 RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 
 # Report sections (stages) an analysis belongs to, in report order.
-SECTIONS = ("headline", "soc", "soc_groups", "describe", "harm", "model", "survival")
+SECTIONS = ("headline", "soc", "soc_groups", "describe", "harm", "model", "survival", "linkage")
 
 # Person breakdowns of the describe stage: output id -> canonical Crown columns it needs (any
 # one of a tuple inside the list suffices).
@@ -110,6 +110,7 @@ def plan(config: dict[str, Any], present: dict[str, list[str]]) -> Plan:
     _plan_harm(p, cfg["harm"], crown, offences, mags)
     _plan_model(p, cfg["model"], crown)
     _plan_survival(p, cfg["survival"], crown, mags, link, journey)
+    _plan_linkage(p, cfg["linkage"], present)
     _plan_headline(p, crown)
     order = {s: i for i, s in enumerate(SECTIONS)}
     p.notes.sort(key=lambda n: (order[n["section"]], n["status"], n["analysis"]))
@@ -351,3 +352,103 @@ def mags_usable_for_survival(surv: dict[str, Any], mags: set[str]) -> bool:
         else bool({"first_hearing_date", "disposal_date"} & mags)
     )
     return has_date and _MAGS_FOR_SURVIVAL <= mags
+
+
+# Linked tables of the linkage stage, in words (socflow.linkage.linked).
+LINKED_TABLES = {
+    "prison_journeys": "prison custodial journeys",
+    "oasys_assessments": "OASys assessments",
+    "probation_starts": "probation starts",
+    "pnc_events": "Police National Computer events",
+}
+LINKAGE_TERMS = {"age_at_offence": "age_at_offence", "sex": "sex", "offence_group": "offence_group"}
+
+
+def _plan_linkage(p: Plan, link_cfg: dict, present: dict[str, list[str]]) -> None:
+    """The linkage stage needs the linking table and the Crown rows' key; each of its analyses
+    needs its linked table (and, for the profiles, OASys need or score columns)."""
+    crown = _columns(present, "crown_defendant_cases")
+    if not present.get("xjs_link") or "row_id" not in crown:
+        p.skipped_stages.append("linkage")
+        why = (
+            "the cross-justice linking table (xjs_link)"
+            if not present.get("xjs_link")
+            else "row_id in the Crown Court table"
+        )
+        p.note(
+            "linkage",
+            "linked data: who is linked and their profiles (whole section)",
+            SKIPPED,
+            f"needs {why} to find Crown Court defendants in the linked datasets",
+        )
+        return
+    linked = [t for t in LINKED_TABLES if present.get(t)]
+    if not linked:
+        p.note(
+            "linkage",
+            "who is found in the linked datasets",
+            SKIPPED,
+            "no linked prison, OASys, probation or PNC table in the extract",
+        )
+    else:
+        for table in (t for t in LINKED_TABLES if t not in linked and t != "pnc_events"):
+            p.note(
+                "linkage",
+                f"found in {LINKED_TABLES[table]}",
+                SKIPPED,
+                f"the extract has no {table} table",
+            )
+    oasys = _columns(present, "oasys_assessments")
+    sections = [s for s in schema.OASYS_SECTIONS if f"{s}_need" in oasys or f"{s}_score" in oasys]
+    if not oasys or not sections:
+        p.note(
+            "linkage",
+            "OASys profiles and need models",
+            SKIPPED,
+            "the extract has no oasys_assessments table"
+            if not oasys
+            else "the OASys table has no need or score column",
+        )
+    else:
+        if link_cfg["full_assessments_only"] and "full_assessment" not in oasys:
+            link_cfg["full_assessments_only"] = False
+            p.note(
+                "linkage",
+                "OASys profiles",
+                REDUCED,
+                "no full_assessment column: every assessment is used, whatever its layer",
+            )
+        lacking = [s for s in schema.OASYS_SECTIONS if s not in sections]
+        if lacking:
+            p.note(
+                "linkage",
+                "OASys profiles",
+                REDUCED,
+                f"the OASys table lacks the sections {', '.join(lacking)}",
+            )
+        dropped = [t for t in link_cfg["adjust_for"] if LINKAGE_TERMS[t] not in crown and
+                   not (t == "offence_group" and "ho_offence_code" in crown)]  # fmt: skip
+        if dropped:
+            link_cfg["adjust_for"] = [t for t in link_cfg["adjust_for"] if t not in dropped]
+            p.note(
+                "linkage",
+                "adjusted need models",
+                REDUCED,
+                f"adjusted without {', '.join(_source_name(t) for t in dropped)}, which the "
+                "extract lacks",
+            )
+    if not present.get("mags_defendant_cases"):
+        p.note(
+            "linkage",
+            "criminal histories from the courts data",
+            REDUCED,
+            "no magistrates' table: histories from Crown Court cases only",
+        )
+    if not present.get("pnc_events"):
+        p.note(
+            "linkage",
+            "criminal histories from the Police National Computer",
+            SKIPPED,
+            "no PNC extract is mapped (PNC is not part of Data First; a researcher who obtains "
+            "one maps it as pnc_events)",
+        )

@@ -25,7 +25,7 @@ from socflow.labels import HEADLINE_MEASURES
 
 MARKER = "[c]"
 NOT_APPLICABLE = "\u2013"  # en dash: a value that does not apply
-SECTION_ORDER = ("headline", "quality", "soc", "describe", "harm", "model", "survival")
+SECTION_ORDER = ("headline", "quality", "soc", "describe", "harm", "model", "survival", "linkage")
 SECTION_TITLES = {
     "headline": "Headline measures",
     "quality": "Data quality",
@@ -35,6 +35,7 @@ SECTION_TITLES = {
     "harm": "Crime harm",
     "model": "Discontinuance and dismissal",
     "survival": "Re-appearance",
+    "linkage": "Linked data: who is linked and their profiles",
 }
 STATUS_TEXT = {
     "skipped": "not produced: the extract lacks what it needs",

@@ -7,10 +7,34 @@ the linking table (`xjs_link`); socflow consumes these IDs and never re-links.
   window; the index case is the person's first SOC case there, else their first case.
   `results/linkage/cohort.parquet` is read by the custody and establishments stages too.
 
-Layout (one question per module): `settings` (config), `cohort` (the linked cohort).
+* **Linkage diagnostics** (`linked`, `diagnostics`): the share of SOC and non-SOC defendants
+  found in each linked dataset (immediate custody by index year, and everyone), and linked
+  against not linked persons compared by standardised differences (`balance`), so that the
+  reader sees whom the linked analyses describe.
+* **OASys profiles** (`profiles`, `need_models`): the assessment nearest after the index case
+  within a window; shares with each criminogenic need, mean section and risk scores,
+  standardised differences SOC against non-SOC, and one adjusted logistic regression per need.
+* **Criminal histories** (`history`): appearances, convictions and custodial sentences in the
+  courts data in a look-back the data cover, age at first appearance seen; and from a PNC
+  extract when one is mapped.
+
+Layout (one question per module): `settings` (config), `cohort` (the linked cohort), `linked`
+(rows of the linked tables with their person), `balance` (standardised differences),
+`diagnostics`, `profiles`, `need_models`, `history`, `results`, `candidates` (outputs for
+disclosure), `run` (the stage and the rule's entry point). Method note:
+docs/methods/linkage.md.
 """
 
 from socflow.linkage.cohort import COHORT_SCHEMA, build_cohort, run_cohort
+from socflow.linkage.run import analyse, run_linkage
 from socflow.linkage.settings import LinkageConfigError, Settings
 
-__all__ = ["COHORT_SCHEMA", "LinkageConfigError", "Settings", "build_cohort", "run_cohort"]
+__all__ = [
+    "COHORT_SCHEMA",
+    "LinkageConfigError",
+    "Settings",
+    "analyse",
+    "build_cohort",
+    "run_cohort",
+    "run_linkage",
+]

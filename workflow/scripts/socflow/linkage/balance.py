@@ -8,7 +8,9 @@ mean difference, se^2 = (n1 + n0) / (n1 n0) + d^2 / (2 (n1 + n0)) (Hedges and Ol
 
 `n_persons` of each row is what a published difference rests on: for an indicator, the
 smallest of the four counts it is made from (with and without, in each group), since the two
-shares and the group sizes give those counts back; for a measurement, the smaller group.
+shares and the group sizes give those counts back; for a count (e.g. of prior convictions),
+whose mean of 0 would say that no one had any, the same with "any" for "with"; for a
+measurement, the smaller group. `k1`, `k0` are the persons with a non-zero value per group.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import polars as pl
 from scipy import stats
 
 # Kinds of characteristic.
-BINARY, CONTINUOUS = "binary", "continuous"
+BINARY, COUNT, CONTINUOUS = "binary", "count", "continuous"
 
 
 def standardised_differences(
@@ -30,7 +32,7 @@ def standardised_differences(
     group (`group` is a boolean column; True is the first group), the standardised difference
     of True against False with its interval, and the counts it rests on.
 
-    Columns: characteristic, kind, n1, mean1, var1, n0, mean0, var0 (sample variances), smd,
+    Columns: characteristic, kind, n1, k1, mean1, var1, n0, k0, mean0, var0 (sample variances), smd,
     ci_lower, ci_upper, n_persons.
     Nulls are left out characteristic by characteristic. Rows in `kinds` order.
     """
@@ -45,7 +47,10 @@ def standardised_differences(
         .drop_nulls("x")
     )
     per_group = long.group_by("characteristic", "_g").agg(
-        pl.len().alias("n"), pl.col("x").mean().alias("m"), pl.col("x").var(ddof=1).alias("v")
+        pl.len().alias("n"),
+        pl.col("x").mean().alias("m"),
+        pl.col("x").var(ddof=1).alias("v"),
+        (pl.col("x") != 0).sum().alias("k"),
     )
     frame = pl.DataFrame(
         {"characteristic": names, "kind": [kinds[c] for c in names]},
@@ -55,11 +60,12 @@ def standardised_differences(
         part = per_group.filter(pl.col("_g") == flag).select(
             "characteristic",
             pl.col("n").cast(pl.Int64).alias(f"n{suffix}"),
+            pl.col("k").cast(pl.Int64).alias(f"k{suffix}"),
             pl.col("m").alias(f"mean{suffix}"),
             pl.col("v").alias(f"var{suffix}"),
         )
         frame = frame.join(part, on="characteristic", how="left")
-    frame = frame.with_columns(pl.col("n1", "n0").fill_null(0))
+    frame = frame.with_columns(pl.col("n1", "n0", "k1", "k0").fill_null(0))
     binary = pl.col("kind") == BINARY
     var1 = pl.when(binary).then(pl.col("mean1") * (1 - pl.col("mean1"))).otherwise("var1")
     var0 = pl.when(binary).then(pl.col("mean0") * (1 - pl.col("mean0"))).otherwise("var0")
@@ -68,18 +74,15 @@ def standardised_differences(
     smd = pl.when(pooled > 0).then((pl.col("mean1") - pl.col("mean0")) / pooled)
     se = ((n1 + n0) / (n1 * n0) + pl.col("smd") ** 2 / (2 * (n1 + n0))).sqrt()
     counts = pl.min_horizontal(
-        (n1 * pl.col("mean1")).round(0),
-        (n1 * (1 - pl.col("mean1"))).round(0),
-        (n0 * pl.col("mean0")).round(0),
-        (n0 * (1 - pl.col("mean0"))).round(0),
+        pl.col("k1"), pl.col("n1") - pl.col("k1"), pl.col("k0"), pl.col("n0") - pl.col("k0")
     )
     return (
         frame.with_columns(smd.alias("smd"), var1.alias("var1"), var0.alias("var0"))
         .with_columns(
             (pl.col("smd") - z * se).alias("ci_lower"),
             (pl.col("smd") + z * se).alias("ci_upper"),
-            pl.when(binary)
-            .then(counts.fill_null(0))
+            pl.when(pl.col("kind").is_in([BINARY, COUNT]))
+            .then(counts)
             .otherwise(pl.min_horizontal(n1, n0))
             .cast(pl.Int64)
             .alias("n_persons"),
@@ -88,9 +91,11 @@ def standardised_differences(
             "characteristic",
             "kind",
             "n1",
+            "k1",
             "mean1",
             "var1",
             "n0",
+            "k0",
             "mean0",
             "var0",
             "smd",
@@ -107,9 +112,11 @@ def _empty() -> pl.DataFrame:
             "characteristic": pl.String,
             "kind": pl.String,
             "n1": pl.Int64,
+            "k1": pl.Int64,
             "mean1": pl.Float64,
             "var1": pl.Float64,
             "n0": pl.Int64,
+            "k0": pl.Int64,
             "mean0": pl.Float64,
             "var0": pl.Float64,
             "smd": pl.Float64,

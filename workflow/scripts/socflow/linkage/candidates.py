@@ -6,7 +6,7 @@ import polars as pl
 from scipy import stats
 
 from socflow.headline import wilson_interval
-from socflow.linkage.balance import BINARY
+from socflow.linkage.balance import BINARY, COUNT
 from socflow.linkage.diagnostics import ALL_YEARS, CUSTODIAL
 from socflow.linkage.profiles import RISK_SCORES, section_label
 from socflow.linkage.results import Results
@@ -29,11 +29,13 @@ def comparison_rows(
 ) -> tuple[pl.DataFrame, list[str]]:
     """Two groups' shares (Wilson intervals) or means (t intervals) and their standardised
     difference, three rows per characteristic, from `standardised_differences`; and the labels
-    of the rows that are shares of persons."""
+    of the rows that are shares of persons. The mean of a count rests on the fewer of the
+    persons with any and without any (a mean of 0 says no one had any)."""
     z = float(stats.norm.ppf(0.5 + level / 2))
     parts = []
     for suffix, label in (("1", label1), ("0", label0)):
         n, m, v = pl.col(f"n{suffix}"), pl.col(f"mean{suffix}"), pl.col(f"var{suffix}")
+        k = pl.col(f"k{suffix}")
         lo, hi = wilson_interval(n * m, n, level)
         binary = pl.col("kind") == BINARY
         se = (v / n).sqrt()
@@ -45,7 +47,10 @@ def comparison_rows(
                 m.alias("value"),
                 pl.when(binary).then(lo).otherwise(m - z * se).alias("ci_lower"),
                 pl.when(binary).then(hi).otherwise(m + z * se).alias("ci_upper"),
-                n.alias("n_persons"),
+                pl.when(pl.col("kind") == COUNT)
+                .then(pl.min_horizontal(k, n - k))
+                .otherwise(n)
+                .alias("n_persons"),
                 binary.alias("_share"),
                 pl.int_range(pl.len()).alias("_i"),
             )

@@ -15,25 +15,25 @@ from datetime import date
 
 import polars as pl
 
-from socflow.linkage.balance import BINARY, CONTINUOUS, standardised_differences
+from socflow.linkage.balance import BINARY, CONTINUOUS, COUNT, standardised_differences
 from socflow.linkage.diagnostics import soc_status
 from socflow.linkage.settings import SOC_LABEL, Settings
 from socflow.survival.linking import attach_person_ids, resolve_person_ids
 from socflow.survival.settings import str_col
 
 COURT_MEASURES = {
-    "prior_appearances": ("court appearances in the look-back", CONTINUOUS),
-    "prior_convictions": ("convictions in the look-back", CONTINUOUS),
-    "prior_custody": ("immediate custodial sentences in the look-back", CONTINUOUS),
+    "prior_appearances": ("court appearances in the look-back", COUNT),
+    "prior_convictions": ("convictions in the look-back", COUNT),
+    "prior_custody": ("immediate custodial sentences in the look-back", COUNT),
     "any_prior_appearance": ("any court appearance in the look-back", BINARY),
     "any_prior_conviction": ("any conviction in the look-back", BINARY),
     "any_prior_custody": ("any immediate custodial sentence in the look-back", BINARY),
     "age_first_seen": ("age at first court appearance seen (years)", CONTINUOUS),
 }
 PNC_MEASURES = {
-    "pnc_convictions": ("PNC convictions before the index case", CONTINUOUS),
-    "pnc_cautions": ("PNC cautions before the index case", CONTINUOUS),
-    "pnc_custody": ("PNC custodial sentences before the index case", CONTINUOUS),
+    "pnc_convictions": ("PNC convictions before the index case", COUNT),
+    "pnc_cautions": ("PNC cautions before the index case", COUNT),
+    "pnc_custody": ("PNC custodial sentences before the index case", COUNT),
     "pnc_any_conviction": ("any PNC conviction before the index case", BINARY),
     "pnc_any_caution": ("any PNC caution before the index case", BINARY),
     "pnc_years_since_first": ("years from first PNC event to the index case", CONTINUOUS),

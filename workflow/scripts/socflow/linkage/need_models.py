@@ -82,10 +82,28 @@ def _pool(frame: pl.DataFrame, term: str, needs: list[str], thr: SdcThresholds) 
 
 
 def _reference(frame: pl.DataFrame, term: str, exclude: str | None = None) -> str:
+    """The largest level (ties: the first by name), other than `exclude` if there is one."""
     counts = frame.group_by(term).len()
-    if exclude is not None:
+    if exclude is not None and counts.filter(pl.col(term) != exclude).height:
         counts = counts.filter(pl.col(term) != exclude)
     return counts.sort(["len", term], descending=[True, False])[term][0]
+
+
+def _too_few(frame: pl.DataFrame, needs: list[str], thr: SdcThresholds) -> list[str]:
+    """Needs held, or not held, by fewer than `min_level_events` SOC or non-SOC persons."""
+    out = []
+    for n in needs:
+        counts = (
+            frame.filter(pl.col(f"y_{n}").is_not_null())
+            .group_by("soc")
+            .agg(pl.len().alias("persons"), pl.col(f"y_{n}").sum().alias("events"))
+        )
+        least = counts.select(
+            pl.min_horizontal(pl.col("events"), pl.col("persons") - pl.col("events")).min()
+        ).item()
+        if counts.height < 2 or least is None or least < thr.min_level_events:
+            out.append(n)
+    return out
 
 
 def fit_need_models(profiled: pl.DataFrame, s: Settings, thr: SdcThresholds) -> NeedModels:
@@ -109,6 +127,15 @@ def fit_need_models(profiled: pl.DataFrame, s: Settings, thr: SdcThresholds) -> 
         notes.append(f"{left_out:,} profiled persons left out: an adjustment term not recorded")
     if "sex" in terms:
         frame = frame.filter(pl.col("sex") != "U")
+    # A need too rare (or too common) among SOC or non-SOC persons to publish is not modelled,
+    # and does not decide the pooling of the others' levels.
+    rare = _too_few(frame, needs, thr)
+    if rare:
+        notes.append(
+            "not published (too few persons with or without the need, SOC or non-SOC): "
+            + ", ".join(section_label(n) for n in rare)
+        )
+    needs = [n for n in needs if n not in rare]
     for term in (t for t in terms if t in CATEGORICAL):
         frame = _pool(frame, term, needs, thr)
     columns, names = [frame["soc"].to_numpy()], ["soc"]

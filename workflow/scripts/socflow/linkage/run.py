@@ -114,16 +114,21 @@ def summary(r: Results, cohort: pl.DataFrame) -> dict[str, Any]:
     return out
 
 
-def read_inputs(paths: dict[str, str | None]) -> dict[str, Any]:
-    """The stage's inputs; the linked tables and the magistrates' table only where given."""
+def read_inputs(
+    paths: dict[str, str | None], present: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """The stage's inputs; the linked tables and the magistrates' table only where given, and
+    of a linked table only the columns the extract has (`present`; all when not given)."""
     crown = pl.read_parquet(paths["crown"])
     crown = crown.select([c for c in CROWN_HISTORY_COLUMNS if c in crown.columns])
     mags = None
     if paths.get("mags"):
         mags = read_ingested(paths["mags"], "mags_defendant_cases", MAGS_HISTORY_COLUMNS)
-    linked = {
-        d.table: pl.read_parquet(paths[d.table]) for d in LINKED_DATASETS if paths.get(d.table)
-    }
+    linked = {}
+    for d in LINKED_DATASETS:
+        if paths.get(d.table):
+            columns = None if present is None else list(present.get(d.table, [])) or None
+            linked[d.table] = pl.read_parquet(paths[d.table], columns=columns)
     return {
         "cohort": pl.read_parquet(paths["cohort"]),
         "cohort_flow": pl.read_csv(paths["cohort_flow"]),
@@ -140,11 +145,12 @@ def run_linkage(
     sdc: dict[str, Any],
     out_summary: str | Path,
     out_candidates: str | Path,
+    present: dict[str, list[str]] | None = None,
 ) -> Results:
     """Rule linkage: read the inputs, analyse, write the summary and the candidates."""
     s = Settings.from_config(cfg)
     thr = SdcThresholds.from_config(sdc)
-    data = read_inputs(paths)
+    data = read_inputs(paths, present)
     log.info("linked tables read: %s", ", ".join(data["linked"]) or "none")
     r = analyse(data["cohort"], data["cohort_flow"], data["crown"], data["mags"], data["link"],
                 data["linked"], s, thr)  # fmt: skip

@@ -1,0 +1,36 @@
+"""Rule linkage: who is found in the linked datasets, OASys profiles and criminal histories."""
+
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from snakemake.script import snakemake
+
+sys.path.insert(0, snakemake.scriptdir)
+from _bootstrap import setup
+
+log = setup(snakemake)
+
+from socflow.linkage import LinkageConfigError, run_linkage  # noqa: E402
+from socflow.mapping import LinkError  # noqa: E402
+
+TABLES = ("prison_journeys", "oasys_assessments", "probation_starts", "pnc_events")
+try:
+    run_linkage(
+        paths={
+            "cohort": snakemake.input.cohort,
+            "cohort_flow": snakemake.input.cohort_flow,
+            "crown": snakemake.input.crown,
+            "link": snakemake.input.link,
+            "mags": snakemake.input.get("mags"),
+            **{t: snakemake.input.get(t) for t in TABLES},
+        },
+        cfg=snakemake.params.linkage,
+        sdc=snakemake.params.sdc,
+        present=snakemake.params.present,
+        out_summary=snakemake.output.summary,
+        out_candidates=snakemake.output.candidates,
+    )
+except (LinkageConfigError, LinkError) as exc:
+    log.error("%s", exc)
+    sys.exit(f"ERROR (rule linkage): {exc}")
