@@ -14,6 +14,11 @@ from socflow.linkage.settings import NON_SOC_LABEL, SOC_LABEL
 from socflow.outputs import STATISTICS_SCHEMA, Candidate
 
 DIFFERENCE = "standardised difference"
+COUNT_NOTE = (
+    "The mean of a count rests on (n_persons) the fewer of the persons with any and with none, "
+    "since a mean of 0 says that no one had any; a difference on the fewest of those counts "
+    "in either group."
+)
 
 
 def _statistics(frame: pl.DataFrame, ids: list[str]) -> pl.DataFrame:
@@ -363,7 +368,7 @@ def _history(r: Results) -> list[Candidate]:
                 "the index case's offence date, for persons whose look-back the data cover; "
                 "age at first appearance seen over all the data before the index case, which "
                 f"is cut on the left by the data's start. SOC minus non-SOC standardised "
-                "differences with intervals.",
+                "differences with intervals. " + COUNT_NOTE,
                 figure={
                     "type": "forest",
                     "label": "measure_name",
@@ -389,7 +394,7 @@ def _history(r: Results) -> list[Candidate]:
                 spec={"person_shares": shares},
                 notes="PNC convictions, cautions and custodial sentences dated before the index "
                 "case's offence date (whole careers: no look-back limit); SOC minus non-SOC "
-                "standardised differences with intervals.",
+                "standardised differences with intervals. " + COUNT_NOTE,
             )
         )
     return out
