@@ -219,7 +219,8 @@ def test_the_stage_runs_every_analysis_and_its_outputs_pass_disclosure(tmp_path)
     candidates = build_candidates(r)
     ids = [c.output_id for c in candidates]
     assert ids == [
-        "linkage_cohort_flow", "linkage_found", "linkage_balance", "linkage_oasys_flow",
+        "linkage_cohort_flow", "linkage_found", "linkage_balance_figure", "linkage_balance",
+        "linkage_oasys_flow",
         "linkage_needs", "linkage_scores", "linkage_profile_differences",
         "linkage_need_models", "linkage_history_coverage", "linkage_history_courts",
         "linkage_history_pnc",

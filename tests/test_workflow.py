@@ -323,3 +323,18 @@ def test_every_headline_measure_is_in_both_pages(tiny_run):
         assert head.count("needs prison data") >= 2, page  # recall: SOC and non-SOC
         # The measures the court data can give carry a percentage (or [c]), with a base.
         assert "% (" in head and "appearances" in head and "index persons" in head
+
+
+@pytest.mark.e2e
+def test_linkage_section_reports_the_default_extract(tiny_run):
+    """The default mapping has the linked prison, OASys and probation tables but declares the
+    PNC extract absent: the linked-data section shows profiles and says PNC is absent."""
+    checked = json.loads((tiny_run / "results/disclosure/linkage.json").read_text())
+    ids = {o["output_id"] for o in checked["outputs"]}
+    assert {"linkage_found", "linkage_needs", "linkage_history_courts"} <= ids
+    assert "linkage_history_pnc" not in ids
+    for page in ("summary.md", "summary.html"):
+        text = (tiny_run / "reports/release" / page).read_text()
+        assert "Linked data: who is linked and their profiles" in text
+        assert "Police National Computer histories: not produced" in text
+        assert "no PNC extract is mapped" in text

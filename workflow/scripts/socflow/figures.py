@@ -274,7 +274,10 @@ def draw(output: dict[str, Any], path: Path) -> Path | None:
     if kind == "km":
         return km(table, spec, path, title=title)
     if kind == "forest":
-        return forest(table, spec, path, title=title)
+        rows = table
+        for col, val in (spec.get("filter") or {}).items():
+            rows = rows.filter(pl.col(col) == val)
+        return forest(rows, spec, path, title=title) if rows.height else None
     if output["kind"] == "frequency":
         long = frequency_shares(table, spec)
         if "share_of" in spec:

@@ -7,7 +7,7 @@ from scipy import stats
 
 from socflow.headline import wilson_interval
 from socflow.linkage.balance import BINARY, COUNT
-from socflow.linkage.diagnostics import ALL_YEARS, CUSTODIAL
+from socflow.linkage.diagnostics import ALL_YEARS, CUSTODIAL, OASYS_WINDOW_LABEL
 from socflow.linkage.profiles import RISK_SCORES, section_label
 from socflow.linkage.results import Results
 from socflow.linkage.settings import NON_SOC_LABEL, SOC_LABEL
@@ -136,7 +136,7 @@ def _found(r: Results) -> Candidate:
     )
 
 
-def _balance(r: Results) -> Candidate:
+def _balance(r: Results) -> list[Candidate]:
     b = r.balance
     assert b is not None
     parts, shares = [], []
@@ -151,28 +151,49 @@ def _balance(r: Results) -> Candidate:
             )
         )
         shares += [f"{dataset}: {x}" for x in share_labels]
-    data = pl.concat(parts)
-    return Candidate(
+    data = _statistics(pl.concat(parts), ["dataset", "characteristic", "measure"])
+    differences = (
+        "linked minus not linked, over the pooled standard deviation; |d| above 0.1 is the "
+        "usual mark of a difference that matters. A standardised difference rests on the "
+        "smallest of the counts it is made from."
+    )
+    table = Candidate(
         output_id="linkage_balance",
         kind="statistics",
         title="Linked against not linked: index persons compared, per linked dataset",
-        data=_statistics(data, ["dataset", "characteristic", "measure"]),
+        data=data,
         spec={"person_shares": shares},
         notes="Means or shares among index persons found in the dataset (linked) and not found "
-        "(not linked), and their standardised difference (linked minus not linked, over the "
-        "pooled standard deviation; |d| above 0.1 is the usual mark of a difference that "
-        "matters). A standardised difference rests on the smallest of the counts it is made "
-        "from.",
+        "(not linked), and their standardised difference (" + differences + ")",
+    )
+    # The figure shows the persons the profiles describe (else the first linked dataset).
+    labels = b["dataset"].unique(maintain_order=True).to_list()
+    shown = OASYS_WINDOW_LABEL if OASYS_WINDOW_LABEL in labels else labels[0]
+    who = (
+        "the OASys profiles describe: index persons with an assessment in the profile window"
+        if shown == OASYS_WINDOW_LABEL
+        else f"the {shown} describe: index persons found there"
+    )
+    figure = Candidate(
+        output_id="linkage_balance_figure",
+        kind="statistics",
+        title=f"Whom {who}, against the others (standardised differences)",
+        data=data.filter((pl.col("dataset") == shown) & (pl.col("measure") == DIFFERENCE)).select(
+            "characteristic", *STATISTICS_SCHEMA
+        ),
+        notes=f"The standardised differences of the table below for {shown} ({differences})",
         figure={
-            "type": "bar",
-            "x": "characteristic",
-            "y": "value",
-            "group": "dataset",
-            "horizontal": True,
-            "filter": {"measure": DIFFERENCE},
-            "ylabel": "standardised difference, linked minus not linked",
+            "type": "forest",
+            "label": "characteristic",
+            "estimate": "value",
+            "lower": "ci_lower",
+            "upper": "ci_upper",
+            "ref": 0.0,
+            "log": False,
+            "xlabel": "standardised difference, linked minus not linked",
         },
     )
+    return [figure, table]
 
 
 def _oasys(r: Results) -> list[Candidate]:
@@ -406,7 +427,7 @@ def build_candidates(r: Results) -> list[Candidate]:
     if r.found is not None:
         out.append(_found(r))
     if r.balance is not None:
-        out.append(_balance(r))
+        out += _balance(r)
     if r.needs is not None:
         out += _oasys(r)
     out += _history(r)

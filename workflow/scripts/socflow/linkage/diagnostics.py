@@ -12,6 +12,8 @@ from socflow.linkage.settings import NON_SOC_LABEL, SOC_LABEL
 ALL_YEARS = "all years"
 CUSTODIAL = "immediate custody at the index case"
 EVERYONE = "all index cases"
+# The pseudo-dataset of persons with an OASys assessment in the profile window.
+OASYS_WINDOW_LABEL = "OASys assessment in the profile window"
 NOT_KNOWN = "Not known"  # offence group of an index case without one (cohort)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from socflow.linkage.candidates import build_candidates
-from socflow.linkage.diagnostics import found_shares, linked_balance
+from socflow.linkage.diagnostics import OASYS_WINDOW_LABEL, found_shares, linked_balance
 from socflow.linkage.history import (
     COURT_MEASURES,
     PNC_MEASURES,
@@ -36,7 +36,6 @@ from socflow.outputs import write_candidates
 from socflow.sdc.thresholds import SdcThresholds
 
 log = logging.getLogger(__name__)
-OASYS_WINDOW_LABEL = "OASys assessment in the profile window"
 CROWN_HISTORY_COLUMNS = ["row_id", "defendant_on_case_id", "case_id", "offence_date",
                          "receipt_date", "disposal_date", "age_at_offence", "outcome_group",
                          "sentence_type"]  # fmt: skip
