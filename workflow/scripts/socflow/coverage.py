@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socflow import schema
+from socflow.coverage_linked import plan_linked
 from socflow.labels import HEADLINE_MEASURES, variant_label
 
 RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 
 # Report sections (stages) an analysis belongs to, in report order.
-SECTIONS = ("headline", "soc", "soc_groups", "describe", "harm", "model", "survival")
+SECTIONS = ("headline", "soc", "soc_groups", "describe", "harm", "model", "survival", "linked_data")
 
 # Person breakdowns of the describe stage: output id -> canonical Crown columns it needs (any
 # one of a tuple inside the list suffices).
@@ -111,6 +112,7 @@ def plan(config: dict[str, Any], present: dict[str, list[str]]) -> Plan:
     _plan_model(p, cfg["model"], crown)
     _plan_survival(p, cfg["survival"], crown, mags, link, journey)
     _plan_headline(p, crown)
+    plan_linked(p, present)
     order = {s: i for i, s in enumerate(SECTIONS)}
     p.notes.sort(key=lambda n: (order[n["section"]], n["status"], n["analysis"]))
     return p
