@@ -10,6 +10,7 @@ from socflow.coverage import plan as coverage_plan
 from socflow.ingest import ORPHAN_KEYS
 from socflow.labels import definition_labels
 from socflow.mapping import MappingError, load_mapping, present_columns
+from socflow.schema import TABLES as TABLE_SCHEMA
 
 SYNTHETIC = config["data_source"] == "synthetic"
 SYNTH_DATA = "results/synthetic/data"
@@ -115,7 +116,7 @@ def survival_optional_inputs(wildcards):
 
 
 # Linked tables the linkage stage reads where the extract has them (socflow.linkage.linked).
-LINKED_TABLES = [
+LINKAGE_TABLES = [
     "prison_journeys",
     "oasys_assessments",
     "probation_starts",
@@ -125,7 +126,7 @@ LINKED_TABLES = [
 
 def linkage_optional_inputs(wildcards):
     """The linked tables the extract has, and the magistrates' table (criminal histories)."""
-    inputs = {t: ingested(t) for t in LINKED_TABLES if has(t)}
+    inputs = {t: ingested(t) for t in LINKAGE_TABLES if has(t)}
     if has("mags_defendant_cases"):
         inputs["mags"] = ingested("mags_defendant_cases")
     return inputs
@@ -133,7 +134,7 @@ def linkage_optional_inputs(wildcards):
 
 def linkage_present_columns():
     """The canonical columns of each linked table the extract has."""
-    return {t: PRESENT[t] for t in LINKED_TABLES if has(t)}
+    return {t: PRESENT[t] for t in LINKAGE_TABLES if has(t)}
 
 
 def dataset_spec(wildcards):
@@ -143,6 +144,35 @@ def dataset_spec(wildcards):
 def ingested(table):
     """The ingested table's path, or [] when the extract lacks it (for optional inputs)."""
     return f"results/ingest/{table}.parquet" if table in TABLES else []
+
+
+# The linked tables (all optional): prison journeys, establishment spells, incidents, OASys
+# assessments, probation starts and PNC events. socflow/coverage_linked.py writes the notes on
+# what the extract's linked tables allow.
+LINKED_TABLES = [
+    "prison_journeys",
+    "prison_establishment_spells",
+    "prison_incidents",
+    "oasys_assessments",
+    "probation_starts",
+    "pnc_events",
+]
+
+
+def linked_inputs(*tables, columns=()):
+    """Ingested paths of those of `tables` the extract has (each with every one of `columns`
+    that the table's canonical schema holds), by table name: for the optional `input:` of a rule
+    that reads linked tables and does without the absent ones."""
+    out = {}
+    for table in tables:
+        wanted = [c for c in columns if c in schema_columns(table)]
+        if has(table, *wanted):
+            out[table] = ingested(table)
+    return out
+
+
+def schema_columns(table):
+    return [c.name for c in TABLE_SCHEMA[table]]
 
 
 def synthetic_scale():

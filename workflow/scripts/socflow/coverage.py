@@ -14,12 +14,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socflow import schema
+from socflow.coverage_linked import plan_linked
 from socflow.labels import HEADLINE_MEASURES, variant_label
 
 RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 
 # Report sections (stages) an analysis belongs to, in report order.
-SECTIONS = ("headline", "soc", "soc_groups", "describe", "harm", "model", "survival", "linkage")
+SECTIONS = (
+    "headline",
+    "soc",
+    "soc_groups",
+    "describe",
+    "harm",
+    "model",
+    "survival",
+    "linked_data",
+    "linkage",
+)
 
 # Person breakdowns of the describe stage: output id -> canonical Crown columns it needs (any
 # one of a tuple inside the list suffices).
@@ -112,6 +123,7 @@ def plan(config: dict[str, Any], present: dict[str, list[str]]) -> Plan:
     _plan_survival(p, cfg["survival"], crown, mags, link, journey)
     _plan_linkage(p, cfg["linkage"], present)
     _plan_headline(p, crown)
+    plan_linked(p, present)
     order = {s: i for i, s in enumerate(SECTIONS)}
     p.notes.sort(key=lambda n: (order[n["section"]], n["status"], n["analysis"]))
     return p
@@ -366,7 +378,9 @@ LINKAGE_TERMS = {"age_at_offence": "age_at_offence", "sex": "sex", "offence_grou
 
 def _plan_linkage(p: Plan, link_cfg: dict, present: dict[str, list[str]]) -> None:
     """The linkage stage needs the linking table and the Crown rows' key; each of its analyses
-    needs its linked table (and, for the profiles, OASys need or score columns)."""
+    needs its linked table (and, for the profiles, OASys need or score columns). What each
+    absent linked table costs in general (the PNC extract included) is noted once, in section
+    `linked_data` (socflow.coverage_linked); these notes are about the stage's own outputs."""
     crown = _columns(present, "crown_defendant_cases")
     if not present.get("xjs_link") or "row_id" not in crown:
         p.skipped_stages.append("linkage")
@@ -390,14 +404,6 @@ def _plan_linkage(p: Plan, link_cfg: dict, present: dict[str, list[str]]) -> Non
             SKIPPED,
             "no linked prison, OASys, probation or PNC table in the extract",
         )
-    else:
-        for table in (t for t in LINKED_TABLES if t not in linked and t != "pnc_events"):
-            p.note(
-                "linkage",
-                f"found in {LINKED_TABLES[table]}",
-                SKIPPED,
-                f"the extract has no {table} table",
-            )
     oasys = _columns(present, "oasys_assessments")
     sections = [s for s in schema.OASYS_SECTIONS if f"{s}_need" in oasys or f"{s}_score" in oasys]
     if not oasys or not sections:
@@ -443,12 +449,4 @@ def _plan_linkage(p: Plan, link_cfg: dict, present: dict[str, list[str]]) -> Non
             "criminal histories from the courts data",
             REDUCED,
             "no magistrates' table: histories from Crown Court cases only",
-        )
-    if not present.get("pnc_events"):
-        p.note(
-            "linkage",
-            "criminal histories from the Police National Computer",
-            SKIPPED,
-            "no PNC extract is mapped (PNC is not part of Data First; a researcher who obtains "
-            "one maps it as pnc_events)",
         )

@@ -35,6 +35,7 @@ SECTION_TITLES = {
     "harm": "Crime harm",
     "model": "Discontinuance and dismissal",
     "survival": "Re-appearance",
+    "linked_data": "Linked prison, OASys, probation and PNC data",
     "linkage": "Linked data: who is linked and their profiles",
 }
 STATUS_TEXT = {
