@@ -20,25 +20,6 @@ from socflow.schema import OASYS_SECTIONS
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-# The synthetic PNC extract, mapped in as a researcher with a PNC extract would map theirs.
-PNC_MAPPING = {
-    "path": "results/synthetic/data/pnc_events.csv",
-    "format": "csv",
-    "columns": {
-        "row_id": "pnc_event_id",
-        "event_date": "event_date",
-        "event_type": "event_type",
-        "ho_offence_code": "offence_code",
-    },
-    "date_format": "%Y-%m-%d",
-    "recode": {
-        "event_type": {
-            "Conviction": "conviction",
-            "Caution": "caution",
-            "Custodial sentence": "custody",
-        }
-    },
-}
 
 
 def _run(work: Path, overlay: dict, *targets: str) -> None:
@@ -85,7 +66,9 @@ def test_need_models_recover_the_planted_need_profile_at_small(tmp_path):
 def test_without_oasys_and_with_pnc_mapped_each_analysis_follows_the_mapping(tmp_path):
     mapping = yaml.safe_load((REPO / "config/mappings/synthetic.yaml").read_text())
     mapping["datasets"]["oasys_assessments"] = None
-    mapping["datasets"]["pnc_events"] = PNC_MAPPING
+    # The synthetic PNC extract mapped in as a researcher holding one would map theirs.
+    pnc = yaml.safe_load((REPO / "tests/data/pnc_mapping.yaml").read_text())
+    mapping["datasets"]["pnc_events"] = pnc["datasets"]["pnc_events"]
     (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(mapping))
     overlay = {"synthetic": {"scale": "tiny"}, "mapping": str(tmp_path / "mapping.yaml")}
     _run(tmp_path, overlay, "reports/release/summary.md")
