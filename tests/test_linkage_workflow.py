@@ -82,6 +82,6 @@ def test_without_oasys_and_with_pnc_mapped_each_analysis_follows_the_mapping(tmp
     section = report[report.index("## Linked data: who is linked and their profiles") :]
     assert "OASys profiles: not produced (the extract has no oasys_assessments table)" in section
     assert "Police National Computer histories: not produced" not in section
-    assert "probation and Police National Computer data" in section
+    assert "OASys, probation and Police National Computer data" in section
     found = pl.read_csv(tmp_path / "reports/release/tables/linkage/linkage_found.csv")
     assert "Police National Computer events" in found["dataset"].to_list()
