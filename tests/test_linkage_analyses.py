@@ -258,3 +258,18 @@ def test_output_is_deterministic(tmp_path):
         write_candidates(build_candidates(r), out, stage="linkage")
         runs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert runs[0] == runs[1]
+
+
+def test_no_one_assessed_in_the_window_gives_empty_profiles_not_an_error():
+    w = world(n_persons=300, seed=8)
+    late = w["oasys_assessments"].with_columns(
+        pl.col("assessment_date").dt.offset_by("10y").alias("assessment_date")
+    )
+    tables = {"oasys_assessments": late, "prison_journeys": w["prison_journeys"]}
+    r = analyse(w["cohort"], w["cohort_flow"], w["crown"], w["mags"], w["link"], tables,
+                Settings(), SdcThresholds())  # fmt: skip
+    assert r.needs is not None and r.needs.height == 0
+    assert r.need_models is not None and r.need_models.coefficients.height == 0
+    assert any("no need model fitted" in n for n in r.need_models.notes)
+    ids = {c.output_id for c in build_candidates(r)}
+    assert "linkage_need_models" not in ids and "linkage_found" in ids

@@ -32,6 +32,28 @@ TERM_LABELS = {"age_at_offence": "age at offence (per 10 years)", "sex": "sex",
                "offence_group": "offence group", "soc": "SOC status"}  # fmt: skip
 
 
+COEFFICIENT_SCHEMA = {
+    "need": pl.String,
+    "term": pl.String,
+    "level": pl.String,
+    "coef": pl.Float64,
+    "se": pl.Float64,
+    "ci_lower": pl.Float64,
+    "ci_upper": pl.Float64,
+    "p_value": pl.Float64,
+    "odds_ratio": pl.Float64,
+}
+LEVEL_SCHEMA = {"term": pl.String, "level": pl.String, "persons": pl.Int64, "events": pl.Int64}
+
+
+def _no_coefficients() -> pl.DataFrame:
+    return pl.DataFrame(schema=COEFFICIENT_SCHEMA)
+
+
+def _no_levels() -> pl.DataFrame:
+    return pl.DataFrame(schema=LEVEL_SCHEMA)
+
+
 @dataclass
 class NeedModels:
     """The SOC coefficient of each need's model, the level counts behind it, and notes."""
@@ -136,6 +158,9 @@ def fit_need_models(profiled: pl.DataFrame, s: Settings, thr: SdcThresholds) -> 
             + ", ".join(section_label(n) for n in rare)
         )
     needs = [n for n in needs if n not in rare]
+    if not needs or frame.height == 0:
+        notes.append("no need model fitted: no need with enough persons to publish")
+        return NeedModels(_no_coefficients(), _no_levels(), 0, frame.height, notes, left_out)
     for term in (t for t in terms if t in CATEGORICAL):
         frame = _pool(frame, term, needs, thr)
     columns, names = [frame["soc"].to_numpy()], ["soc"]
@@ -203,14 +228,9 @@ def fit_need_models(profiled: pl.DataFrame, s: Settings, thr: SdcThresholds) -> 
         )
     coefficients = pl.DataFrame(
         rows,
-        schema={"need": pl.String, "term": pl.String, "level": pl.String, "coef": pl.Float64,
-                "se": pl.Float64, "ci_lower": pl.Float64, "ci_upper": pl.Float64,
-                "p_value": pl.Float64, "odds_ratio": pl.Float64},
-    )  # fmt: skip
-    levels = pl.DataFrame(
-        level_rows,
-        schema={"term": pl.String, "level": pl.String, "persons": pl.Int64, "events": pl.Int64},
+        schema=COEFFICIENT_SCHEMA,
     )
+    levels = pl.DataFrame(level_rows, schema=LEVEL_SCHEMA)
     residual_df = int(frame.height - X.shape[1])
     # Needs whose SOC / non-SOC counts are too small to publish are left out here, with a note,
     # so that the others can pass the disclosure stage's model check together.
