@@ -35,6 +35,7 @@ include: "workflow/rules/provenance.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/harm.smk"
 include: "workflow/rules/survival.smk"
+include: "workflow/rules/linkage.smk"
 
 
 rule all:
