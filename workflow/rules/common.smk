@@ -96,6 +96,8 @@ def headline_inputs(wildcards):
     }
     if "survival" not in PLAN.skipped_stages:
         inputs["follow_up"] = "results/survival/follow_up.parquet"
+    if "custody" not in PLAN.skipped_stages:
+        inputs["recall"] = "results/custody/recall.parquet"
     return inputs
 
 
@@ -108,6 +110,8 @@ def survival_optional_inputs(wildcards):
         inputs["mags"] = ingested("mags_defendant_cases")
         if has("mags_crown_journey"):
             inputs["journey"] = ingested("mags_crown_journey")
+    if RUN["survival"]["time_at_risk"]["release_from_prison_journey"]:
+        inputs["prison_journeys"] = ingested("prison_journeys")
     return inputs
 
 
@@ -149,6 +153,8 @@ CANDIDATES = {
     "harm": "results/harm/candidates",
     "model": "results/model/candidates",
     "survival": "results/survival/candidates",
+    "custody": "results/custody/candidates",
+    "establishments": "results/establishments/candidates",
 }
 if config["soc"]["baseline_code_list"]:
     CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"
@@ -166,6 +172,8 @@ CANDIDATE_RULES = {
     "model": "model_outcomes",
     "survival": "survival",
     "soc_baseline": "compare_code_lists",
+    "custody": "custody",
+    "establishments": "establishments",
 }
 # What leaves the secure room after clearance, and the output checker's evidence (apart).
 RELEASE = "reports/release"

@@ -290,7 +290,8 @@ def headline_table(
     for measure_id, label in HEADLINE_MEASURES.items():
         cells = {}
         for pop in HEADLINE_POPULATIONS:
-            if measure_id == "recall_to_prison_2y":
+            no_prison = not any((label, p) in published for p in HEADLINE_POPULATIONS)
+            if measure_id == "recall_to_prison_2y" and no_prison:
                 text, base = ("needs prison data", "") if pop != "all" else ("", "")
             elif label in skipped:
                 text, base = skipped[label], ""

@@ -46,7 +46,6 @@ class CustodySettings:
     competing_release_reasons: tuple[str, ...] = ("died", "deported")
     follow_up_end_date: date = date(2020, 12, 31)
     confidence_level: float = 0.95
-    seed: int = 20130101
 
     def __post_init__(self) -> None:
         if not self.horizons_days or min(self.horizons_days) <= 0:
@@ -67,6 +66,4 @@ class CustodySettings:
             kw["competing_release_reasons"] = tuple(recall["competing_release_reasons"])
         if "follow_up_end_date" in recall:
             kw["follow_up_end_date"] = date.fromisoformat(str(recall["follow_up_end_date"]))
-        if "seed" in recall:
-            kw["seed"] = int(recall["seed"])
         return cls(**kw)
