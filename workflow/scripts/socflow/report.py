@@ -25,7 +25,10 @@ from socflow.labels import HEADLINE_MEASURES
 
 MARKER = "[c]"
 NOT_APPLICABLE = "\u2013"  # en dash: a value that does not apply
-SECTION_ORDER = ("headline", "quality", "soc", "describe", "harm", "model", "survival")
+SECTION_ORDER = (
+    "headline", "quality", "soc", "describe", "harm", "model", "survival", "custody",
+    "establishments",
+)  # fmt: skip
 SECTION_TITLES = {
     "headline": "Headline measures",
     "quality": "Data quality",
@@ -35,6 +38,8 @@ SECTION_TITLES = {
     "harm": "Crime harm",
     "model": "Discontinuance and dismissal",
     "survival": "Re-appearance",
+    "custody": "After custody: recall and re-appearance",
+    "establishments": "Establishments",
 }
 STATUS_TEXT = {
     "skipped": "not produced: the extract lacks what it needs",
