@@ -6,8 +6,9 @@ log of its prisoner-days as offset, the SOC-prisoner share (in steps of
 establishment and period (month, or quarter or year: `period_effects`):
 
 * **Poisson** GLM (statsmodels), standard errors clustered by establishment (the sandwich
-  with statsmodels' small-sample correction), so that overdispersion and correlation within an
-  establishment over time do not narrow the interval;
+  with the expected information as bread and the small-sample factor of R's
+  `sandwich::vcovCL`, type HC1; checked against R to 1e-6), so that overdispersion and
+  correlation within an establishment over time do not narrow the interval;
 * **negative binomial** (NB2) GLM with the same design and clustering; its dispersion alpha is
   estimated from the Poisson fit by the Cameron-Trivedi auxiliary regression
   ((y - mu)^2 - y) / mu = alpha mu, and reported.
@@ -121,20 +122,38 @@ def fit_panel(panel: pl.DataFrame, incident_type: str, s: EstablishmentSettings)
             alpha = moment_alpha(y, mu)
             fam = sm.families.NegativeBinomial(alpha=alpha)
         try:
-            res = sm.GLM(y, x, family=fam, offset=offset).fit(
-                cov_type="cluster", cov_kwds={"groups": clusters}, maxiter=200, tol=1e-10
-            )
+            res = sm.GLM(y, x, family=fam, offset=offset).fit(scale=1.0, maxiter=200, tol=1e-12)
+            cov = clustered_covariance(x, y, np.asarray(res.fittedvalues), clusters, alpha or 0.0)
         except Exception as exc:  # a failed fit is reported, never fatal
             out.append(failed(family, f"{type(exc).__name__}: {exc}", alpha))
             continue
         if family == "Poisson":
             mu = np.asarray(res.fittedvalues)
-        coef, se = float(res.params[0]), float(res.bse[0])
+        coef, se = float(res.params[0]), float(np.sqrt(cov[0, 0]))
         rr, lo, hi = _wald(coef, se, s.confidence_level)
         out.append(PanelFit(family=family, rate_ratio=rr, ci_lower=lo, ci_upper=hi, coef=coef,
                             se=se, alpha=alpha, converged=bool(getattr(res, "converged", True)),
                             **base))  # fmt: skip
     return out
+
+
+def clustered_covariance(
+    x: np.ndarray, y: np.ndarray, mu: np.ndarray, clusters: np.ndarray, alpha: float = 0.0
+) -> np.ndarray:
+    """Cluster-robust covariance of a log-link Poisson (alpha 0) or NB2 GLM: the expected
+    information as bread (as R's sandwich::vcovCL uses; statsmodels' own cluster option uses
+    the observed one, which differs for NB2, a non-canonical link) and the cluster sums of the
+    scores as meat, with the small-sample factor G/(G-1) (N-1)/(N-K) (vcovCL type HC1)."""
+    n, k = x.shape
+    weight = mu / (1.0 + alpha * mu)
+    bread = np.linalg.inv((x.T * weight) @ x)
+    scores = x * ((y - mu) / (1.0 + alpha * mu))[:, None]
+    codes, inverse = np.unique(clusters, return_inverse=True)
+    sums = np.zeros((len(codes), k))
+    np.add.at(sums, inverse, scores)
+    g = len(codes)
+    factor = g / (g - 1) * (n - 1) / (n - k) if g > 1 and n > k else 1.0
+    return factor * bread @ (sums.T @ sums) @ bread
 
 
 def fit_all(panel: pl.DataFrame, s: EstablishmentSettings) -> list[PanelFit]:
