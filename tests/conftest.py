@@ -37,13 +37,15 @@ def config() -> dict:
 def tiny_canonical(tiny_extracts, config) -> dict:
     """The tiny world through ingest and the default SOC proxy, as later stages see it.
 
-    Keys: the five canonical tables by name, plus `flags` (results/soc/defendant_cases),
-    `person_groups` and `groups` (results/soc/), and `truth_rows` / `truth_summary` (the
-    planted truth, for recovery tests only).
+    Keys: the canonical tables the mapping declares present, by name, plus `flags`
+    (results/soc/defendant_cases), `person_groups` and `groups` (results/soc/), and
+    `truth_rows` / `truth_summary` (the planted truth, for recovery tests only).
     """
     ho = load_ho_codes(HO_CODES)
     out: dict = {}
-    for table in config["datasets"]:
+    for table, spec in config["datasets"].items():
+        if spec is None:
+            continue  # declared absent by the mapping (the PNC extract)
         raw = getattr(tiny_extracts, table).with_columns(
             pl.lit("x").alias("_source_file"), pl.int_range(1, pl.len() + 1).alias("_source_row")
         )

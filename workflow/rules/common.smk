@@ -7,6 +7,7 @@ from snakemake.exceptions import WorkflowError
 
 from socflow.coverage import CoverageError, mags_usable_for_survival
 from socflow.coverage import plan as coverage_plan
+from socflow.ingest import ORPHAN_KEYS
 from socflow.labels import definition_labels
 from socflow.mapping import MappingError, load_mapping, present_columns
 
@@ -72,8 +73,10 @@ def ingest_inputs(wildcards):
         "data": DATASETS[wildcards.table]["path"],
         "ho_codes": config["resources"]["ho_offence_codes"],
     }
-    if wildcards.table == "crown_offences":
-        inputs["parents"] = "results/ingest/crown_defendant_cases.parquet"
+    if wildcards.table in ORPHAN_KEYS:
+        parent = ORPHAN_KEYS[wildcards.table][1]
+        if has(parent):
+            inputs["parents"] = f"results/ingest/{parent}.parquet"
     return inputs
 
 

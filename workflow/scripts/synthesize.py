@@ -12,7 +12,7 @@ from _bootstrap import setup
 
 log = setup(snakemake)
 
-from socflow.synth import SimulationParams, generate, write_extracts  # noqa: E402
+from socflow.synth import LinkedParams, SimulationParams, generate, write_extracts  # noqa: E402
 
 scale = snakemake.params.scale
 planted = snakemake.params.planted
@@ -24,7 +24,15 @@ params = SimulationParams(
     hazard_ratio_soc=planted["hazard_ratio_soc_reappearance"],
     release_fraction=planted["release_fraction"],
 )
-extracts = generate(params)
+# Keys the config leaves out take the schema's defaults (workflow/schemas/config.schema.yaml).
+linked = LinkedParams(
+    n_establishments=scale.get("n_establishments", 60),
+    risk_ratio_soc_recall=planted.get("rate_ratio_soc_recall", 0.25),
+    need_log_odds=dict(planted.get("need_profile", {})),
+    share_rate_ratio=dict(planted.get("rate_ratio_incidents_per_soc_share", {})),
+    person_rate_ratio=dict(planted.get("rate_ratio_incidents_soc_person", {})),
+)
+extracts = generate(params, linked=linked)
 write_extracts(
     extracts,
     data_dir=Path(snakemake.output.crown_offences).parent,
@@ -32,3 +40,4 @@ write_extracts(
     n_shards=scale["shards"],
 )
 log.info("rows written: %s", extracts.truth_summary["rows"])
+log.info("linked rows written: %s", extracts.truth_summary["linked"]["rows"])

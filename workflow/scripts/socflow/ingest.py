@@ -79,8 +79,13 @@ _INT_RANGE = {
     pl.Int32(): (-(2**31), 2**31 - 1),
     pl.Int64(): (-(2**63), 2**63 - 1),
 }
-# Tables whose foreign key must match a row of another table: (column, parent table).
-ORPHAN_KEYS = {"crown_offences": ("defendant_on_case_id", "crown_defendant_cases")}
+# Tables whose foreign key must match a row of another table: (column, parent table, the
+# parent's key column). Checked when the parent table is present; without it, nothing to match.
+ORPHAN_KEYS = {
+    "crown_offences": ("defendant_on_case_id", "crown_defendant_cases", "defendant_on_case_id"),
+    "prison_establishment_spells": ("journey_row_id", "prison_journeys", "row_id"),
+    "prison_incidents": ("journey_row_id", "prison_journeys", "row_id"),
+}
 
 # Smallest allowed value of count columns (negative counts are impossible).
 MIN_VALUE = {"n_offences": 0, "offence_number": 0, "custody_days": 0}
@@ -943,8 +948,8 @@ def run_ingest(
     log.info("%s: reading %d file(s) from %s", table, len(parts), spec["path"])
     parents = None
     if parents_path is not None:
-        fk = ORPHAN_KEYS[table][0]
-        parents = pl.read_parquet(parents_path, columns=[fk]).get_column(fk)
+        parent_key = ORPHAN_KEYS[table][2]
+        parents = pl.read_parquet(parents_path, columns=[parent_key]).get_column(parent_key)
     result = _ingest_parts(
         table, parts, spec, load_ho_codes(ho_codes_path), limits, outcome_groups, age_bands,
         rule=rule, parents=parents,

@@ -1,4 +1,5 @@
-"""Synthetic Data First court extracts with a planted truth (the workflow's default input)."""
+"""Synthetic Data First court extracts with a planted truth (the workflow's default input),
+and the linked prison, OASys, probation and PNC extracts of the same world."""
 
 from __future__ import annotations
 
@@ -8,15 +9,42 @@ from pathlib import Path
 
 import polars as pl
 
-from socflow.synth.extracts import Extracts, QuirkRates, build_extracts
+from socflow.synth.extracts import Extracts, QuirkRates, build_extracts, link_table
+from socflow.synth.linked import Linked, LinkedParams
 from socflow.synth.simulate import SimulationParams, simulate
 
-__all__ = ["Extracts", "QuirkRates", "SimulationParams", "generate", "write_extracts"]
+__all__ = [
+    "LINKED_FILES",
+    "Extracts",
+    "LinkedParams",
+    "QuirkRates",
+    "SimulationParams",
+    "generate",
+    "write_extracts",
+]
+
+# Where each linked extract is written under the data folder (formats as deliveries vary).
+LINKED_FILES: dict[str, str] = {
+    "prison_journeys": "prison_journeys.csv",
+    "prison_establishment_spells": "prison_establishment_spells.csv",
+    "prison_incidents": "prison_incidents.csv",
+    "oasys_assessments": "oasys_assessments.parquet",
+    "probation_starts": "probation_starts.csv",
+    "pnc_events": "pnc_events.csv",
+}
 
 
-def generate(params: SimulationParams, quirks: QuirkRates | None = None) -> Extracts:
-    """Simulate a world and lay it out as extracts."""
-    return build_extracts(simulate(params), quirks)
+def generate(
+    params: SimulationParams,
+    quirks: QuirkRates | None = None,
+    linked: LinkedParams | None = LinkedParams(),  # noqa: B008 (frozen)
+) -> Extracts:
+    """Simulate a world and lay it out as extracts; with `linked` (None: courts only), the linked
+    extracts of the same world too."""
+    ex = build_extracts(simulate(params), quirks)
+    if linked is None:
+        return ex
+    return Extracts(ex.layout, Linked(ex.layout, linked))
 
 
 def _write_shards(
@@ -34,8 +62,9 @@ def write_extracts(ex: Extracts, data_dir: Path, truth_dir: Path, n_shards: int 
     """Write the extracts in the mixed formats real deliveries come in, and the truth apart.
 
     Crown Court and magistrates' defendant-case tables as sharded Parquet folders, the Crown
-    offence table and the journey table as CSV, the linking table as one Parquet file. Each table
-    is spelled out from the layout as it is written (a shard at a time) and dropped after.
+    offence table and the journey table as CSV, the linking table as one Parquet file; the
+    linked extracts as `LINKED_FILES` says. Each table is spelled out from the layout as it is
+    written (a shard at a time) and dropped after.
     """
     data_dir = Path(data_dir)
     truth_dir = Path(truth_dir)
@@ -43,8 +72,17 @@ def write_extracts(ex: Extracts, data_dir: Path, truth_dir: Path, n_shards: int 
     _write_shards(lay.crown_rows, lay.n_crown_rows, data_dir / "crown_defendant_cases", n_shards)
     _write_shards(lay.mags_rows, lay.n_mags_rows, data_dir / "mags_defendant_cases", n_shards)
     lay.offences().write_csv(data_dir / "crown_offences.csv")
-    lay.link().write_parquet(data_dir / "xjs_link.parquet")
+    link_table(lay, ex.linked).write_parquet(data_dir / "xjs_link.parquet")
     lay.journey().write_csv(data_dir / "mags_crown_journey.csv")
     truth_dir.mkdir(parents=True, exist_ok=True)
     lay.truth().write_parquet(truth_dir / "truth_rows.parquet")
+    if ex.linked is not None:
+        for table, name in LINKED_FILES.items():
+            frame = getattr(ex.linked, table)()
+            if name.endswith(".csv"):
+                frame.write_csv(data_dir / name)
+            else:
+                frame.write_parquet(data_dir / name)
+            del frame
+        ex.linked.truth().write_parquet(truth_dir / "linked_truth_rows.parquet")
     (truth_dir / "planted.json").write_text(json.dumps(ex.truth_summary, indent=2, sort_keys=True))

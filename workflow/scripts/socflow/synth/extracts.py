@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -32,6 +33,9 @@ from socflow.synth.simulate import (
     _day,
 )
 from socflow.synth.simulate import narrow as _narrow
+
+if TYPE_CHECKING:
+    from socflow.synth.linked import Linked
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,15 @@ class Extracts:
     from the layout instead, shard by shard, without keeping them.
     """
 
-    def __init__(self, layout: _Layout) -> None:
+    def __init__(self, layout: _Layout, linked: Linked | None = None) -> None:
         self.layout = layout
-        self.truth_summary: dict = layout.summary
+        self.linked = linked
+        self.truth_summary: dict = dict(layout.summary)
+        if linked is not None:
+            self.truth_summary["linked"] = linked.summary
+            rows = dict(layout.summary["rows"])
+            rows["xjs_link"] += sum(linked.summary["rows"][t] for t in LINKED_LINK_TABLES)
+            self.truth_summary["rows"] = rows
 
     @cached_property
     def crown_defendant_cases(self) -> pl.DataFrame:
@@ -73,7 +83,7 @@ class Extracts:
 
     @cached_property
     def xjs_link(self) -> pl.DataFrame:
-        return self.layout.link()
+        return link_table(self.layout, self.linked)
 
     @cached_property
     def mags_crown_journey(self) -> pl.DataFrame:
@@ -82,6 +92,54 @@ class Extracts:
     @cached_property
     def truth_rows(self) -> pl.DataFrame:
         return self.layout.truth()
+
+    def _linked(self, table: str) -> pl.DataFrame:
+        if self.linked is None:
+            raise AttributeError(f"these extracts were generated without the linked data ({table})")
+        return getattr(self.linked, table)()
+
+    @cached_property
+    def prison_journeys(self) -> pl.DataFrame:
+        return self._linked("prison_journeys")
+
+    @cached_property
+    def prison_establishment_spells(self) -> pl.DataFrame:
+        return self._linked("prison_establishment_spells")
+
+    @cached_property
+    def prison_incidents(self) -> pl.DataFrame:
+        return self._linked("prison_incidents")
+
+    @cached_property
+    def oasys_assessments(self) -> pl.DataFrame:
+        return self._linked("oasys_assessments")
+
+    @cached_property
+    def probation_starts(self) -> pl.DataFrame:
+        return self._linked("probation_starts")
+
+    @cached_property
+    def pnc_events(self) -> pl.DataFrame:
+        return self._linked("pnc_events")
+
+    @cached_property
+    def linked_truth(self) -> pl.DataFrame:
+        return self._linked("truth")
+
+
+# Linked tables with rows in the linking table.
+LINKED_LINK_TABLES = ("prison_journeys", "oasys_assessments", "probation_starts", "pnc_events")
+
+
+def link_table(layout: _Layout, linked: Linked | None) -> pl.DataFrame:
+    """The linking table: court rows, then the linked extracts' rows (same ID spelling)."""
+    court = layout.link()
+    if linked is None:
+        return court
+    extra = linked.link().with_columns(
+        estimated_xjs_id=pl.concat_str(pl.lit("XJS"), pl.col("estimated_xjs_id").cast(pl.String))
+    )
+    return pl.concat([court, extra])
 
 
 def _hash_ids(keys: np.ndarray, seed: int) -> pl.Series:
@@ -181,6 +239,9 @@ class _Layout:
         split = rng.random(n_persons) < q.split_person
         alt_id = np.where(split, n_persons + np.arange(n_persons), -1)
         del merged, split
+        # Kept for the linked extracts, whose rows carry the same person IDs.
+        self.xjs_of_person, self.alt_of_person = xjs, alt_id
+        self.birth_day = per["birth_day"]
 
         # ---- courts: codes and names
         courts = world.courts
