@@ -234,15 +234,13 @@ def back_in_court(
 RECALL_UNIT = "released persons"
 
 
-def _recall_populations(recall: pl.DataFrame) -> pl.DataFrame:
+def _recall_population(recall: pl.DataFrame) -> pl.DataFrame:
     """The custody stage's recall follow-up with the headline's `population` labels."""
-    return _with_all(
-        recall.with_columns(
-            pl.when(pl.col("soc_status") == "SOC")
-            .then(pl.lit(SOC))
-            .otherwise(pl.lit(NON_SOC))
-            .alias("population")
-        )
+    return recall.with_columns(
+        pl.when(pl.col("soc_status") == "SOC")
+        .then(pl.lit(SOC))
+        .otherwise(pl.lit(NON_SOC))
+        .alias("population")
     )
 
 
@@ -259,7 +257,9 @@ def recall_to_prison(
             pl.col("population") != ALL
         )
     rows = []
-    for (pop,), part in _recall_populations(recall).group_by("population", maintain_order=True):
+    for (pop,), part in _with_all(_recall_population(recall)).group_by(
+        "population", maintain_order=True
+    ):
         inc = cumulative_incidence(
             part["time"].to_numpy(), part["status"].to_numpy(), horizon_days, level
         )
@@ -357,7 +357,7 @@ def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
         recalled = (pl.col("status") == EVENT) & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
         parts.append(
             _persons_each_side(
-                inputs.recall.rename({"person_id": "person"}), recalled
+                _recall_population(inputs.recall).rename({"person_id": "person"}), recalled
             ).with_columns(pl.lit("recall_to_prison_2y").alias("measure"))
         )
     return pl.concat(parts).select("measure", "population", "n_persons")

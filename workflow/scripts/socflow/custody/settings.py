@@ -44,7 +44,7 @@ class CustodySettings:
     match: MatchSettings = MatchSettings()
     horizons_days: tuple[int, ...] = (365, 730)
     competing_release_reasons: tuple[str, ...] = ("died", "deported")
-    follow_up_end_date: date = date(2020, 12, 31)
+    follow_up_end_date: date = date(2021, 12, 31)
     confidence_level: float = 0.95
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ class EstablishmentSettings:
     """Every analysis setting of the stage."""
 
     first_date: date = date(2013, 1, 1)
-    last_date: date = date(2020, 12, 31)
+    last_date: date = date(2021, 12, 31)
     incident_types: tuple[str, ...] = ("assault", "self_harm", "drugs_find", "contraband_find")
     share_step_points: float = 10.0
     period_effects: str = "month"
