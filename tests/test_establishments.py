@@ -18,6 +18,7 @@ from socflow.establishments import (
     person_rates,
     prisoners,
     spell_months,
+    within_rate_ratio,
 )
 from socflow.establishments.candidates import build_candidates
 
@@ -157,3 +158,30 @@ def test_no_prison_tables_no_error():
 def test_unknown_incident_type_is_refused():
     with pytest.raises(EstablishmentsConfigError, match="riot"):
         EstablishmentSettings(incident_types=("assault", "riot"))
+
+
+def test_within_establishment_month_ratio_sets_aside_where_soc_prisoners_are_held():
+    """SOC prisoners held where incidents are frequent: the crude ratio is inflated, the ratio
+    within establishment-months recovers the planted one."""
+    rng = np.random.default_rng(4)
+    n_est, n_month = 30, 48
+    est = np.repeat(np.arange(n_est), n_month)
+    level = rng.normal(0, 0.6, n_est)
+    share = 1 / (1 + np.exp(-(level - 1.5)))  # more SOC prisoners where rates are high
+    days = rng.integers(5_000, 15_000, est.size)
+    days_soc = (days * share[est]).astype(int)
+    days_other = days - days_soc
+    base = 2e-3 * np.exp(level[est]) * rng.gamma(5, 0.2, est.size)
+    planted = 1.6
+    strata = pl.DataFrame({
+        "establishment_id": [f"E{e}" for e in est], "month": np.arange(est.size),
+        "days_soc": days_soc, "days_other": days_other,
+        "n_drugs_find_soc": rng.poisson(base * planted * days_soc),
+        "n_drugs_find_other": rng.poisson(base * days_other),
+    })  # fmt: skip
+    _, (lo, hi), n = within_rate_ratio(strata, "drugs_find", S)
+    assert lo < planted < hi and n > 1000
+    crude = (strata["n_drugs_find_soc"].sum() / strata["days_soc"].sum()) / (
+        strata["n_drugs_find_other"].sum() / strata["days_other"].sum()
+    )
+    assert crude > hi  # confounded by where SOC prisoners are held

@@ -9,8 +9,14 @@ is named or tabulated), `run` (the stage and the rule's entry point).
 """
 
 from socflow.establishments.models import FAMILIES, PanelFit, fit_all, fit_panel, moment_alpha
-from socflow.establishments.panel import build_panel, prisoner_exposure, prisoners, spell_months
-from socflow.establishments.persons import PersonRates, person_rates
+from socflow.establishments.panel import (
+    build_panel,
+    prisoner_exposure,
+    prisoners,
+    soc_strata,
+    spell_months,
+)
+from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
 from socflow.establishments.run import analyse, run_establishments
 from socflow.establishments.settings import EstablishmentsConfigError, EstablishmentSettings
 
@@ -29,5 +35,7 @@ __all__ = [
     "prisoner_exposure",
     "prisoners",
     "run_establishments",
+    "soc_strata",
     "spell_months",
+    "within_rate_ratio",
 ]

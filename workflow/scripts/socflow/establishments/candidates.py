@@ -103,8 +103,11 @@ def person_statistics(rates: list[PersonRates]) -> pl.DataFrame:
                  n=n_soc),
             _row(f"{label} per 1,000 prisoner-days: non-SOC prisoners", r.rate_non_soc,
                  *r.rate_non_soc_ci, n=n_non),
-            _row(f"{label}: rate ratio, SOC vs non-SOC prisoners", r.rate_ratio,
+            _row(f"{label}: rate ratio, SOC vs non-SOC prisoners (crude)", r.rate_ratio,
                  *r.rate_ratio_ci, n=min(n_soc, n_non)),
+            _row(f"{label}: rate ratio, SOC vs non-SOC prisoners in the same establishment "
+                 "and month", r.within_rate_ratio, *r.within_rate_ratio_ci,
+                 n=min(n_soc, n_non)),
         ]  # fmt: skip
     return pl.DataFrame(rows, schema=_STATS)
 
@@ -148,8 +151,11 @@ def build_candidates(
             "Incident involvement of SOC and non-SOC prisoners",
             person_statistics(rates),
             notes=f"Involvements (one per prisoner per incident) per 1,000 prisoner-days, all "
-            f"establishments pooled; rate ratio from a Poisson GLM per prisoner with "
-            f"log(prisoner-days) offset and robust (HC0) standard errors; {level}% intervals.",
+            f"establishments pooled; crude rate ratio from a Poisson GLM per prisoner with "
+            f"log(prisoner-days) offset and robust (HC0) standard errors; rate ratio within "
+            f"the same establishment and month by conditional Poisson (a logistic GLM of SOC "
+            f"involvements over establishment-months, offset log(SOC days / other days)), "
+            f"errors clustered by establishment; {level}% intervals.",
             order=3,
         ),
     ]

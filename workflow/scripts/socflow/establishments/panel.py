@@ -149,3 +149,43 @@ def prisoner_exposure(
         .filter(pl.col("prisoner_days") > 0)
         .sort(PRISONER)
     )
+
+
+def soc_strata(
+    spells: pl.DataFrame, incidents: pl.DataFrame, who: pl.DataFrame, s: EstablishmentSettings
+) -> pl.DataFrame:
+    """Per establishment x month: prisoner-days of SOC (`days_soc`) and other prisoners
+    (`days_other`) and, per incident type, involvements of each (`n_<type>_soc`,
+    `n_<type>_other`): what the within-establishment-month rate ratio conditions on."""
+    days = (
+        spell_months(spells, s)
+        .join(who, on="journey_row_id", how="left")
+        .group_by("establishment_id", "month")
+        .agg(
+            pl.col("days").filter(pl.col("soc").fill_null(False)).sum().alias("days_soc"),
+            pl.col("days").filter(~pl.col("soc").fill_null(False)).sum().alias("days_other"),
+        )
+    )
+    soc = pl.col("soc").fill_null(False)
+    involved = (
+        incidents.filter(pl.col("incident_date").is_between(s.first_date, s.last_date))
+        .join(who, on="journey_row_id", how="left")
+        .with_columns(
+            pl.col("incident_date").dt.month_start().alias("month"),
+            pl.col("incident_type").cast(pl.String),
+        )
+        .group_by("establishment_id", "month")
+        .agg(
+            *[((pl.col("incident_type") == t) & soc).sum().alias(f"n_{t}_soc")
+              for t in s.incident_types],
+            *[((pl.col("incident_type") == t) & ~soc).sum().alias(f"n_{t}_other")
+              for t in s.incident_types],
+        )
+    )  # fmt: skip
+    counts = [c for c in involved.columns if c.startswith("n_")]
+    return (
+        days.join(involved, on=["establishment_id", "month"], how="left")
+        .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
+        .with_columns(pl.col("days_soc").cast(pl.Int64), pl.col("days_other").cast(pl.Int64))
+        .sort("establishment_id", "month")
+    )

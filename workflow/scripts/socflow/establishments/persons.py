@@ -1,11 +1,20 @@
 """Incident rates of SOC against non-SOC prisoners (person level).
 
 Per incident type: involvements (rows of prison_incidents, one per prisoner per incident) per
-1,000 prisoner-days of SOC and of non-SOC prisoners, and their rate ratio from a Poisson GLM
-of each prisoner's count on SOC status with the log of their prisoner-days as offset and
-robust (HC0 sandwich) standard errors, one row per prisoner: the interval allows for
-overdispersion between prisoners. Rates carry Wald intervals on the log scale from the same
-robust variance.
+1,000 prisoner-days of SOC and of non-SOC prisoners, and two rate ratios:
+
+* **crude**: from a Poisson GLM of each prisoner's count on SOC status with the log of their
+  prisoner-days as offset and robust (HC0 sandwich) standard errors, one row per prisoner (the
+  interval allows for overdispersion between prisoners). It mixes who the prisoners are with
+  where they are held: SOC prisoners are concentrated in some establishments.
+* **within establishment and month**: the rate ratio of SOC against other prisoners held in the
+  same establishment in the same month (Poisson with a fixed effect per establishment-month).
+  Conditioning on each establishment-month's total, its SOC involvements are binomial with
+  log-odds beta + log(SOC days / other days), so beta is the intercept of a logistic GLM over
+  establishment-months with that offset (no fixed effects to estimate), with standard errors
+  clustered by establishment.
+
+Rates carry Wald intervals on the log scale from the crude model's robust variance.
 """
 
 from __future__ import annotations
@@ -36,6 +45,9 @@ class PersonRates:
     involved_soc: int  # prisoners with at least one involvement
     involved_non_soc: int
     error: str = ""
+    within_rate_ratio: float | None = None
+    within_rate_ratio_ci: tuple[float | None, float | None] = (None, None)
+    within_strata: int = 0
 
 
 def person_rates(
@@ -89,3 +101,36 @@ def person_rates(
         rr_ci,
         **counts,
     )
+
+
+def within_rate_ratio(
+    strata: pl.DataFrame, incident_type: str, s: EstablishmentSettings
+) -> tuple[float | None, tuple[float | None, float | None], int]:
+    """SOC / other rate ratio within establishment-months (`panel.soc_strata` rows) and its
+    interval, clustered by establishment; and the number of establishment-months it uses
+    (those with SOC and other prisoners and at least one involvement)."""
+    n_soc, n_other = f"n_{incident_type}_soc", f"n_{incident_type}_other"
+    rows = strata.filter(
+        (pl.col("days_soc") > 0)
+        & (pl.col("days_other") > 0)
+        & (pl.col(n_soc) + pl.col(n_other) > 0)
+    )
+    none = (None, None)
+    if rows.height == 0 or rows[n_soc].sum() == 0 or rows[n_other].sum() == 0:
+        return None, none, rows.height
+    successes = rows[n_soc].to_numpy().astype(float)
+    trials = successes + rows[n_other].to_numpy().astype(float)
+    offset = np.log(rows["days_soc"].to_numpy() / rows["days_other"].to_numpy())
+    groups = np.unique(rows["establishment_id"].to_numpy(), return_inverse=True)[1]
+    z = float(stats.norm.ppf(0.5 + s.confidence_level / 2))
+    try:
+        res = sm.GLM(
+            np.column_stack([successes, trials - successes]),
+            np.ones((rows.height, 1)),
+            family=sm.families.Binomial(),
+            offset=offset,
+        ).fit(cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-10)
+    except Exception:  # a failed fit leaves the ratio unpublished, never stops the stage
+        return None, none, rows.height
+    b, se = float(res.params[0]), float(res.bse[0])
+    return float(np.exp(b)), (float(np.exp(b - z * se)), float(np.exp(b + z * se))), rows.height

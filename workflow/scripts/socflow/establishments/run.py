@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ import polars as pl
 
 from socflow.establishments.candidates import build_candidates
 from socflow.establishments.models import PanelFit, fit_all
-from socflow.establishments.panel import build_panel, prisoner_exposure, prisoners
-from socflow.establishments.persons import PersonRates, person_rates
+from socflow.establishments.panel import build_panel, prisoner_exposure, prisoners, soc_strata
+from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
 from socflow.establishments.settings import EstablishmentSettings
 from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
@@ -34,7 +35,18 @@ def analyse(
     panel = build_panel(spells, incidents, who, s)
     exposure = prisoner_exposure(spells, incidents, who, s)
     fits = fit_all(panel, s)
-    rates = [person_rates(exposure, t, s) for t in s.incident_types]
+    strata = soc_strata(spells, incidents, who, s)
+    rates = []
+    for t in s.incident_types:
+        ratio, ci, n = within_rate_ratio(strata, t, s)
+        rates.append(
+            replace(
+                person_rates(exposure, t, s),
+                within_rate_ratio=ratio,
+                within_rate_ratio_ci=ci,
+                within_strata=n,
+            )
+        )
     return panel, exposure, fits, rates
 
 
