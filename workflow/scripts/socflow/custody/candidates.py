@@ -110,7 +110,8 @@ def build_candidates(
     matched: pl.DataFrame, follow: pl.DataFrame, s: CustodySettings
 ) -> list[Candidate]:
     level = round(100 * s.confidence_level)
-    competing = " or ".join(s.competing_release_reasons) or "none"
+    words = {"died": "death", "deported": "deportation"}
+    competing = " or ".join(words.get(r, r.replace("_", " ")) for r in s.competing_release_reasons)
     return [
         Candidate(
             "custody_match",
@@ -132,7 +133,7 @@ def build_candidates(
             recall_statistics(follow, s),
             notes=f"Aalen-Johansen cumulative incidence of recall (a later journey received "
             f"as a recall) from the release date of the matched journey, with release by "
-            f"{competing} as a competing event and censoring at "
+            f"{competing or 'no reason'} as a competing event and censoring at "
             f"{s.follow_up_end_date.isoformat()}; {level}% log(-log) intervals; risk ratio "
             f"with a delta-method interval on the log scale.",
             order=2,
