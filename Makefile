@@ -71,8 +71,10 @@ test: lint browser sacro-viewer
 		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest
 
 # Reference values from R's survival package for tests/test_survival_reference.py, written to
-# tests/data/survival_r/ by tests/fixtures/r/survival_reference.R (committed; `make test` reads
-# them and never needs R). R and the packages are installed with apt when missing.
+# tests/data/survival_r/ by tests/fixtures/r/survival_reference.R, and from R's glm with
+# sandwich::vcovCL for tests/test_establishments_reference.py (tests/data/establishments_r/)
+# (committed; `make test` reads them and never needs R). R and the packages are installed with
+# apt when missing.
 R_PACKAGES := r-base-core r-cran-survival r-cran-sandwich r-cran-mass
 fixtures:
 	@if ! command -v Rscript >/dev/null 2>&1 || \

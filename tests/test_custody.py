@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import warnings
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from lifelines import AalenJohansenFitter
 
 from socflow import schema
@@ -23,6 +25,16 @@ from socflow.custody import (
 from socflow.custody.candidates import build_candidates
 from socflow.custody.matching import NEAR, NOT_CUSTODIAL, SPANS, UNMATCHED
 from socflow.custody.run import with_soc_status
+from socflow.disclose import disclose_stage, read_checked
+from socflow.establishments import EstablishmentSettings
+from socflow.establishments import analyse as est_analyse
+from socflow.establishments.candidates import build_candidates as est_candidates
+from socflow.headline import NEEDS_PRISON_DATA, recall_to_prison
+from socflow.outputs import write_candidates
+from socflow.report import OutputView, _env, build_views
+from socflow.sdc import SdcThresholds
+
+REPO = Path(__file__).resolve().parents[1]
 
 COHORT_SCHEMA = {
     "person_id": pl.String,
@@ -240,3 +252,47 @@ def test_empty_prison_data():
     assert (
         build_candidates(matched, follow, CustodySettings())[1].data.height == 8
     )  # 2 horizons x (3 groups + ratio)
+
+
+def test_headline_recall_row(small_world):
+    """The headline's recall row: the custody stage's cumulative incidence at 2 years when
+    prison data exist; "needs prison data" when they do not."""
+    cohort, journeys, link = small_world
+    _, follow, _ = analyse(cohort, journeys, link, CustodySettings())
+    rows = {r["population"]: r for r in recall_to_prison(follow).iter_rows(named=True)}
+    assert set(rows) == {"SOC", "non-SOC", "all"}
+    assert rows["SOC"]["value"] == pytest.approx(1.0) and rows["SOC"]["base"] == 1
+    assert rows["non-SOC"]["value"] == 0.0 and rows["all"]["numerator"] == 1
+    absent = recall_to_prison(None)
+    assert absent["note"].to_list() == [NEEDS_PRISON_DATA] * 2
+
+
+@pytest.mark.parametrize("stage", ["custody", "establishments"])
+def test_report_sections_render_with_and_without_outputs(stage, small_world, tmp_path):
+    """The sections render from checked outputs, and without any (not run or withheld)."""
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())[stage]
+    if stage == "custody":
+        cohort, journeys, link = small_world
+        matched, follow, _ = analyse(cohort, journeys, link, CustodySettings())
+        cands = build_candidates(matched, follow, CustodySettings())
+        title = "After custody: recall and re-appearance"
+    else:
+        s = EstablishmentSettings()
+        tables = ("prison_establishment_spells", "prison_incidents", "prison_journeys", "xjs_link")
+        empty = {t: pl.DataFrame(schema=schema.polars_schema(t)) for t in tables}
+        parts = est_analyse(*empty.values(), pl.DataFrame({"person_id": ["p"], "soc": [True]}), s)
+        cands = est_candidates(*parts, s)
+        title = "Establishments"
+    write_candidates(cands, tmp_path / "c", stage=stage)
+    disclose_stage(tmp_path / "c", tmp_path / "tables", tmp_path / "checked.json", SdcThresholds())
+    views = build_views(
+        read_checked(tmp_path / "checked.json", tmp_path / "tables"), tmp_path / "fig", tmp_path
+    )
+    env = _env()
+    for suffix in ("html", "md"):
+        tmpl = env.get_template(f"sections/{stage}.{suffix}.j2")
+        page = tmpl.render(out=lambda i: views.get(i, OutputView(i)), cfg=cfg,
+                           ctx={"synthetic": True})  # fmt: skip
+        assert title in page and "SYNTHETIC DATA" in page
+        bare = tmpl.render(out=OutputView, cfg=cfg, ctx={"synthetic": False})
+        assert title in bare and "SYNTHETIC DATA" not in bare
