@@ -5,6 +5,7 @@
 
 rule calibration:
     input:
+        unpack(calibration_recall),
         crown="results/ingest/crown_defendant_cases.parquet",
         flags="results/soc/defendant_cases.parquet",
         follow_up="results/survival/follow_up.parquet",
