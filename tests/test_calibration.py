@@ -111,7 +111,8 @@ def tiny_calibration(tiny_canonical):
         t["mags_crown_journey"], t["flags"], s, fit_model=False,
     )  # fmt: skip
     inputs = hl.HeadlineInputs(t["crown_defendant_cases"], t["flags"], results.follow, 2013, 2020)
-    measures = cal.calibration_measures(inputs, t["mags_defendant_cases"], t["xjs_link"])
+    linked = {name: t[name] for name in cal.LINKED_CALIBRATION_TABLES}
+    measures = cal.calibration_measures(inputs, t["mags_defendant_cases"], t["xjs_link"], linked)
     rows = hl.appearances(inputs)
     # Co-defendants share their case's outcome, offence and (in a group) re-appearance: the
     # effective sample of an appearance measure is nearer the number of cases.
@@ -129,6 +130,9 @@ def _standard_error(row: dict, spread: dict[str, tuple[float, float]]) -> float:
         return sd / math.sqrt(row["base"] / per_case)
     if row["ci_lower"] is not None and row["numerator"] is None:  # Kaplan-Meier band
         return (row["ci_upper"] - row["ci_lower"]) / (2 * 1.96)
+    if row["kind"] == "rate":  # incidents per 1,000 prisoners: Poisson, doubled for the
+        # establishment and month effects and overdispersion of the generator
+        return 2 * 1000 * math.sqrt(max(row["numerator"], 1)) / row["base"]
     p = row["value"]
     base = row["base"] / per_case if row["unit"] == "appearances" else row["base"]
     return math.sqrt(max(p * (1 - p), 1e-4) / base)

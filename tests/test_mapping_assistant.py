@@ -25,9 +25,13 @@ TABLES = list(schema.TABLES)
 
 
 def shipped_mapping() -> dict:
-    """The shipped synthetic mapping (the file config.yaml's `mapping` names), as checked."""
+    """The shipped synthetic mapping (the file config.yaml's `mapping` names), as checked, with
+    the synthetic PNC extract mapped in (the shipped mapping declares it absent, as Data First
+    has no PNC data; tests/data/pnc_mapping.yaml maps it)."""
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    return load_mapping(REPO / config["mapping"])
+    shipped = load_mapping(REPO / config["mapping"])
+    pnc = yaml.safe_load((REPO / "tests" / "data" / "pnc_mapping.yaml").read_text())["datasets"]
+    return {**shipped, **check_mapping({**shipped, **pnc})}
 
 
 @pytest.fixture(scope="module")
@@ -344,6 +348,10 @@ def test_value_tables_are_written_per_coded_column(extract_dir, known_codes, tmp
     assert dict(values.select("value", "proposed_level").iter_rows()) == {
         "mags_hocas": "mags",
         "crown_xhibit": "crown",
+        "prison_nomis": "prison",
+        "prison_oasys": "oasys",
+        "probation_delius": "probation",
+        "pnc": "pnc",
     }
     assert values["rows"].sum() == draft.evidence["source_dataset"].profile.rows
 

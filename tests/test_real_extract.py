@@ -122,6 +122,19 @@ def make_extract(tiny_extracts, root: Path) -> tuple[Path, dict]:
             },
             "xjs_link": {**shipped["xjs_link"], "path": str(out / "link.parquet")},
             "mags_crown_journey": None,
+            # This extract has no linked prison, OASys, probation or PNC data (its linking
+            # table still holds rows of those sources, which join nothing).
+            **dict.fromkeys(
+                (
+                    "prison_journeys",
+                    "prison_establishment_spells",
+                    "prison_incidents",
+                    "oasys_assessments",
+                    "probation_starts",
+                    "pnc_events",
+                ),
+                None,
+            ),
         }
     }
     return out, mapping

@@ -1,11 +1,24 @@
 # Synthetic runs only: how close the synthetic extracts come to the published picture of the
-# courts (resources/synthetic/calibration_targets.csv), computed by the headline-measure code the
-# report uses. The report shows the table in its synthetic-data box.
+# courts and of the linked prison data (resources/synthetic/calibration_targets.csv), computed by
+# the headline-measure code the report uses. The report shows the table in its synthetic-data box.
+
+
+def calibration_linked_inputs(wildcards):
+    """The linked tables behind the incident-rate and OASys-coverage targets, where present."""
+    inputs = {}
+    if has("prison_incidents") and has("prison_establishment_spells"):
+        inputs.update(
+            linked_inputs("prison_incidents", "prison_establishment_spells"),
+        )
+    if has("oasys_assessments"):
+        inputs.update(linked_inputs("oasys_assessments"))
+    return inputs
 
 
 rule calibration:
     input:
         unpack(calibration_recall),
+        unpack(calibration_linked_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
         flags="results/soc/defendant_cases.parquet",
         follow_up="results/survival/follow_up.parquet",

@@ -10,6 +10,7 @@ from socflow.coverage import plan as coverage_plan
 from socflow.ingest import ORPHAN_KEYS
 from socflow.labels import definition_labels
 from socflow.mapping import MappingError, load_mapping, present_columns
+from socflow.schema import TABLES as TABLE_SCHEMA
 
 SYNTHETIC = config["data_source"] == "synthetic"
 SYNTH_DATA = "results/synthetic/data"
@@ -132,6 +133,35 @@ def dataset_spec(wildcards):
 def ingested(table):
     """The ingested table's path, or [] when the extract lacks it (for optional inputs)."""
     return f"results/ingest/{table}.parquet" if table in TABLES else []
+
+
+# The linked tables (all optional): prison journeys, establishment spells, incidents, OASys
+# assessments, probation starts and PNC events. socflow/coverage_linked.py writes the notes on
+# what the extract's linked tables allow.
+LINKED_TABLES = [
+    "prison_journeys",
+    "prison_establishment_spells",
+    "prison_incidents",
+    "oasys_assessments",
+    "probation_starts",
+    "pnc_events",
+]
+
+
+def linked_inputs(*tables, columns=()):
+    """Ingested paths of those of `tables` the extract has (each with every one of `columns`
+    that the table's canonical schema holds), by table name: for the optional `input:` of a rule
+    that reads linked tables and does without the absent ones."""
+    out = {}
+    for table in tables:
+        wanted = [c for c in columns if c in schema_columns(table)]
+        if has(table, *wanted):
+            out[table] = ingested(table)
+    return out
+
+
+def schema_columns(table):
+    return [c.name for c in TABLE_SCHEMA[table]]
 
 
 def synthetic_scale():

@@ -5,7 +5,8 @@ population, definition, target, tolerance, source); every headline measure is co
 `socflow.headline` (the functions the report's headline table uses), and the few extra marginals
 below by the stages' own person-ID rules. The table written is measure | population | target |
 synthetic | tolerance | within, where `within` is "yes", "no", or why the measure has no
-synthetic value (recall to prison needs the linked prison data).
+synthetic value (recall to prison needs the linked prison data). The linked data's own measures
+(incident rates, OASys coverage) are in socflow.calibration_linked.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from socflow.calibration_linked import incident_rates, oasys_match
 from socflow.headline import ALL, SCHEMA, HeadlineInputs, headline_measures
 from socflow.survival import attach_person_ids, resolve_person_ids
 
@@ -25,6 +27,10 @@ OUTPUT_COLUMNS = ("measure", "population", "target", "synthetic", "tolerance", "
 # first year of the data, back before the magistrates' courts by the end of the follow-up year.
 RETURNING_COHORT_YEAR = 2011
 RETURNING_FOLLOW_UP_END = date(2019, 12, 31)
+
+
+# Linked tables the calibration reads when the extract has them (rule input names).
+LINKED_CALIBRATION_TABLES = ("prison_establishment_spells", "prison_incidents", "oasys_assessments")
 
 
 class CalibrationError(ValueError):
@@ -121,13 +127,27 @@ def calibration_measures(
     inputs: HeadlineInputs,
     mags: pl.DataFrame | None = None,
     link: pl.DataFrame | None = None,
+    linked: dict[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
-    """The headline measures and the extra marginals, in the headline schema."""
+    """The headline measures and the extra marginals, in the headline schema; with `linked`
+    (ingested linked tables by name), the incident rates and OASys coverage too."""
     parts = [headline_measures(inputs).drop("label")]
     if mags is not None:
         parts.append(crown_to_mags_rows(inputs.crown, mags))
         if link is not None:
             parts.append(returning_defendants(mags, link))
+    linked = linked or {}
+    if "prison_incidents" in linked and "prison_establishment_spells" in linked:
+        parts.append(
+            incident_rates(linked["prison_incidents"], linked["prison_establishment_spells"])
+        )
+    if "oasys_assessments" in linked and link is not None:
+        parts.append(
+            oasys_match(
+                inputs.crown, link, linked["oasys_assessments"], inputs.first_year,
+                inputs.last_year,
+            )
+        )  # fmt: skip
     return pl.concat(parts)
 
 
@@ -168,8 +188,9 @@ def run_calibration(
     )
     mags = pl.read_parquet(paths["mags"], columns=mags_cols) if paths.get("mags") else None
     link = pl.read_parquet(paths["link"]) if paths.get("link") else None
+    linked = {t: pl.read_parquet(paths[t]) for t in LINKED_CALIBRATION_TABLES if paths.get(t)}
     table = calibration_table(
-        calibration_measures(inputs, mags, link), load_targets(paths["targets"])
+        calibration_measures(inputs, mags, link, linked), load_targets(paths["targets"])
     )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     table.write_csv(out, float_precision=4)

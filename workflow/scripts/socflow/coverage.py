@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socflow import schema
+from socflow.coverage_linked import plan_linked
 from socflow.labels import HEADLINE_MEASURES, variant_label
 
 RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
@@ -21,7 +22,7 @@ RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 # Report sections (stages) an analysis belongs to, in report order.
 SECTIONS = (
     "headline", "soc", "soc_groups", "describe", "harm", "model", "survival", "custody",
-    "establishments",
+    "establishments", "linked_data",
 )  # fmt: skip
 
 # Person breakdowns of the describe stage: output id -> canonical Crown columns it needs (any
@@ -115,6 +116,7 @@ def plan(config: dict[str, Any], present: dict[str, list[str]]) -> Plan:
     _plan_survival(p, cfg["survival"], crown, mags, link, journey)
     _plan_headline(p, crown)
     _plan_prison(p, cfg, present, crown, link)
+    plan_linked(p, present)
     order = {s: i for i, s in enumerate(SECTIONS)}
     p.notes.sort(key=lambda n: (order[n["section"]], n["status"], n["analysis"]))
     return p

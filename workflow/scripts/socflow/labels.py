@@ -92,6 +92,10 @@ CALIBRATION_MEASURES: dict[str, str] = {
     **HEADLINE_MEASURES,
     "returning_defendants": "Returning defendants (magistrates' cohort back in court)",
     "crown_to_mags_rows": "Crown Court rows per magistrates' court row",
+    "assaults_per_1000_prisoners": "Assault incidents per 1,000 prisoners (2018)",
+    "self_harm_per_1000_prisoners": "Self-harm incidents per 1,000 prisoners (2018)",
+    "drug_finds_per_1000_prisoners": "Drug finds per 1,000 prisoners (2018)",
+    "oasys_match_crown_custody": "Crown Court custodial defendants with an OASys assessment",
 }
 
 

@@ -1,10 +1,12 @@
 """The extract mapping: which tables and columns an extract has, and where they come from.
 
-A mapping file (config key `mapping`) is complete in itself: it names, for every table the
-extract has, its path and format and, for every canonical column of that table, the source
-column, a constant (`{value: ...}`) or `null` (absent). A table that is `null` or not listed is
-absent. Nothing is filled in from another mapping, so a mapping written for a real extract can
-never inherit a column of the synthetic one.
+A mapping file (config key `mapping`) is complete in itself: it lists every canonical table,
+and names, for every table the extract has, its path and format and, for every canonical column
+of that table, the source column, a constant (`{value: ...}`) or `null` (absent). A table the
+extract lacks is listed as `null`: leaving a table out is an error, so that an absent table is
+always a decision written down, never an oversight (a mapping written before a table was added to
+the canonical schema stops with a message naming it). Nothing is filled in from another mapping,
+so a mapping written for a real extract can never inherit a column of the synthetic one.
 
 The checks here run when the workflow starts (workflow/rules/common.smk), before any job.
 """
@@ -44,12 +46,16 @@ def _fill_defaults(spec: dict[str, Any]) -> dict[str, Any]:
     return spec
 
 
-def check_mapping(datasets: dict[str, Any], source: str = "mapping") -> dict[str, dict | None]:
+def check_mapping(
+    datasets: dict[str, Any], source: str = "mapping", complete: bool = False
+) -> dict[str, dict | None]:
     """Validate a `datasets` block; return every canonical table, `None` where absent.
 
     Every non-derived canonical column of a present table must be listed (a source column, a
     constant or `null`), required columns must not be `null`, and recodes and unmapped-value
-    policies may only name enum columns of the table.
+    policies may only name enum columns of the table. With `complete` (a mapping file), every
+    canonical table must be listed too, `null` when the extract lacks it; without it (a block
+    drafted for one table), an unlisted table is absent.
     """
     try:
         jsonschema.validate({"datasets": datasets}, yaml.safe_load(SCHEMA_PATH.read_text()))
@@ -58,6 +64,13 @@ def check_mapping(datasets: dict[str, Any], source: str = "mapping") -> dict[str
         raise MappingError(f"{source}: {where}: {exc.message}") from None
     out: dict[str, dict | None] = {}
     problems: list[str] = []
+    unlisted_tables = [t for t in schema.TABLES if t not in datasets]
+    if complete and unlisted_tables:
+        problems.append(
+            f"datasets does not list {', '.join(unlisted_tables)}: a mapping file lists every "
+            "canonical table, with `null` for a table the extract lacks (e.g. "
+            f"`{unlisted_tables[0]}: null`)"
+        )
     for table in schema.TABLES:
         spec = datasets.get(table)
         if spec is None:
@@ -140,7 +153,7 @@ def load_mapping(path: str | Path) -> dict[str, dict | None]:
     doc = yaml.safe_load(p.read_text()) or {}
     if not isinstance(doc, dict) or set(doc) != {"datasets"}:
         raise MappingError(f"{p}: a mapping file has exactly one top-level key, `datasets`")
-    return check_mapping(doc["datasets"] or {}, source=str(p))
+    return check_mapping(doc["datasets"] or {}, source=str(p), complete=True)
 
 
 def source_of(entry: Any) -> str | None:

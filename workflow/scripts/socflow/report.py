@@ -40,6 +40,7 @@ SECTION_TITLES = {
     "survival": "Re-appearance",
     "custody": "After custody: recall and re-appearance",
     "establishments": "Establishments",
+    "linked_data": "Linked prison, OASys, probation and PNC data",
 }
 STATUS_TEXT = {
     "skipped": "not produced: the extract lacks what it needs",

@@ -108,7 +108,61 @@ SYNONYMS: dict[str, dict[str, str]] = {
         "delius": "probation",
         "ndelius": "probation",
     },
+    "reception_reason": {
+        "remanded": "remand",
+        "remand in custody": "remand",
+        "recalled": "recall",
+        "licence recall": "recall",
+        "recall to custody": "recall",
+    },
+    "release_reason": {
+        "automatic release": "automatic_release",
+        "automatic release crd": "automatic_release",
+        "conditional release": "automatic_release",
+        "parole board release": "parole",
+        "sentence expiry": "end_of_sentence",
+        "sentence expired": "end_of_sentence",
+        "released from remand": "remand_released",
+        "died in custody": "died",
+        "death in custody": "died",
+        "deportation": "deported",
+    },
+    "security_category": {
+        "local": "remand",
+        "local reception": "remand",
+        "reception": "remand",
+        "category a": "A",
+        "category b": "B",
+        "category c": "C",
+        "category d": "D",
+        "young offender institution": "yoi",
+    },
+    "incident_type": {
+        "assaults": "assault",
+        "fight": "assault",
+        "find drugs": "drugs_find",
+        "drug find": "drugs_find",
+        "drugs find": "drugs_find",
+        "find other contraband": "contraband_find",
+        "contraband find": "contraband_find",
+    },
+    "disposal_type": {
+        "ora community order": "community_order",
+        "ora suspended sentence order": "suspended_sentence_order",
+        "license": "licence",
+        "pss": "post_sentence_supervision",
+    },
+    "event_type": {
+        "custodial sentence": "custody",
+        "immediate custody": "custody",
+    },
+    "full_assessment": {"layer 3": "yes", "full": "yes", "layer 1": "no", "basic": "no"},
 }
+# Yes/no columns (OASys need flags, full assessment) read the usual spellings of yes and no.
+_YES_NO = {"y": "yes", "n": "no", "true": "yes", "false": "no", "1": "yes", "0": "no"}
+for _section in schema.OASYS_SECTIONS:
+    SYNONYMS[f"{_section}_need"] = dict(_YES_NO)
+SYNONYMS["full_assessment"].update(_YES_NO)
 
 # The level a blank stands for, where the column has one; blanks of a nullable column are nulls.
 BLANK_LEVEL: dict[str, str] = {"sex": "U", "sentence_type": "none"}

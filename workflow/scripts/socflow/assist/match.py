@@ -32,10 +32,15 @@ SHARED_NAME = 0.95  # a source column may serve a second canonical column only i
 # Plausible ranges of integer columns (values outside count against the match, not the row).
 INT_RANGES: dict[str, tuple[int, int]] = {
     "age_at_offence": (5, 110),
+    "age_at_reception": (5, 110),
     "custody_days": (0, 36500),
+    "sentence_days": (0, 36500),
     "n_offences": (1, 500),
     "offence_number": (1, 1000),
+    **{f"{section}_score": (0, 40) for section in schema.OASYS_SECTIONS},
 }
+# Plausible ranges of numeric columns (default: a share, 0 to 1).
+FLOAT_RANGES: dict[str, tuple[float, float]] = {"ogrs_2yr": (0, 100), "ovp_2yr": (0, 100)}
 # What a plain (text) canonical column holds: a unique key, a high-cardinality ID, a short code
 # of a few hundred places, or a name.
 PLAIN_KINDS: dict[str, str] = {
@@ -43,6 +48,8 @@ PLAIN_KINDS: dict[str, str] = {
     "defendant_on_case_id": "key",
     "court_id": "code",
     "court_name": "name",
+    "incident_id": "key",
+    "establishment_id": "code",
 }
 NON_UNIQUE_KEYS = {("xjs_link", "row_id"), ("crown_offences", "defendant_on_case_id")}
 
@@ -126,7 +133,8 @@ def content_score(table: str, column: schema.Column, ev: Evidence) -> tuple[floa
         in_range = ev.numbers.is_between(lo, hi).mean() if ev.numbers.len() else 0.0
         return (ev.whole_share * in_range, False)
     if column.kind == "float":
-        in_range = ev.numbers.is_between(0, 1).mean() if ev.numbers.len() else 0.0
+        lo, hi = FLOAT_RANGES.get(column.name, (0, 1))
+        in_range = ev.numbers.is_between(lo, hi).mean() if ev.numbers.len() else 0.0
         return (ev.number_share * in_range, False)
     # Plain text: keys, IDs, codes and names. Dates, codes and fractions are none of these.
     if is_date or ev.code.form or ev.number_share - ev.whole_share > 0.5:

@@ -54,6 +54,15 @@ TOKEN_ALIASES: dict[str, str] = {
     "proceedings": "proceeding",
     "sent": "sentence",
     "yrs": "years",
+    "pk": "id",
+    "flag": "",
+    "ind": "",
+    "indicator": "",
+    "pct": "",
+    "percent": "",
+    "percentage": "",
+    "drugs": "drug",
+    "misuse": "",
 }
 
 # Plain-English spellings of each canonical column (the canonical name itself always counts).
@@ -127,7 +136,70 @@ SPELLINGS: dict[str, tuple[str, ...]] = {
         "link score",
         "match weight",
     ),
+    # Linked prison, OASys, probation and PNC tables.
+    "reception_date": ("reception date", "date received into custody", "first reception date"),
+    "release_date": ("release date", "discharge date", "final release date", "date released"),
+    "reception_reason": ("reception reason", "reception type", "first reception type"),
+    "release_reason": ("release reason", "discharge reason", "release type", "reason released"),
+    "sentence_days": ("sentence days", "sentence length", "sentence length days", "term days"),
+    "age_at_reception": ("age at reception", "age on reception", "age", "reception age"),
+    "journey_row_id": ("journey id", "journey row id", "prison journey id", "custody journey id"),
+    "establishment_id": (
+        "establishment id",
+        "establishment code",
+        "prison code",
+        "agency id",
+        "location code",
+    ),
+    "start_date": ("start date", "movement in date", "arrival date", "date in", "from date"),
+    "end_date": ("end date", "movement out date", "departure date", "date out", "to date"),
+    "security_category": (
+        "security category",
+        "establishment category",
+        "category",
+        "prison category",
+        "cat",
+    ),
+    "incident_id": ("incident id", "incident number", "incident ref"),
+    "incident_date": ("incident date", "date incident", "date of incident"),
+    "incident_type": ("incident type", "type incident", "incident category"),
+    "assessment_date": (
+        "assessment date",
+        "date completed",
+        "completed date",
+        "date assessment completed",
+    ),
+    "full_assessment": ("full assessment", "assessment layer", "layer", "assessment type"),
+    "ogrs_2yr": ("ogrs 2yr", "ogrs", "ogrs3 2yr", "ogrs3", "ogrs score"),
+    "ovp_2yr": ("ovp 2yr", "ovp", "ovp score"),
+    "disposal_type": ("disposal type", "disposal", "event type", "sentence type"),
+    "event_date": ("event date", "date", "conviction date", "disposal date"),
+    "event_type": ("event type", "type", "event"),
 }
+# Short names of the OASys sections as assessments spell them: every section has a score and
+# a need column, `<name> score` and `<name> need` (e.g. `sec4_ete_score`, `ete need flag`).
+OASYS_SECTION_NAMES: dict[str, tuple[str, ...]] = {
+    "accommodation": ("accommodation", "accom"),
+    "education_training_employability": (
+        "ete",
+        "education training employability",
+        "employability",
+        "education training",
+    ),
+    "finance": ("finance", "financial", "finances"),
+    "relationships": ("relationships", "relationship"),
+    "lifestyle_associates": ("lifestyle", "lifestyle associates"),
+    "drug_misuse": ("drug",),
+    "alcohol_misuse": ("alcohol",),
+    "emotional_wellbeing": ("emotional", "emotional wellbeing", "emotional well being"),
+    "thinking_behaviour": ("thinking", "thinking behaviour", "thinking and behaviour"),
+    "attitudes": ("attitudes", "attitude"),
+}
+for _section, _names in OASYS_SECTION_NAMES.items():
+    for _kind in ("score", "need"):
+        SPELLINGS[f"{_section}_{_kind}"] = tuple(f"{n} {_kind}" for n in _names)
+# OASys section numbers (`sec3`, `s11`, `section12`) say nothing beyond the section's name.
+_SECTION_NUMBER = re.compile(r"s(ec|ection)?\d+")
 
 # Column names of the Data First extracts as published in the MoJ data dictionaries and
 # mirrored by socflow's synthetic extracts, per canonical table.
@@ -172,7 +244,7 @@ def tokens(name: str) -> tuple[str, ...]:
     out = []
     for raw in _NON_ALNUM.split(_HUMP.sub(" ", name)):
         tok = raw.lower()
-        if not tok:
+        if not tok or _SECTION_NUMBER.fullmatch(tok):
             continue
         tok = TOKEN_ALIASES.get(tok, tok)
         if tok:

@@ -203,7 +203,7 @@ def build_journeys(
     served = rel - rec
     rest = np.maximum(sentence_days - served, FIXED_TERM_DAYS)
     r_len = np.where(rng.random(k) < P_FIXED_TERM_RECALL, FIXED_TERM_DAYS, rest)
-    recalled &= (r_rec < next_reception) & (r_rec <= extract_end)
+    recalled &= (r_rec < next_reception - 1) & (r_rec <= extract_end)
     r_rel = np.minimum(r_rec + r_len, next_reception - 1)
     ri = np.flatnonzero(recalled)
     n_r = len(ri)

@@ -29,9 +29,9 @@ from socflow.synth.simulate import DAY0
 # Incidents per prisoner-year at the reference (no SOC prisoners, average establishment and
 # period): see resources/synthetic/calibration_targets.csv for the published rates they meet.
 BASE_PER_YEAR: dict[str, float] = {
-    "assault": 0.30,
-    "self_harm": 0.55,
-    "drugs_find": 0.25,
+    "assault": 0.34,
+    "self_harm": 0.58,
+    "drugs_find": 0.20,
     "contraband_find": 0.15,
     "other": 0.10,
 }
