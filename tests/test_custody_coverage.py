@@ -76,3 +76,8 @@ def test_no_link_skips_everything_linked(config):
         "xjs_link"
         in notes(p, "establishments")["establishment panel and incident rates (whole section)"][1]
     )
+
+
+def test_spells_without_end_dates_still_run_the_panel(config):
+    p = plan(config, present(*COURTS, *PRISON, drop={"prison_establishment_spells": "end_date"}))
+    assert "establishments" not in p.skipped_stages

@@ -49,6 +49,31 @@ def test_spell_months_split_days_by_month():
     assert j2.height == 12 and j2["days"].sum() == 366
 
 
+def test_spells_without_an_end_stop_at_the_next_spell_or_the_release():
+    spells = frame(
+        "prison_establishment_spells",
+        [
+            # transferred on 1 Mar without a recorded end: ends where the next spell starts
+            {"journey_row_id": "j1", "establishment_id": "E1", "start_date": date(2016, 1, 1)},
+            {"journey_row_id": "j1", "establishment_id": "E2", "start_date": date(2016, 3, 1)},
+            # no end, journey released on 11 Jun
+            {"journey_row_id": "j2", "establishment_id": "E1", "start_date": date(2016, 6, 1)},
+        ],
+    )  # fmt: skip
+    journeys = frame("prison_journeys", [
+        {"row_id": "j1", "reception_date": date(2016, 1, 1), "release_date": date(2016, 4, 1)},
+        {"row_id": "j2", "reception_date": date(2016, 6, 1), "release_date": date(2016, 6, 11)},
+    ])  # fmt: skip
+    who = prisoners(journeys, frame("xjs_link", []), pl.DataFrame({"person_id": [], "soc": []}))
+    got = (
+        spell_months(spells, S, who)
+        .group_by("journey_row_id", "establishment_id")
+        .agg(pl.col("days").sum())
+    )
+    days = {(r["journey_row_id"], r["establishment_id"]): r["days"] for r in got.to_dicts()}
+    assert days == {("j1", "E1"): 31 + 29, ("j1", "E2"): 31, ("j2", "E1"): 10}
+
+
 def test_panel_shares_and_counts():
     spells = frame(
         "prison_establishment_spells",

@@ -364,8 +364,9 @@ def mags_usable_for_survival(surv: dict[str, Any], mags: set[str]) -> bool:
 CUSTODY_NEEDS = ("row_id", "reception_date", "release_date", "reception_reason")
 ESTABLISHMENT_NEEDS = {
     "prison_journeys": ("row_id",),
-    "prison_establishment_spells": ("journey_row_id", "establishment_id", "start_date",
-                                    "end_date"),
+    # Without end_date a spell ends at the next spell or the journey's release (the linked-data
+    # notes say so).
+    "prison_establishment_spells": ("journey_row_id", "establishment_id", "start_date"),
     "prison_incidents": ("incident_id", "journey_row_id", "establishment_id", "incident_date",
                          "incident_type"),
 }  # fmt: skip

@@ -1,9 +1,11 @@
 """The establishment x month panel: prisoner-days, SOC-prisoner share and incident counts.
 
 * **Prisoner-days.** Each establishment spell counts the days from its start (inclusive) to
-  its end (exclusive: the day of transfer or release is spent at the next place); a spell
-  still open is counted to the last date of the panel. Days are split by calendar month and
-  cut to the panel's dates (config `establishments.first_date` / `last_date`).
+  its end (exclusive: the day of transfer or release is spent at the next place). A spell with
+  no end (still there, or an extract without `end_date`) ends at the start of the journey's
+  next spell, else at the journey's release, else (still in custody) at the last date of the
+  panel. Days are split by calendar month and cut to the panel's dates (config
+  `establishments.first_date` / `last_date`).
 * **SOC prisoners.** A prisoner is SOC when their cross-justice person ID (xjs_link, source
   `prison`) belongs to a person of the linked cohort whose index Crown Court case is SOC.
   Prisoners with no Crown Court case in the study window (not in the cohort) and prisoners
@@ -28,11 +30,17 @@ PRISONER = "prisoner"
 def prisoners(
     journeys: pl.DataFrame, link: pl.DataFrame, cohort: pl.DataFrame, rule: str = "smallest"
 ) -> pl.DataFrame:
-    """journey row_id -> prisoner key (person ID, else `journey:<row_id>`) and soc (bool)."""
+    """journey row_id -> prisoner key (person ID, else `journey:<row_id>`), soc (bool) and the
+    journey's release_date (where a spell without an end stops)."""
     ids = resolve_person_ids(link, "prison", rule).select("row_id", "person_id")
     soc_persons = cohort.filter(pl.col("soc").fill_null(False)).select("person_id").unique()
+    release = (
+        pl.col("release_date")
+        if "release_date" in journeys.columns
+        else pl.lit(None, dtype=pl.Date).alias("release_date")
+    )
     return (
-        journeys.select("row_id")
+        journeys.select("row_id", release)
         .join(ids, on="row_id", how="left")
         .with_columns(
             pl.coalesce("person_id", pl.lit("journey:") + pl.col("row_id")).alias(PRISONER),
@@ -41,19 +49,33 @@ def prisoners(
             .fill_null(False)
             .alias("soc"),
         )
-        .select(pl.col("row_id").alias("journey_row_id"), PRISONER, "soc")
+        .select(pl.col("row_id").alias("journey_row_id"), PRISONER, "soc", "release_date")
     )
 
 
-def spell_months(spells: pl.DataFrame, s: EstablishmentSettings) -> pl.DataFrame:
-    """One row per spell x calendar month: journey_row_id, establishment_id, month, days."""
+def spell_months(
+    spells: pl.DataFrame, s: EstablishmentSettings, who: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per spell x calendar month: journey_row_id, establishment_id, month, days.
+
+    `who` (`prisoners`) gives the journeys' release dates for spells without an end."""
     first = s.first_date
     stop = s.last_date + timedelta(days=1)  # exclusive
+    if who is not None:
+        spells = spells.join(
+            who.select("journey_row_id", "release_date"), on="journey_row_id", how="left"
+        )
+    else:
+        spells = spells.with_columns(pl.lit(None, dtype=pl.Date).alias("release_date"))
+    next_start = (
+        pl.col("start_date").shift(-1).over("journey_row_id", order_by=["start_date", "end_date"])
+    )
+    end = pl.coalesce("end_date", next_start, "release_date", pl.lit(stop))
     cut = spells.select(
         "journey_row_id",
         "establishment_id",
         pl.max_horizontal(pl.col("start_date"), pl.lit(first)).alias("_from"),
-        pl.min_horizontal(pl.col("end_date").fill_null(pl.lit(stop)), pl.lit(stop)).alias("_to"),
+        pl.min_horizontal(end, pl.lit(stop)).alias("_to"),
     ).filter(pl.col("_to") > pl.col("_from"))
     months = (
         cut.with_columns(
@@ -84,7 +106,7 @@ def build_panel(
 ) -> pl.DataFrame:
     """Establishment x month rows with prisoner_days, soc_prisoner_days, soc_share, the
     number of distinct prisoners and one `n_<type>` count per incident type; sorted."""
-    days = spell_months(spells, s).join(who, on="journey_row_id", how="left")
+    days = spell_months(spells, s, who).join(who, on="journey_row_id", how="left")
     exposure = days.group_by("establishment_id", "month").agg(
         pl.col("days").sum().alias("prisoner_days"),
         pl.col("days").filter(pl.col("soc").fill_null(False)).sum().alias("soc_prisoner_days"),
@@ -127,7 +149,7 @@ def prisoner_exposure(
     """One row per prisoner: soc, prisoner_days in the panel's dates and `n_<type>` incident
     involvements (rows of prison_incidents: one per prisoner per incident)."""
     days = (
-        spell_months(spells, s)
+        spell_months(spells, s, who)
         .join(who, on="journey_row_id", how="left")
         .group_by(PRISONER)
         .agg(pl.col("days").sum().alias("prisoner_days"), pl.col("soc").first())
@@ -158,7 +180,7 @@ def soc_strata(
     (`days_other`) and, per incident type, involvements of each (`n_<type>_soc`,
     `n_<type>_other`): what the within-establishment-month rate ratio conditions on."""
     days = (
-        spell_months(spells, s)
+        spell_months(spells, s, who)
         .join(who, on="journey_row_id", how="left")
         .group_by("establishment_id", "month")
         .agg(

@@ -63,7 +63,7 @@ def run_establishments(
     t0 = time.perf_counter()
     spells = read_ingested(paths["spells"], "prison_establishment_spells")
     incidents = read_ingested(paths["incidents"], "prison_incidents")
-    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id"])
+    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
     link = pl.read_parquet(paths["link"])
     cohort = pl.read_parquet(paths["cohort"], columns=["person_id", "soc"])
     panel, exposure, fits, rates = analyse(spells, incidents, journeys, link, cohort, s)
