@@ -541,3 +541,32 @@ def test_the_workflow_plans_without_a_linked_table(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "results/ingest/prison_journeys.parquet" not in proc.stdout + proc.stderr
+
+
+def test_implausible_linked_values_are_quarantined_with_their_reason(tiny_extracts, config):
+    ho = load_ho_codes(HO_CODES)
+
+    def ingest(table: str, frame: pl.DataFrame):
+        raw = frame.with_columns(
+            pl.lit("x").alias("_source_file"), pl.int_range(1, pl.len() + 1).alias("_source_row")
+        )
+        return ingest_table(table, raw, config["datasets"][table], ho, Limits(), {}, [])
+
+    j = tiny_extracts.prison_journeys.head(4).with_columns(
+        age_on_reception=pl.Series([30, 3, 30, 30]),
+        sentence_length_days=pl.Series([100, 100, -5, 100]),
+        reception_date=pl.Series(["01/02/2015", "01/02/2015", "01/02/2015", "01/03/2016"]),
+        release_date=pl.Series(["01/03/2015", "01/03/2015", "01/03/2015", "01/03/2015"]),
+    )
+    q = ingest("prison_journeys", j).quarantine
+    assert q["reason"].to_list() == [
+        "age_at_reception out of range",
+        "negative sentence_days",
+        "reception_date after release_date",
+    ]
+    a = tiny_extracts.oasys_assessments.head(3).with_columns(
+        ogrs3_2yr_pct=pl.Series([50.0, 150.0, 50.0]),
+        sec3_accommodation_score=pl.Series([1, 1, -2]),
+    )
+    q = ingest("oasys_assessments", a).quarantine
+    assert q["reason"].to_list() == ["ogrs_2yr out of range", "negative accommodation_score"]

@@ -21,7 +21,8 @@ from socflow.quality import quality_candidates, summarise, write_report  # noqa:
 tables = snakemake.params.tables
 inp = snakemake.input
 summary = summarise(
-    clean={t: pl.read_parquet(p) for t, p in zip(tables, inp.clean, strict=True)},
+    # Scanned, not read: only counts are computed, table by table.
+    clean={t: pl.scan_parquet(p) for t, p in zip(tables, inp.clean, strict=True)},
     quarantine={t: pl.read_parquet(p) for t, p in zip(tables, inp.quarantine, strict=True)},
     reconciliation={t: pl.read_csv(p) for t, p in zip(tables, inp.reconciliation, strict=True)},
     unmapped={

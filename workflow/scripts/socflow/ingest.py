@@ -88,7 +88,15 @@ ORPHAN_KEYS = {
 }
 
 # Smallest allowed value of count columns (negative counts are impossible).
-MIN_VALUE = {"n_offences": 0, "offence_number": 0, "custody_days": 0}
+MIN_VALUE = {
+    "n_offences": 0,
+    "offence_number": 0,
+    "custody_days": 0,
+    "sentence_days": 0,
+    **{f"{section}_score": 0 for section in schema.OASYS_SECTIONS},
+}
+# Probabilities on a 0-100 scale (OASys risk scores).
+PERCENT_COLUMNS = ("ogrs_2yr", "ovp_2yr")
 
 
 @dataclass(frozen=True)
@@ -434,6 +442,15 @@ class _Validator:
             checks.append(_Check(~age.is_between(lim.age_min, lim.age_max),
                                  "age_at_offence out of range", self.mapping.get("age_at_offence"),
                                  "validation.age_min / validation.age_max"))  # fmt: skip
+        if "age_at_reception" in present:
+            age = pl.col("age_at_reception")
+            checks.append(_Check(~age.is_between(lim.age_min, lim.age_max),
+                                 "age_at_reception out of range",
+                                 self.mapping.get("age_at_reception"),
+                                 "validation.age_min / validation.age_max"))  # fmt: skip
+        for name in (c for c in PERCENT_COLUMNS if c in present):
+            checks.append(_Check(~pl.col(name).is_between(0, 100), f"{name} out of range",
+                                 self.mapping.get(name), f"{key_of}.columns.{name}"))  # fmt: skip
         if "custody_days" in present:
             cd = pl.col("custody_days")
             checks.append(_Check(~cd.is_between(0, lim.custody_days_max),

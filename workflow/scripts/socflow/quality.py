@@ -27,14 +27,23 @@ class QualitySummary:
     notes: list[str] = field(default_factory=list)
 
 
+def _collect(frame: pl.LazyFrame) -> pl.DataFrame:
+    """An aggregate of one table, streamed from its file so that the table is never whole in
+    memory (the largest tables run to millions of rows)."""
+    return frame.collect(engine="streaming")
+
+
 def summarise(
-    clean: dict[str, pl.DataFrame],
+    clean: dict[str, pl.DataFrame | pl.LazyFrame],
     quarantine: dict[str, pl.DataFrame],
     reconciliation: dict[str, pl.DataFrame],
     unmapped: dict[str, pl.DataFrame] | None = None,
     present: dict[str, list[str]] | None = None,
 ) -> QualitySummary:
     """Aggregate the ingest outputs of every table into the data-quality tables.
+
+    `clean`: the ingested tables, in memory or as scans of their files (the rule scans them:
+    only the counts below are computed, one table at a time).
 
     `unmapped`: per table, the raw codes no recode lists (socflow.ingest.UNMAPPED_SCHEMA plus
     `table`); `present`: per table, the canonical columns the mapping supplies (columns declared
@@ -44,10 +53,13 @@ def summarise(
     for table, col in YEAR_COLUMN.items():
         if table in clean and (present is None or col in present.get(table, [])):
             by_year.append(
-                clean[table]
-                .group_by(pl.col(col).cast(pl.String).fill_null("not recorded").alias("year"))
-                .len("rows")
-                .with_columns(pl.lit(table).alias("table"))
+                _collect(
+                    clean[table]
+                    .lazy()
+                    .group_by(pl.col(col).cast(pl.String).fill_null("not recorded").alias("year"))
+                    .len("rows")
+                    .with_columns(pl.lit(table).alias("table"))
+                )
             )
     rows_by_year = (
         pl.concat(by_year).pivot(on="table", index="year", values="rows").sort("year")
@@ -70,14 +82,21 @@ def summarise(
     )
     miss = []
     for table, df in clean.items():
-        for c in schema.TABLES[table]:
-            n_null = df[c.name].null_count()
+        cols = schema.TABLES[table]
+        counts = _collect(
+            df.lazy().select(
+                pl.len().alias("__rows__"), *[pl.col(c.name).null_count() for c in cols]
+            )
+        ).row(0, named=True)
+        height = counts["__rows__"]
+        for c in cols:
+            n_null = counts[c.name]
             miss.append(
                 {
                     "table": table,
                     "column": c.name,
                     "missing": n_null,
-                    "missing_pct": round(100 * n_null / max(df.height, 1), 2),
+                    "missing_pct": round(100 * n_null / max(height, 1), 2),
                     "absent_in_extract": present is not None
                     and c.name not in present.get(table, []),
                 }
