@@ -71,12 +71,14 @@ test: lint browser sacro-viewer
 		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest
 
 # Reference values from R's survival package for tests/test_survival_reference.py, written to
-# tests/data/survival_r/ by tests/fixtures/r/survival_reference.R (committed; `make test` reads
-# them and never needs R). R and the packages are installed with apt when missing.
-R_PACKAGES := r-base-core r-cran-survival r-cran-sandwich
+# tests/data/survival_r/ by tests/fixtures/r/survival_reference.R, and from R's glm with
+# sandwich::vcovCL for tests/test_establishments_reference.py (tests/data/establishments_r/)
+# (committed; `make test` reads them and never needs R). R and the packages are installed with
+# apt when missing.
+R_PACKAGES := r-base-core r-cran-survival r-cran-sandwich r-cran-mass
 fixtures:
 	@if ! command -v Rscript >/dev/null 2>&1 || \
-		! Rscript -e 'library(survival); library(sandwich)' >/dev/null 2>&1; then \
+		! Rscript -e 'library(survival); library(sandwich); library(MASS)' >/dev/null 2>&1; then \
 		if ! command -v apt-get >/dev/null 2>&1; then \
 			echo "ERROR: R with the survival and sandwich packages is needed, and apt-get" \
 				"is unavailable: install $(R_PACKAGES) yourself" >&2; exit 1; fi; \
@@ -86,6 +88,7 @@ fixtures:
 			$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(R_PACKAGES); \
 	fi
 	Rscript tests/fixtures/r/survival_reference.R tests/data/survival_r
+	Rscript tests/fixtures/r/establishments_reference.R tests/data/establishments_r
 
 # Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
 # benchmark files): synthesis and ingest, then every stage after the ingest.

@@ -36,6 +36,8 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/harm.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/linkage.smk"
+include: "workflow/rules/custody.smk"
+include: "workflow/rules/establishments.smk"
 
 
 rule all:

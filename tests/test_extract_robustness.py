@@ -329,7 +329,8 @@ def test_coverage_reduces_and_skips_from_one_decision(config):
     p = coverage.plan(config, mapping.present_columns(datasets))
     assert "any_offence_in_case" not in p.config["soc"]["sensitivity"]
     assert "any_offence_in_case" in config["soc"]["sensitivity"]  # the config is not changed
-    assert set(p.skipped_stages) == {"model", "survival", "linkage"}
+    # Without the linking table nothing can follow persons into the linked data either.
+    assert set(p.skipped_stages) == {"model", "survival", "linkage", "custody", "establishments"}
     assert set(p.skipped_outputs["describe"]) == {"describe_sex", "describe_outcome"}
     status = {n["analysis"]: n["status"] for n in p.notes}
     assert status["persons (person key)"] == "reduced"

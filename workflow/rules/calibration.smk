@@ -5,6 +5,7 @@
 
 rule calibration:
     input:
+        unpack(calibration_recall),
         unpack(calibration_linked_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
         flags="results/soc/defendant_cases.parquet",

@@ -100,7 +100,28 @@ def headline_inputs(wildcards):
     }
     if "survival" not in PLAN.skipped_stages:
         inputs["follow_up"] = "results/survival/follow_up.parquet"
+    if "custody" not in PLAN.skipped_stages:
+        inputs["recall"] = "results/custody/recall.parquet"
     return inputs
+
+
+def calibration_linked_inputs(wildcards):
+    """The linked tables behind the incident-rate and OASys-coverage targets, where present."""
+    inputs = {}
+    if has("prison_incidents") and has("prison_establishment_spells"):
+        inputs.update(
+            linked_inputs("prison_incidents", "prison_establishment_spells"),
+        )
+    if has("oasys_assessments"):
+        inputs.update(linked_inputs("oasys_assessments"))
+    return inputs
+
+
+def calibration_recall(wildcards):
+    """The custody stage's recall follow-up, when it runs (the headline recall row)."""
+    if "custody" in PLAN.skipped_stages:
+        return {}
+    return {"recall": "results/custody/recall.parquet"}
 
 
 def survival_optional_inputs(wildcards):
@@ -112,6 +133,8 @@ def survival_optional_inputs(wildcards):
         inputs["mags"] = ingested("mags_defendant_cases")
         if has("mags_crown_journey"):
             inputs["journey"] = ingested("mags_crown_journey")
+    if RUN["survival"]["time_at_risk"]["release_from_prison_journey"]:
+        inputs["prison_journeys"] = ingested("prison_journeys")
     return inputs
 
 
@@ -217,6 +240,8 @@ CANDIDATES = {
     "model": "results/model/candidates",
     "survival": "results/survival/candidates",
     "linkage": "results/linkage/candidates",
+    "custody": "results/custody/candidates",
+    "establishments": "results/establishments/candidates",
 }
 if config["soc"]["baseline_code_list"]:
     CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"
@@ -235,6 +260,8 @@ CANDIDATE_RULES = {
     "survival": "survival",
     "linkage": "linkage",
     "soc_baseline": "compare_code_lists",
+    "custody": "custody",
+    "establishments": "establishments",
 }
 # What leaves the secure room after clearance, and the output checker's evidence (apart).
 RELEASE = "reports/release"

@@ -23,7 +23,8 @@ rule survival:
     resources:
         mem_mb=16000,
     params:
-        survival=RUN["survival"],
+        # The prison journey matching rule (custody.match) times release from custody.
+        survival=dict(RUN["survival"], release_match=RUN["custody"]["match"]),
         sdc=config["sdc"],
     script:
         "../scripts/survival.py"

@@ -22,5 +22,6 @@ candidates = run_headline(
     confidence_level=snakemake.params.confidence_level,
     skipped=snakemake.params.skipped,
     out_candidates=snakemake.output.candidates,
+    recall_path=snakemake.input.get("recall"),
 )
 log.info("wrote %d headline outputs", len(candidates))

@@ -22,6 +22,7 @@ try:
             "link": snakemake.input.link,
             "journey": snakemake.input.get("journey"),
             "flags": snakemake.input.flags,
+            "prison_journeys": snakemake.input.get("prison_journeys"),
         },
         cfg=snakemake.params.survival,
         sdc=snakemake.params.sdc,

@@ -184,6 +184,7 @@ def run_calibration(
         follow_up=pl.read_parquet(paths["follow_up"]) if paths.get("follow_up") else None,
         first_year=first_year,
         last_year=last_year,
+        recall=pl.read_parquet(paths["recall"]) if paths.get("recall") else None,
     )
     mags = pl.read_parquet(paths["mags"], columns=mags_cols) if paths.get("mags") else None
     link = pl.read_parquet(paths["link"]) if paths.get("link") else None

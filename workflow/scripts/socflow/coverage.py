@@ -21,16 +21,9 @@ RUNS, REDUCED, SKIPPED = "runs", "reduced", "skipped"
 
 # Report sections (stages) an analysis belongs to, in report order.
 SECTIONS = (
-    "headline",
-    "soc",
-    "soc_groups",
-    "describe",
-    "harm",
-    "model",
-    "survival",
-    "linked_data",
-    "linkage",
-)
+    "headline", "soc", "soc_groups", "describe", "harm", "model", "survival", "linked_data",
+    "linkage", "custody", "establishments",
+)  # fmt: skip
 
 # Person breakdowns of the describe stage: output id -> canonical Crown columns it needs (any
 # one of a tuple inside the list suffices).
@@ -123,6 +116,7 @@ def plan(config: dict[str, Any], present: dict[str, list[str]]) -> Plan:
     _plan_survival(p, cfg["survival"], crown, mags, link, journey)
     _plan_linkage(p, cfg["linkage"], present)
     _plan_headline(p, crown)
+    _plan_prison(p, cfg, present, crown, link)
     plan_linked(p, present)
     order = {s: i for i, s in enumerate(SECTIONS)}
     p.notes.sort(key=lambda n: (order[n["section"]], n["status"], n["analysis"]))
@@ -450,3 +444,63 @@ def _plan_linkage(p: Plan, link_cfg: dict, present: dict[str, list[str]]) -> Non
             REDUCED,
             "no magistrates' table: histories from Crown Court cases only",
         )
+
+
+# Canonical columns the after-custody and establishment analyses need (socflow.custody,
+# socflow.establishments); the linked cohort also needs the Crown row key and the link.
+CUSTODY_NEEDS = ("row_id", "reception_date", "release_date", "reception_reason")
+ESTABLISHMENT_NEEDS = {
+    "prison_journeys": ("row_id",),
+    # Without end_date a spell ends at the next spell or the journey's release (the linked-data
+    # notes say so).
+    "prison_establishment_spells": ("journey_row_id", "establishment_id", "start_date"),
+    "prison_incidents": ("incident_id", "journey_row_id", "establishment_id", "incident_date",
+                         "incident_type"),
+}  # fmt: skip
+
+
+def _lacks(present: dict[str, list[str]], table: str, needs: tuple[str, ...]) -> str:
+    """Why `table` cannot serve (absent, or the columns it lacks), or "" when it can."""
+    have = _columns(present, table)
+    if not have:
+        return f"the {table} table"
+    missing = [c for c in needs if c not in have]
+    return f"{', '.join(missing)} in {table}" if missing else ""
+
+
+def _plan_prison(
+    p: Plan, cfg: dict, present: dict[str, list[str]], crown: set[str], link: bool
+) -> None:
+    """Custody (recall), establishments, and survival's start of time at risk after custody."""
+    cohort = [] if link else ["the cross-justice linking table (xjs_link)"]
+    cohort += [] if "row_id" in crown else ["row_id in the Crown Court table"]
+    journeys = _lacks(present, "prison_journeys", CUSTODY_NEEDS)
+    why = cohort + ([journeys] if journeys else [])
+    if why:
+        p.skipped_stages.append("custody")
+        p.note("custody", "recall after custody (whole section)", SKIPPED,
+               f"needs {' and '.join(why)}: recall is a later prison journey received as a "
+               "recall, timed from the release of the index case's journey")  # fmt: skip
+    elif "release_reason" not in _columns(present, "prison_journeys"):
+        cfg.setdefault("custody", {}).setdefault("recall", {})["competing_release_reasons"] = []
+        p.note("custody", "competing risks", REDUCED,
+               "no release_reason in prison_journeys: release by death or deportation cannot "
+               "be told apart, so no competing event")  # fmt: skip
+    surv = cfg["survival"].setdefault("time_at_risk", {})
+    release = _lacks(present, "prison_journeys", ("row_id", "reception_date", "release_date"))
+    if surv.get("release_from_prison_journey", True) and (release or cohort):
+        surv["release_from_prison_journey"] = False
+        if "survival" not in p.skipped_stages:
+            p.note("survival", "start of time at risk after custody", REDUCED,
+                   f"needs {' and '.join(cohort + ([release] if release else []))}: time at "
+                   "risk after immediate custody starts at the estimated release date "
+                   "(survival.time_at_risk.release_fraction)")  # fmt: skip
+    why = list(cohort)
+    for table, needs in ESTABLISHMENT_NEEDS.items():
+        lack = _lacks(present, table, needs)
+        if lack:
+            why.append(lack)
+    if why:
+        p.skipped_stages.append("establishments")
+        p.note("establishments", "establishment panel and incident rates (whole section)",
+               SKIPPED, f"needs {' and '.join(why)}")  # fmt: skip

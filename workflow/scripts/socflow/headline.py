@@ -13,7 +13,9 @@ headline table and the synthetic data's calibration read the same numbers:
 * convicted means the outcome group `convicted` of config `outcome_groups` (ingest derives it);
 * back in court within two years is the survival stage's Kaplan-Meier cumulative re-appearance
   at 730 days, per index person (`socflow.survival.kaplan_meier`, `km_at`);
-* recall to prison needs the linked prison data, which the court extracts do not hold.
+* recalled within two years is the custody stage's Aalen-Johansen cumulative incidence of recall
+  at 730 days after release from the index case's prison journey, death or deportation
+  competing (`socflow.custody`); without linked prison data the row says so.
 
 Every proportion carries its count base and a Wilson score interval; a mean carries its base.
 """
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 import polars as pl
 from scipy import stats
 
+from socflow.custody.incidence import EVENT, cumulative_incidence
 from socflow.describe import SOC_LABEL, case_rows, index_appearances, study_rows
 from socflow.labels import HEADLINE_MEASURES as MEASURES
 from socflow.outputs import Candidate, write_candidates
@@ -65,6 +68,7 @@ class HeadlineInputs:
     first_year: int
     last_year: int
     confidence_level: float = 0.95
+    recall: pl.DataFrame | None = None  # results/custody/recall.parquet (None: no prison data)
 
 
 def wilson_interval(successes: pl.Expr, n: pl.Expr, level: float = 0.95) -> tuple[pl.Expr, pl.Expr]:
@@ -227,12 +231,45 @@ def back_in_court(
     return _complete(df, "back_in_court_2y", "index persons", "proportion")
 
 
-def recall_to_prison() -> pl.DataFrame:
-    """Recall to prison needs the linked prison data: its rows say so."""
-    df = pl.DataFrame({"population": [SOC, NON_SOC], "note": [NEEDS_PRISON_DATA] * 2})
-    return _complete(df, "recall_to_prison_2y", "index persons", "proportion").filter(
-        pl.col("population") != ALL
+RECALL_UNIT = "released persons"
+
+
+def _recall_population(recall: pl.DataFrame) -> pl.DataFrame:
+    """The custody stage's recall follow-up with the headline's `population` labels."""
+    return recall.with_columns(
+        pl.when(pl.col("soc_status") == "SOC")
+        .then(pl.lit(SOC))
+        .otherwise(pl.lit(NON_SOC))
+        .alias("population")
     )
+
+
+def recall_to_prison(
+    recall: pl.DataFrame | None = None,
+    level: float = 0.95,
+    horizon_days: int = REAPPEARANCE_HORIZON_DAYS,
+) -> pl.DataFrame:
+    """Cumulative incidence of recall within two years of release, per population, from the
+    custody stage's follow-up; without linked prison data (None) the rows say so."""
+    if recall is None:
+        df = pl.DataFrame({"population": [SOC, NON_SOC], "note": [NEEDS_PRISON_DATA] * 2})
+        return _complete(df, "recall_to_prison_2y", "index persons", "proportion").filter(
+            pl.col("population") != ALL
+        )
+    rows = []
+    for (pop,), part in _with_all(_recall_population(recall)).group_by(
+        "population", maintain_order=True
+    ):
+        inc = cumulative_incidence(
+            part["time"].to_numpy(), part["status"].to_numpy(), horizon_days, level
+        )
+        rows.append(
+            {"population": pop, "numerator": inc.events, "base": inc.persons,
+             "value": inc.estimate, "ci_lower": inc.ci_lower, "ci_upper": inc.ci_upper}
+        )  # fmt: skip
+    columns = ("population", "numerator", "base", "value", "ci_lower", "ci_upper")
+    df = pl.DataFrame(rows, schema={k: SCHEMA[k] for k in columns})
+    return _complete(df, "recall_to_prison_2y", RECALL_UNIT, "proportion")
 
 
 def headline_measures(inputs: HeadlineInputs) -> pl.DataFrame:
@@ -253,7 +290,7 @@ def headline_measures(inputs: HeadlineInputs) -> pl.DataFrame:
                 "back_in_court_2y", "index persons", "proportion",
             )
         )  # fmt: skip
-    parts.append(recall_to_prison())
+    parts.append(recall_to_prison(inputs.recall, level))
     order = {m: i for i, m in enumerate(MEASURES)}
     pop_order = {p: i for i, p in enumerate(POPULATIONS)}
     return (
@@ -316,6 +353,13 @@ def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
         parts.append(
             _persons_each_side(fu, back).with_columns(pl.lit("back_in_court_2y").alias("measure"))
         )
+    if inputs.recall is not None:
+        recalled = (pl.col("status") == EVENT) & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
+        parts.append(
+            _persons_each_side(
+                _recall_population(inputs.recall).rename({"person_id": "person"}), recalled
+            ).with_columns(pl.lit("recall_to_prison_2y").alias("measure"))
+        )
     return pl.concat(parts).select("measure", "population", "n_persons")
 
 
@@ -356,7 +400,9 @@ def headline_candidates(
             notes=f"Proportions with {level}% Wilson intervals; the base is the number of "
             "appearances (defendant-cases disposed of in the study years), cases or index "
             "persons each proportion is of. Back in court within 2 years: Kaplan-Meier "
-            "estimate at 730 days.",
+            "estimate at 730 days. Recalled within 2 years: Aalen-Johansen cumulative "
+            "incidence at 730 days after release from custody (death or deportation "
+            "competing), of persons released from the index case's prison journey.",
         ),
         Candidate(
             HEADLINE_AGE,
@@ -379,6 +425,7 @@ def run_headline(
     confidence_level: float,
     skipped: list[str],
     out_candidates: str,
+    recall_path: str | None = None,
 ) -> list[Candidate]:
     """Rule `headline`: the headline measures as candidates for the disclosure stage."""
     inputs = HeadlineInputs(
@@ -388,6 +435,7 @@ def run_headline(
         first_year=first_year,
         last_year=last_year,
         confidence_level=confidence_level,
+        recall=pl.read_parquet(recall_path) if recall_path else None,
     )
     candidates = [c for c in headline_candidates(inputs, skipped) if c.data.height]
     write_candidates(candidates, out_candidates, stage="headline")

@@ -25,7 +25,10 @@ from socflow.labels import HEADLINE_MEASURES
 
 MARKER = "[c]"
 NOT_APPLICABLE = "\u2013"  # en dash: a value that does not apply
-SECTION_ORDER = ("headline", "quality", "soc", "describe", "harm", "model", "survival", "linkage")
+SECTION_ORDER = (
+    "headline", "quality", "soc", "describe", "harm", "model", "survival", "linkage", "custody",
+    "establishments",
+)  # fmt: skip
 SECTION_TITLES = {
     "headline": "Headline measures",
     "quality": "Data quality",
@@ -35,6 +38,8 @@ SECTION_TITLES = {
     "harm": "Crime harm",
     "model": "Discontinuance and dismissal",
     "survival": "Re-appearance",
+    "custody": "After custody: recall and re-appearance",
+    "establishments": "Establishments",
     "linked_data": "Linked prison, OASys, probation and PNC data",
     "linkage": "Linked data: who is linked and their profiles",
 }
@@ -292,7 +297,8 @@ def headline_table(
     for measure_id, label in HEADLINE_MEASURES.items():
         cells = {}
         for pop in HEADLINE_POPULATIONS:
-            if measure_id == "recall_to_prison_2y":
+            no_prison = not any((label, p) in published for p in HEADLINE_POPULATIONS)
+            if measure_id == "recall_to_prison_2y" and no_prison:
                 text, base = ("needs prison data", "") if pop != "all" else ("", "")
             elif label in skipped:
                 text, base = skipped[label], ""

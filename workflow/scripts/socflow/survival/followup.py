@@ -9,7 +9,11 @@ from socflow.survival.settings import Settings
 
 
 def follow_up(
-    index: pl.DataFrame, cases: pl.DataFrame, s: Settings, release_fraction: float | None = None
+    index: pl.DataFrame,
+    cases: pl.DataFrame,
+    s: Settings,
+    release_fraction: float | None = None,
+    releases: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, dict[str, int]]:
     """One row per index person with time at risk, the first re-appearance and counts.
 
@@ -18,13 +22,26 @@ def follow_up(
     within `count_window_days`, for persons whose follow-up covers the window, else null),
     status (at the last horizon). Persons whose time at risk would start on or after the
     censoring date have no follow-up: they are returned apart as counts by reason.
+
+    `releases` (person, release_date: socflow.custody.matching, one row per custodial index
+    person matched to a prison journey) gives the actual release: time at risk of a matched
+    person starts there (a null release, still in custody, gives no time at risk); unmatched
+    persons keep the estimate from `release_fraction`.
     """
     fraction = s.release_fraction if release_fraction is None else release_fraction
     censor = s.censor_date
+    start = start_of_risk(index, fraction)
+    if releases is not None:
+        index = index.join(
+            releases.select("person", pl.lit(True).alias("_matched"), "release_date"),
+            on="person",
+            how="left",
+        )
+        matched = pl.col("custody") & pl.col("_matched").fill_null(False)
+        start = pl.when(matched).then(pl.col("release_date").fill_null(censor)).otherwise(start)
     people = index.with_columns(
-        start_of_risk(index, fraction).alias("start_date"),
-        pl.lit(censor).alias("censor_date"),
-    )
+        start.alias("start_date"), pl.lit(censor).alias("censor_date")
+    ).drop("_matched", "release_date", strict=False)
     no_time = pl.col("start_date") >= pl.col("censor_date")
     excluded = {
         "disposed on or after the censoring date": people.filter(

@@ -41,8 +41,15 @@ def analyse(
     flags: pl.DataFrame,
     s: Settings,
     fit_model: bool = True,
+    prison_journeys: pl.DataFrame | None = None,
 ) -> Results:
-    """Run the stage: link, index events, new cases, follow-up, curves, tests, model."""
+    """Run the stage: link, index events, new cases, follow-up, curves, tests, model.
+
+    With `prison_journeys` (and `survival.time_at_risk.release_from_prison_journey`), time at
+    risk after immediate custody starts at the release date of the index case's prison
+    journey (`prison_releases`); the estimated release is the fallback for unmatched persons,
+    and the model and curves refitted with it alone are added to the sensitivity table.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     crown_ids = resolve_person_ids(link, "crown", s.fanout_rule)
@@ -57,7 +64,12 @@ def analyse(
     tables = court_rows(crown, mags, journey, index.select("person"), s)
     cases = new_cases(tables, s)
     timings["link_and_cases"] = time.perf_counter() - t0
-    follow, no_time = follow_up(index, cases, s)
+    releases = None
+    if prison_journeys is not None and prison_journeys.height:
+        releases = prison_releases(index, prison_journeys, link, s)
+        log.info("custodial index persons released per their prison journey: %s of %s",
+                 releases.height, index.filter(pl.col("custody")).height)  # fmt: skip
+    follow, no_time = follow_up(index, cases, s, releases=releases)
     flow = pl.concat(
         [
             flow,
@@ -84,6 +96,11 @@ def analyse(
         except Exception as exc:  # a failed fit is reported, never fatal
             error = f"{type(exc).__name__}: {exc}"
             log.error("Cox model not fitted: %s", error)
+    if releases is not None:
+        estimated, _ = follow_up(index, cases, s)
+        sensitivity = pl.concat(
+            [sensitivity, estimated_release_rows(estimated, s, fit_model and cox is not None)]
+        )
     timings["cox"] = time.perf_counter() - t1
     return Results(
         settings=s,
@@ -108,6 +125,50 @@ def analyse(
     )
 
 
+def prison_releases(
+    index: pl.DataFrame, prison_journeys: pl.DataFrame, link: pl.DataFrame, s: Settings
+) -> pl.DataFrame:
+    """person, release_date of each custodial index person matched to a prison journey
+    (socflow.custody.matching; its `custody.match` rule)."""
+    # Imported here: socflow.custody builds on socflow.survival's person linking.
+    from socflow.custody.matching import (  # noqa: PLC0415
+        NEAR,
+        SPANS,
+        match_journeys,
+        prison_journeys_with_persons,
+    )
+    from socflow.custody.settings import MatchSettings  # noqa: PLC0415
+
+    prison = prison_journeys_with_persons(prison_journeys, link, s.fanout_rule)
+    rule = MatchSettings(window_days=s.release_match_window_days, fanout_rule=s.fanout_rule)
+    matched = match_journeys(
+        index, prison, rule, person="person", case="defendant_on_case_id",
+        disposal="disposal_date", custodial="custody",
+    )  # fmt: skip
+    return matched.filter(pl.col("match_type").is_in([SPANS, NEAR])).select(
+        "person", "release_date"
+    )
+
+
+def estimated_release_rows(estimated: pl.DataFrame, s: Settings, fit: bool) -> pl.DataFrame:
+    """Sensitivity rows: the Kaplan-Meier rates at every horizon and the Cox hazard ratio of
+    SOC status with time at risk from the estimated release for every custodial person."""
+    label = f"estimated release (fraction {s.release_fraction:g}) for every person: "
+    rows = proportions(estimated, s, prefix=label)
+    if fit:
+        try:
+            cox, _, _ = cox_analysis(estimated, s)
+            soc = cox.coefficients.filter(pl.col("term") == GROUP).row(0, named=True)
+            rows = pl.concat([rows, pl.DataFrame({
+                "statistic": [f"{label}Cox hazard ratio, SOC vs non-SOC"],
+                "value": [float(soc["hazard_ratio"])], "ci_lower": [float(soc["ci_lower"])],
+                "ci_upper": [float(soc["ci_upper"])], "n_persons": [cox.n_persons],
+            }, schema=rows.schema)])  # fmt: skip
+        except Exception as exc:  # a failed fit is reported, never fatal
+            log.error("Cox model with the estimated release not fitted: %s", exc)
+    return rows
+
+
 def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
     """Read only the columns the stage uses (the magistrates' table is large)."""
     mags_cols = [
@@ -123,6 +184,7 @@ def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
         "link": pl.read_parquet(paths["link"]),
         "journey": read_ingested(paths.get("journey"), "mags_crown_journey"),
         "flags": pl.read_parquet(paths["flags"]),
+        "prison_journeys": read_ingested(paths.get("prison_journeys"), "prison_journeys"),
     }
 
 
@@ -144,7 +206,8 @@ def run_survival(
     s = Settings.from_config(merged)
     data = read_inputs(paths)
     log.info("inputs: %s", {k: v.height for k, v in data.items()})
-    r = analyse(data["crown"], data["mags"], data["link"], data["journey"], data["flags"], s)
+    r = analyse(data["crown"], data["mags"], data["link"], data["journey"], data["flags"], s,
+                prison_journeys=data["prison_journeys"])  # fmt: skip
     for step in r.flow.iter_rows(named=True):
         log.info("cohort: %s: %s persons", step["step"], step["persons"])
     for reason, n in r.excluded.items():

@@ -61,6 +61,7 @@ class Settings:
     outcome_groups: tuple[str, ...] = ()
     fanout_rule: str = "smallest"
     release_fraction: float = 0.5
+    release_match_window_days: int = 14  # custody.match.window_days (prison releases)
     timing: str = "offence_date"
     convicted_only: bool = False
     convicted_outcome_groups: tuple[str, ...] = ("convicted",)
@@ -121,6 +122,7 @@ class Settings:
             "soc_column": cfg.get("soc_column", "soc"),
             "fanout_rule": cfg.get("fanout_rule", "smallest"),
             "release_fraction": float(cfg.get("time_at_risk", {}).get("release_fraction", 0.5)),
+            "release_match_window_days": int(cfg.get("release_match", {}).get("window_days", 14)),
             "confidence_level": float(cfg.get("confidence_level", 0.95)),
             "cluster": cfg.get("cluster", "index_case"),
         }

@@ -1,0 +1,212 @@
+"""The establishments stage: panel construction, panel models, person-level rates."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from socflow import schema
+from socflow.establishments import (
+    EstablishmentsConfigError,
+    EstablishmentSettings,
+    analyse,
+    build_panel,
+    fit_panel,
+    person_rates,
+    prisoners,
+    spell_months,
+    within_rate_ratio,
+)
+from socflow.establishments.candidates import build_candidates
+
+S = EstablishmentSettings(first_date=date(2016, 1, 1), last_date=date(2016, 12, 31))
+
+
+def frame(table: str, rows: list[dict]) -> pl.DataFrame:
+    canon = schema.polars_schema(table)
+    return pl.DataFrame([{c: r.get(c) for c in canon} for r in rows], schema=canon)
+
+
+def test_spell_months_split_days_by_month():
+    spells = frame(
+        "prison_establishment_spells",
+        [
+            # 20 Jan (incl.) to 10 Mar (excl.): 12 + 29 + 9 days (2016 is a leap year)
+            {"journey_row_id": "j1", "establishment_id": "E1", "start_date": date(2016, 1, 20),
+             "end_date": date(2016, 3, 10)},
+            # open spell from before the panel: cut to the panel's dates
+            {"journey_row_id": "j2", "establishment_id": "E2", "start_date": date(2015, 6, 1),
+             "end_date": None},
+        ],
+    )  # fmt: skip
+    got = spell_months(spells, S)
+    j1 = got.filter(pl.col("journey_row_id") == "j1").sort("month")["days"].to_list()
+    assert j1 == [12, 29, 9]
+    j2 = got.filter(pl.col("journey_row_id") == "j2")
+    assert j2.height == 12 and j2["days"].sum() == 366
+
+
+def test_spells_without_an_end_stop_at_the_next_spell_or_the_release():
+    spells = frame(
+        "prison_establishment_spells",
+        [
+            # transferred on 1 Mar without a recorded end: ends where the next spell starts
+            {"journey_row_id": "j1", "establishment_id": "E1", "start_date": date(2016, 1, 1)},
+            {"journey_row_id": "j1", "establishment_id": "E2", "start_date": date(2016, 3, 1)},
+            # no end, journey released on 11 Jun
+            {"journey_row_id": "j2", "establishment_id": "E1", "start_date": date(2016, 6, 1)},
+        ],
+    )  # fmt: skip
+    journeys = frame("prison_journeys", [
+        {"row_id": "j1", "reception_date": date(2016, 1, 1), "release_date": date(2016, 4, 1)},
+        {"row_id": "j2", "reception_date": date(2016, 6, 1), "release_date": date(2016, 6, 11)},
+    ])  # fmt: skip
+    who = prisoners(journeys, frame("xjs_link", []), pl.DataFrame({"person_id": [], "soc": []}))
+    got = (
+        spell_months(spells, S, who)
+        .group_by("journey_row_id", "establishment_id")
+        .agg(pl.col("days").sum())
+    )
+    days = {(r["journey_row_id"], r["establishment_id"]): r["days"] for r in got.to_dicts()}
+    assert days == {("j1", "E1"): 31 + 29, ("j1", "E2"): 31, ("j2", "E1"): 10}
+
+
+def test_panel_shares_and_counts():
+    spells = frame(
+        "prison_establishment_spells",
+        [
+            {"journey_row_id": "j1", "establishment_id": "E1", "start_date": date(2016, 1, 1),
+             "end_date": date(2016, 2, 1)},
+            {"journey_row_id": "j2", "establishment_id": "E1", "start_date": date(2016, 1, 1),
+             "end_date": date(2016, 1, 11)},
+            {"journey_row_id": "j3", "establishment_id": "E1", "start_date": date(2016, 1, 1),
+             "end_date": date(2016, 1, 21)},
+        ],
+    )  # fmt: skip
+    journeys = frame("prison_journeys", [{"row_id": j, "reception_date": date(2016, 1, 1)}
+                                         for j in ("j1", "j2", "j3")])  # fmt: skip
+    link = frame(
+        "xjs_link",
+        [{"source_dataset": "prison", "row_id": j, "person_id": p} for j, p in (("j1", "p1"),
+                                                                                ("j2", "p2"))],
+    )  # fmt: skip
+    cohort = pl.DataFrame({"person_id": ["p1", "p2"], "soc": [True, False]})
+    incidents = frame(
+        "prison_incidents",
+        [
+            # one incident with two prisoners counts once at the establishment
+            {"incident_id": "i1", "journey_row_id": "j1", "establishment_id": "E1",
+             "incident_date": date(2016, 1, 5), "incident_type": "assault"},
+            {"incident_id": "i1", "journey_row_id": "j2", "establishment_id": "E1",
+             "incident_date": date(2016, 1, 5), "incident_type": "assault"},
+            {"incident_id": "i2", "journey_row_id": "j3", "establishment_id": "E1",
+             "incident_date": date(2016, 1, 7), "incident_type": "drugs_find"},
+            {"incident_id": "i3", "journey_row_id": "j3", "establishment_id": "E1",
+             "incident_date": date(2017, 1, 7), "incident_type": "drugs_find"},
+        ],
+    )  # fmt: skip
+    who = prisoners(journeys, link, cohort)
+    # j3 has no person ID: a prisoner of its own, non-SOC
+    assert who.filter(pl.col("journey_row_id") == "j3")["soc"].to_list() == [False]
+    panel = build_panel(spells, incidents, who, S)
+    row = panel.row(0, named=True)
+    assert row["prisoner_days"] == 31 + 10 + 20
+    assert row["soc_share"] == pytest.approx(31 / 61)
+    assert (row["n_assault"], row["n_drugs_find"], row["n_self_harm"]) == (1, 1, 0)
+
+
+def simulate_panel(seed: int, rr10: float, n_est: int = 40, n_months: int = 72) -> pl.DataFrame:
+    """Establishment-months with NB2 counts: rate = FE_est * FE_month * rr10^(share/10pp)."""
+    rng = np.random.default_rng(seed)
+    est = np.repeat(np.arange(n_est), n_months)
+    month = np.tile(np.arange(n_months), n_est)
+    base_share = rng.uniform(0.02, 0.25, n_est)
+    share = np.clip(base_share[est] + rng.normal(0, 0.04, est.size), 0, 1)
+    days = rng.integers(8_000, 30_000, est.size)
+    est_fe = rng.normal(0, 0.4, n_est)[est] + 10 * base_share[est]  # share confounded by FE
+    month_fe = np.sin(month / 6.0)[month] * 0.2
+    mu = days / 1000 * 0.8 * np.exp(est_fe + month_fe) * rr10 ** (share * 10)
+    alpha = 0.15
+    y = rng.poisson(rng.gamma(1 / alpha, alpha * mu))
+    months = [date(2015 + m // 12, m % 12 + 1, 1) for m in month]
+    return pl.DataFrame({
+        "establishment_id": [f"E{e:02d}" for e in est], "month": months,
+        "prisoner_days": days, "soc_share": share, "n_drugs_find": y,
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("planted", [1.15, 1.0])
+def test_panel_models_recover_planted_rate_ratio(planted):
+    panel = simulate_panel(5, planted)
+    poisson, nb = fit_panel(panel, "drugs_find", S)
+    for f in (poisson, nb):
+        assert f.error == ""
+        assert f.ci_lower < planted < f.ci_upper, f
+        assert f.n_clusters == 40
+    assert nb.alpha == pytest.approx(0.15, rel=0.3)
+
+
+def test_person_rates_recover_rate_ratio():
+    rng = np.random.default_rng(9)
+    n = 20_000
+    soc = rng.random(n) < 0.1
+    days = rng.integers(30, 2_000, n)
+    rate = np.where(soc, 1.8, 1.0) * 2.0 / 1000 * rng.gamma(2.0, 0.5, n)
+    exposure = pl.DataFrame({"prisoner": [str(i) for i in range(n)], "prisoner_days": days,
+                             "soc": soc, "n_assault": rng.poisson(rate * days)})  # fmt: skip
+    r = person_rates(exposure, "assault", S)
+    assert r.rate_ratio_ci[0] < 1.8 < r.rate_ratio_ci[1]
+    assert r.rate_non_soc_ci[0] < 2.0 < r.rate_non_soc_ci[1]
+
+
+def test_no_prison_tables_no_error():
+    """Absent spells and incidents read as empty tables: an empty panel, unfitted models,
+    and outputs that say nothing about any establishment."""
+    empty = {t: frame(t, []) for t in ("prison_establishment_spells", "prison_incidents",
+                                       "prison_journeys", "xjs_link")}  # fmt: skip
+    cohort = pl.DataFrame({"person_id": ["p1"], "soc": [True]})
+    panel, exposure, fits, rates = analyse(
+        empty["prison_establishment_spells"], empty["prison_incidents"],
+        empty["prison_journeys"], empty["xjs_link"], cohort, S,
+    )  # fmt: skip
+    assert panel.height == 0 and exposure.height == 0
+    assert all(f.rate_ratio is None and f.error for f in fits)
+    cands = build_candidates(panel, exposure, fits, rates, S)
+    assert [c.output_id for c in cands] == [
+        "establishments_panel", "establishments_models", "establishments_person_rates",
+    ]  # fmt: skip
+
+
+def test_unknown_incident_type_is_refused():
+    with pytest.raises(EstablishmentsConfigError, match="riot"):
+        EstablishmentSettings(incident_types=("assault", "riot"))
+
+
+def test_within_establishment_month_ratio_sets_aside_where_soc_prisoners_are_held():
+    """SOC prisoners held where incidents are frequent: the crude ratio is inflated, the ratio
+    within establishment-months recovers the planted one."""
+    rng = np.random.default_rng(4)
+    n_est, n_month = 30, 48
+    est = np.repeat(np.arange(n_est), n_month)
+    level = rng.normal(0, 0.6, n_est)
+    share = 1 / (1 + np.exp(-(level - 1.5)))  # more SOC prisoners where rates are high
+    days = rng.integers(5_000, 15_000, est.size)
+    days_soc = (days * share[est]).astype(int)
+    days_other = days - days_soc
+    base = 2e-3 * np.exp(level[est]) * rng.gamma(5, 0.2, est.size)
+    planted = 1.6
+    strata = pl.DataFrame({
+        "establishment_id": [f"E{e}" for e in est], "month": np.arange(est.size),
+        "days_soc": days_soc, "days_other": days_other,
+        "n_drugs_find_soc": rng.poisson(base * planted * days_soc),
+        "n_drugs_find_other": rng.poisson(base * days_other),
+    })  # fmt: skip
+    _, (lo, hi), n = within_rate_ratio(strata, "drugs_find", S)
+    assert lo < planted < hi and n > 1000
+    crude = (strata["n_drugs_find_soc"].sum() / strata["days_soc"].sum()) / (
+        strata["n_drugs_find_other"].sum() / strata["days_other"].sum()
+    )
+    assert crude > hi  # confounded by where SOC prisoners are held

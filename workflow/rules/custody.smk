@@ -1,0 +1,25 @@
+# After custody: the prison journey each custodial index case of the linked cohort led to, and
+# recall to prison after its release, SOC against non-SOC (socflow/custody/). The person-level
+# recall follow-up stays in results/custody/ (the headline table reads it); candidates for the
+# disclosure stage go to results/custody/candidates.
+
+
+rule custody:
+    input:
+        cohort="results/linkage/cohort.parquet",
+        journeys=ingested("prison_journeys"),
+        link="results/ingest/xjs_link.parquet",
+    output:
+        recall="results/custody/recall.parquet",
+        summary="results/custody/summary.json",
+        candidates=directory("results/custody/candidates"),
+    log:
+        "logs/custody/custody.log",
+    benchmark:
+        "benchmarks/custody/custody.tsv"
+    conda:
+        "../../environment.yml"
+    params:
+        custody=RUN["custody"],
+    script:
+        "../scripts/custody.py"

@@ -1,0 +1,85 @@
+"""The whole stage: panel, models, person-level rates, and the rule's entry point."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from socflow.establishments.candidates import build_candidates
+from socflow.establishments.models import PanelFit, fit_all
+from socflow.establishments.panel import build_panel, prisoner_exposure, prisoners, soc_strata
+from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
+from socflow.establishments.settings import EstablishmentSettings
+from socflow.mapping import read_ingested
+from socflow.outputs import write_candidates
+
+log = logging.getLogger(__name__)
+
+
+def analyse(
+    spells: pl.DataFrame,
+    incidents: pl.DataFrame,
+    journeys: pl.DataFrame,
+    link: pl.DataFrame,
+    cohort: pl.DataFrame,
+    s: EstablishmentSettings,
+) -> tuple[pl.DataFrame, pl.DataFrame, list[PanelFit], list[PersonRates]]:
+    """Panel, per-prisoner exposure, panel model fits and person-level rates."""
+    who = prisoners(journeys, link, cohort, s.fanout_rule)
+    panel = build_panel(spells, incidents, who, s)
+    exposure = prisoner_exposure(spells, incidents, who, s)
+    fits = fit_all(panel, s)
+    strata = soc_strata(spells, incidents, who, s)
+    rates = []
+    for t in s.incident_types:
+        ratio, ci, n = within_rate_ratio(strata, t, s)
+        rates.append(
+            replace(
+                person_rates(exposure, t, s),
+                within_rate_ratio=ratio,
+                within_rate_ratio_ci=ci,
+                within_strata=n,
+            )
+        )
+    return panel, exposure, fits, rates
+
+
+def run_establishments(
+    paths: dict[str, str],
+    cfg: dict[str, Any],
+    out_panel: str | Path,
+    out_summary: str | Path,
+    out_candidates: str | Path,
+) -> list:
+    """Rule `establishments`: the panel stays in results/ (it names establishments); pooled
+    statistics and model rate ratios go to the disclosure stage."""
+    s = EstablishmentSettings.from_config(cfg)
+    t0 = time.perf_counter()
+    spells = read_ingested(paths["spells"], "prison_establishment_spells")
+    incidents = read_ingested(paths["incidents"], "prison_incidents")
+    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
+    link = pl.read_parquet(paths["link"])
+    cohort = pl.read_parquet(paths["cohort"], columns=["person_id", "soc"])
+    panel, exposure, fits, rates = analyse(spells, incidents, journeys, link, cohort, s)
+    for f in fits:
+        log.info("%s %s: rate ratio %s (%s, %s)%s", f.incident_type, f.family, f.rate_ratio,
+                 f.ci_lower, f.ci_upper, f" error: {f.error}" if f.error else "")  # fmt: skip
+    Path(out_panel).parent.mkdir(parents=True, exist_ok=True)
+    panel.write_parquet(out_panel)
+    summary = {
+        "establishment_months": panel.height,
+        "prisoners": exposure.height,
+        "fits": [f.__dict__ for f in fits],
+        "person_rates": [r.__dict__ for r in rates],
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
+    Path(out_summary).write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    candidates = build_candidates(panel, exposure, fits, rates, s)
+    write_candidates(candidates, out_candidates, stage="establishments")
+    return candidates
