@@ -179,21 +179,16 @@ class _GroupSteps:
     cluster_code: np.ndarray
 
 
-def _group_steps(part: pl.DataFrame, cluster: str) -> _GroupSteps:
+def _group_steps(part: pl.DataFrame, cluster_rank: str) -> _GroupSteps:
     t = part["time"].to_numpy().astype(float)
     e = part["event"].to_numpy().astype(float)
     distinct, inverse = np.unique(t, return_inverse=True)
     deaths = np.bincount(inverse, weights=e, minlength=len(distinct))
     at_risk = np.cumsum(np.bincount(inverse, minlength=len(distinct))[::-1])[::-1]
-    return _GroupSteps(t, e, distinct, inverse, deaths, at_risk.astype(float),
-                       _sorted_codes(part[cluster]))  # fmt: skip
-
-
-def _sorted_codes(values: pl.Series) -> np.ndarray:
-    """Each value's position among the sorted distinct values (the codes `np.unique` gives),
-    found by a binary search in Polars: sorting Python strings in NumPy is the slow way."""
-    distinct = values.unique().sort()
-    return distinct.search_sorted(values, side="left").to_numpy()
+    # The ranks keep the clusters' sorted order, so these are the codes np.unique would give
+    # the cluster values themselves.
+    _, codes = np.unique(part[cluster_rank].to_numpy(), return_inverse=True)
+    return _GroupSteps(t, e, distinct, inverse, deaths, at_risk.astype(float), codes)
 
 
 def km_at_horizons(
@@ -206,7 +201,9 @@ def km_at_horizons(
     """`km_at_clustered` at each of `horizons`, with each group's risk sets built once."""
     z = stats.norm.ppf(0.5 + confidence_level / 2)
     levels = sorted(follow[group].unique().to_list())
-    steps = {level: _group_steps(follow.filter(pl.col(group) == level), cluster) for level in levels}
+    # Clusters as integer ranks, found once: sorting text per group is the slow part.
+    ranked = follow.select(group, "time", "event", pl.col(cluster).rank("dense").alias("_rank"))
+    steps = {lv: _group_steps(ranked.filter(pl.col(group) == lv), "_rank") for lv in levels}
     return [
         pl.DataFrame(
             [_km_row(level, steps[level], horizon, z) for level in levels],

@@ -39,10 +39,7 @@ def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataF
     rows = []
     estimates = km_at_horizons(both, list(s.horizons_days), GROUP, "cluster", s.confidence_level)
     for h, at_h in zip(s.horizons_days, estimates, strict=True):
-        at = (
-            at_h.join(persons, on=GROUP, how="left")
-            .join(order, on=GROUP)
-        )
+        at = at_h.join(persons, on=GROUP, how="left").join(order, on=GROUP)
         rows.append(
             at.sort("_o").select(
                 (pl.lit(f"{prefix}re-appeared within {days_label(h)}: ") + pl.col(GROUP)).alias(
