@@ -752,11 +752,13 @@ def replicate_type_counts(
             )
             counts = court_counts[:, design.court_of_type] * design.cases_per_type[None, :]
         else:
-            # One multinomial draw of cases per replicate, tallied by type.
-            counts = np.empty((r, design.n_types), dtype=np.int64)
-            for i in range(r):
-                draws = rng.integers(0, n_cases, size=n_cases, dtype=np.int32)
-                counts[i] = np.bincount(design.type_of_case[draws], minlength=design.n_types)
+            # Every replicate of the block draws its cases in one call (the same stream as one
+            # call per replicate), tallied by type with one count over (replicate, type) codes.
+            draws = rng.integers(0, n_cases, size=(r, n_cases), dtype=np.int32)
+            wide = np.int32 if r * design.n_types < 2**31 else np.int64
+            codes = design.type_of_case[draws].astype(wide, copy=False)
+            codes += (np.arange(r, dtype=wide) * design.n_types)[:, None]
+            counts = np.bincount(codes.ravel(), minlength=r * design.n_types).reshape(r, -1)
         done += r
         yield counts.astype(np.float64)
 

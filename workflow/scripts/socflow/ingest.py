@@ -478,10 +478,12 @@ class _Validator:
     def _pipeline(self, raw: pl.DataFrame) -> pl.LazyFrame:
         """Raw rows (source columns renamed) -> parsed values, checks and the key hash."""
         dtypes = {c: raw.schema[_SRC + c] for c in self.source_cols}
-        # Stripping copies every string; most extract columns have nothing to strip.
+        # Stripping copies every string; most extract columns have nothing to strip. A string is
+        # padded exactly when stripping shortens it: comparing lengths, not texts, is cheaper.
         strings = [c for c in self.source_cols if dtypes[c] == pl.String]
         padded = raw.select(
-            (pl.col(_SRC + c) != pl.col(_SRC + c).str.strip_chars()).any().alias(c)
+            (pl.col(_SRC + c).str.len_bytes()
+             != pl.col(_SRC + c).str.strip_chars().str.len_bytes()).any().alias(c)
             for c in strings
         ).row(0, named=True) if strings and raw.height else {}  # fmt: skip
         texts, parsed, enums, checks, _ = self._plan(

@@ -39,73 +39,93 @@ and stratification), `tables` (summaries and sensitivity), `results`, `candidate
 disclosure), `run` (the stage and the rule's entry point), `truth` (synthetic validation only).
 """
 
-from socflow.survival.candidates import (
-    PH_TRANSFORM_LABELS,
-    build_candidates,
-    cox_candidates,
-    linkage_statistics,
-)
-from socflow.survival.cases import CaseTables, court_rows, new_cases
-from socflow.survival.clusters import CLUSTER_LABELS, cluster_expr
-from socflow.survival.cohort import INDEX_COLUMNS, index_events, start_of_risk
-from socflow.survival.cox import CoxFit, CoxModel, cox_analysis, cox_ph_test, fit_cox, strata_codes
-from socflow.survival.cox_design import Design, cox_design, pool_small_levels, pooled_level
-from socflow.survival.efron import (
-    TIES,
-    CoxConvergenceError,
-    CoxSolution,
-    Evaluation,
-    RiskSets,
-    block_scores,
-    newton_raphson,
-    risk_sets,
-    score_residuals_from,
-    time_weighted_information,
-)
-from socflow.survival.followup import (
-    band,
-    band_labels,
-    days_label,
-    follow_up,
-    follow_up_band_labels,
-)
-from socflow.survival.kaplan_meier import (
-    LogRank,
-    at_risk_table,
-    kaplan_meier,
-    km_at,
-    km_at_clustered,
-    logrank,
-)
-from socflow.survival.linking import attach_person_ids, linkage_diagnostics, resolve_person_ids
-from socflow.survival.ph_test import ph_test, transformed_time
-from socflow.survival.results import Results
-from socflow.survival.robust import cluster_sums, robust_covariance, sandwich, score_residuals
-from socflow.survival.run import analyse, read_inputs, run_survival
-from socflow.survival.settings import (
-    ALL_LABEL,
-    CLUSTERS,
-    FANOUT_RULES,
-    GROUP,
-    NON_SOC_LABEL,
-    PH_TRANSFORMS,
-    SOC_LABEL,
-    TIMINGS,
-    CoxSettings,
-    Settings,
-    SurvivalConfigError,
-    parse_date,
-    str_col,
-)
-from socflow.survival.tables import (
-    count_frequency,
-    coverage_frequency,
-    follow_up_frequency,
-    proportions,
-    sensitivity_table,
-    status_frequency,
-)
-from socflow.survival.truth import truth_follow_up
+import importlib
+from typing import Any
+
+# A function named as its module is bound here, before anything imports the module: importing
+# a submodule sets the package attribute of that name to the module.
+from socflow.survival.cox_design import cox_design
+from socflow.survival.kaplan_meier import kaplan_meier
+from socflow.survival.ph_test import ph_test
+
+# Everything else is imported on first use (PEP 562), so that a rule needing one light part
+# (e.g. the Kaplan-Meier estimator for the headline measures) does not import the Cox model
+# and its libraries.
+_EXPORTS = {
+    "ALL_LABEL": "settings",
+    "CLUSTERS": "settings",
+    "CLUSTER_LABELS": "clusters",
+    "FANOUT_RULES": "settings",
+    "GROUP": "settings",
+    "INDEX_COLUMNS": "cohort",
+    "NON_SOC_LABEL": "settings",
+    "PH_TRANSFORMS": "settings",
+    "PH_TRANSFORM_LABELS": "candidates",
+    "SOC_LABEL": "settings",
+    "TIES": "efron",
+    "TIMINGS": "settings",
+    "CaseTables": "cases",
+    "CoxConvergenceError": "efron",
+    "CoxFit": "cox",
+    "CoxModel": "cox",
+    "CoxSettings": "settings",
+    "CoxSolution": "efron",
+    "Design": "cox_design",
+    "Evaluation": "efron",
+    "LogRank": "kaplan_meier",
+    "Results": "results",
+    "RiskSets": "efron",
+    "Settings": "settings",
+    "SurvivalConfigError": "settings",
+    "analyse": "run",
+    "at_risk_table": "kaplan_meier",
+    "attach_person_ids": "linking",
+    "band": "followup",
+    "band_labels": "followup",
+    "block_scores": "efron",
+    "build_candidates": "candidates",
+    "cluster_expr": "clusters",
+    "cluster_sums": "robust",
+    "count_frequency": "tables",
+    "court_rows": "cases",
+    "coverage_frequency": "tables",
+    "cox_analysis": "cox",
+    "cox_candidates": "candidates",
+    "cox_ph_test": "cox",
+    "days_label": "followup",
+    "fit_cox": "cox",
+    "follow_up": "followup",
+    "follow_up_band_labels": "followup",
+    "follow_up_frequency": "tables",
+    "index_events": "cohort",
+    "km_at": "kaplan_meier",
+    "km_at_clustered": "kaplan_meier",
+    "linkage_diagnostics": "linking",
+    "linkage_statistics": "candidates",
+    "logrank": "kaplan_meier",
+    "new_cases": "cases",
+    "newton_raphson": "efron",
+    "parse_date": "settings",
+    "pool_small_levels": "cox_design",
+    "pooled_level": "cox_design",
+    "proportions": "tables",
+    "read_inputs": "run",
+    "resolve_person_ids": "linking",
+    "risk_sets": "efron",
+    "robust_covariance": "robust",
+    "run_survival": "run",
+    "sandwich": "robust",
+    "score_residuals": "robust",
+    "score_residuals_from": "efron",
+    "sensitivity_table": "tables",
+    "start_of_risk": "cohort",
+    "status_frequency": "tables",
+    "str_col": "settings",
+    "strata_codes": "cox",
+    "time_weighted_information": "efron",
+    "transformed_time": "ph_test",
+    "truth_follow_up": "truth",
+}
 
 __all__ = [
     "ALL_LABEL",
@@ -185,3 +205,16 @@ __all__ = [
     "transformed_time",
     "truth_follow_up",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -127,6 +127,51 @@ def _ascending_cumsum(rs: RiskSets, block_values: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class RowPatterns:
+    """The distinct rows of a design and which one each row is.
+
+    A design of dummies has far fewer distinct rows than persons, so X' diag(w) X is computed
+    on the distinct rows with their summed weights: the cost of the information matrix falls
+    from n p^2 to n + k p^2 (k distinct rows).
+    """
+
+    index: np.ndarray  # row -> pattern
+    rows: np.ndarray  # pattern -> the row's values
+
+    def crossprod(self, weight: np.ndarray) -> np.ndarray:
+        """X' diag(weight) X, symmetric."""
+        summed = np.bincount(self.index, weights=weight, minlength=len(self.rows))
+        return _weighted_crossprod(self.rows, summed)
+
+
+def row_patterns(x: np.ndarray, max_share: float = 0.5) -> RowPatterns | None:
+    """The distinct rows of `x`, or None when they exceed `max_share` of the rows (no gain).
+
+    Rows are keyed by an exact integer hash of their bit patterns; the grouping is then checked
+    element by element, so a hash collision falls back to None rather than merging rows.
+    """
+    x = np.ascontiguousarray(x, dtype=float)
+    if x.ndim != 2 or len(x) == 0:
+        return None
+    bits = x.view(np.uint64)
+    key = np.zeros(len(x), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(x.shape[1]):
+            key = key * np.uint64(0x100000001B3) ^ bits[:, j]
+    _, first, index = np.unique(key, return_index=True, return_inverse=True)
+    if len(first) > max_share * len(x):
+        return None
+    rows = x[first]
+    if not np.array_equal(rows[index], x):
+        return None
+    return RowPatterns(index=index.reshape(-1), rows=rows)
+
+
+def _crossprod(x: np.ndarray, weight: np.ndarray, patterns: RowPatterns | None) -> np.ndarray:
+    return _weighted_crossprod(x, weight) if patterns is None else patterns.crossprod(weight)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The partial likelihood and its pieces at one coefficient vector.
 
@@ -148,6 +193,7 @@ class Evaluation:
     frac_inv2: np.ndarray  # per block: sum_l f / den^2
     frac2_inv2: np.ndarray  # per block: sum_l f^2 / den^2
     cum_a: np.ndarray  # per row: sum over its risk sets and copies of w / den
+    patterns: RowPatterns | None = None  # the design's distinct rows, when worth using
 
     def copy_mean_sums(self) -> np.ndarray:
         """Per block: sum over its copies of the copy mean."""
@@ -162,11 +208,14 @@ class Evaluation:
         return out + (d1 * (w * self.frac2_inv2)[:, None]).T @ d1
 
 
-def evaluate(rs: RiskSets, x: np.ndarray, beta: np.ndarray) -> Evaluation:
+def evaluate(
+    rs: RiskSets, x: np.ndarray, beta: np.ndarray, patterns: RowPatterns | None = None
+) -> Evaluation:
     """Log partial likelihood, score, information and the cumulative terms at `beta`.
 
     `x` should be centred (the caller's business: centring changes nothing but rounding) and
     row-major (`np.ascontiguousarray`): the row gathers are several times slower otherwise.
+    `patterns` (`row_patterns(x)`) make the information matrix cheap for a design of dummies.
     """
     x = np.asarray(x, dtype=float)
     eta = x @ beta
@@ -201,10 +250,11 @@ def evaluate(rs: RiskSets, x: np.ndarray, beta: np.ndarray) -> Evaluation:
         s1=s1,
         d1=d1,
         cum_a=cum_a,
+        patterns=patterns,
         **sums,
     )
     score = x[ev].sum(0) - partial.copy_mean_sums().sum(0)
-    information = _weighted_crossprod(x, risk * cum_a) - partial.mean_outer()
+    information = _crossprod(x, risk * cum_a, patterns) - partial.mean_outer()
     return replace(partial, score=score, information=information)
 
 
@@ -216,7 +266,7 @@ def time_weighted_information(
         _ascending_cumsum(rs, ev.inv * block_weight)[rs.row_block]
         - rs.events * (ev.frac_inv * block_weight)[rs.row_block]
     )
-    return _weighted_crossprod(x, ev.risk * cum_a) - ev.mean_outer(block_weight)
+    return _crossprod(x, ev.risk * cum_a, ev.patterns) - ev.mean_outer(block_weight)
 
 
 def block_scores(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
@@ -268,18 +318,19 @@ def newton_raphson(
     """
     x = np.ascontiguousarray(x, dtype=float)
     p = x.shape[1]
+    patterns = row_patterns(x)
     beta = np.zeros(p) if initial is None else np.asarray(initial, dtype=float).copy()
-    null = evaluate(rs, x, np.zeros(p)).log_likelihood
-    ev = evaluate(rs, x, beta)
+    null = evaluate(rs, x, np.zeros(p), patterns).log_likelihood
+    ev = evaluate(rs, x, beta, patterns)
     if initial is not None and ev.log_likelihood < null:
         beta = np.zeros(p)
-        ev = evaluate(rs, x, beta)
+        ev = evaluate(rs, x, beta, patterns)
     step_size = np.inf
     for iteration in range(1, max_iterations + 1):
         step = _solve(ev.information, ev.score)
         step_size = float(np.max(np.abs(step) / (1.0 + np.abs(beta)))) if p else 0.0
         candidate = beta + step
-        trial = evaluate(rs, x, candidate)
+        trial = evaluate(rs, x, candidate, patterns)
         halvings = 0
         while not np.isfinite(trial.log_likelihood) or (
             trial.log_likelihood < ev.log_likelihood - 1e-12 * abs(ev.log_likelihood)
@@ -287,7 +338,7 @@ def newton_raphson(
             if halvings == 30:
                 raise CoxConvergenceError("Cox fit: step halving failed to raise the likelihood")
             candidate = (beta + candidate) / 2
-            trial = evaluate(rs, x, candidate)
+            trial = evaluate(rs, x, candidate, patterns)
             halvings += 1
         beta, ev = candidate, trial
         if step_size <= tolerance:

@@ -163,51 +163,84 @@ def km_at_clustered(
     Columns: group, estimate, ci_lower, ci_upper, se (of the estimate); all null where no one in
     the group is followed to the horizon, intervals null where S(h) is 0 or 1.
     """
+    return km_at_horizons(follow, [horizon], group, cluster, confidence_level)[0]
+
+
+@dataclass(frozen=True)
+class _GroupSteps:
+    """One group's distinct times, events and numbers at risk, and each row's cluster code."""
+
+    time: np.ndarray
+    event: np.ndarray
+    distinct: np.ndarray
+    inverse: np.ndarray
+    deaths: np.ndarray
+    at_risk: np.ndarray
+    cluster_code: np.ndarray
+
+
+def _group_steps(part: pl.DataFrame, cluster_rank: str) -> _GroupSteps:
+    t = part["time"].to_numpy().astype(float)
+    e = part["event"].to_numpy().astype(float)
+    distinct, inverse = np.unique(t, return_inverse=True)
+    deaths = np.bincount(inverse, weights=e, minlength=len(distinct))
+    at_risk = np.cumsum(np.bincount(inverse, minlength=len(distinct))[::-1])[::-1]
+    # The ranks keep the clusters' sorted order, so these are the codes np.unique would give
+    # the cluster values themselves.
+    _, codes = np.unique(part[cluster_rank].to_numpy(), return_inverse=True)
+    return _GroupSteps(t, e, distinct, inverse, deaths, at_risk.astype(float), codes)
+
+
+def km_at_horizons(
+    follow: pl.DataFrame,
+    horizons: list[int],
+    group: str = GROUP,
+    cluster: str = "cluster",
+    confidence_level: float = 0.95,
+) -> list[pl.DataFrame]:
+    """`km_at_clustered` at each of `horizons`, with each group's risk sets built once."""
     z = stats.norm.ppf(0.5 + confidence_level / 2)
-    rows = []
-    for level in sorted(follow[group].unique().to_list()):
-        part = follow.filter(pl.col(group) == level)
-        t = part["time"].to_numpy().astype(float)
-        e = part["event"].to_numpy().astype(float)
-        if len(t) == 0 or t.max() < horizon:
-            rows.append((level, None, None, None, None))
-            continue
-        distinct, inverse = np.unique(t, return_inverse=True)
-        deaths = np.bincount(inverse, weights=e, minlength=len(distinct))
-        at_risk = np.cumsum(np.bincount(inverse, minlength=len(distinct))[::-1])[::-1]
-        at_risk = at_risk.astype(float)
-        k = int(np.searchsorted(distinct, horizon, side="right")) - 1
-        if k < 0:
-            rows.append((level, 0.0, None, None, 0.0))
-            continue
-        survival = float(np.prod(1.0 - deaths[: k + 1] / at_risk[: k + 1]))
-        if not 0.0 < survival < 1.0:
-            rows.append((level, 1.0 - survival, None, None, None))
-            continue
-        # Up to the horizon n_k > d_k, else S(h) would be 0.
-        left = at_risk[: k + 1] - deaths[: k + 1]
-        greenwood = np.cumsum(deaths[: k + 1] / (at_risk[: k + 1] * left))
-        last = np.minimum(inverse, k)
-        own = np.where((e > 0) & (inverse <= k), 1.0 / left[last], 0.0)
-        influence = -survival * (own - greenwood[last])
-        _, codes = np.unique(part[cluster].to_numpy(), return_inverse=True)
-        variance = float((np.bincount(codes, weights=influence) ** 2).sum())
-        se_log = np.sqrt(variance) / survival
-        log_s = np.log(survival)
-        half = z * se_log / log_s
-        s_a = np.exp(-np.exp(np.log(-log_s) - half))
-        s_b = np.exp(-np.exp(np.log(-log_s) + half))
-        rows.append(
-            (level, 1.0 - survival, 1.0 - max(s_a, s_b), 1.0 - min(s_a, s_b), np.sqrt(variance))
+    levels = sorted(follow[group].unique().to_list())
+    # Clusters as integer ranks, found once: sorting text per group is the slow part.
+    ranked = follow.select(group, "time", "event", pl.col(cluster).rank("dense").alias("_rank"))
+    steps = {lv: _group_steps(ranked.filter(pl.col(group) == lv), "_rank") for lv in levels}
+    return [
+        pl.DataFrame(
+            [_km_row(level, steps[level], horizon, z) for level in levels],
+            schema={
+                group: pl.String,
+                "estimate": pl.Float64,
+                "ci_lower": pl.Float64,
+                "ci_upper": pl.Float64,
+                "se": pl.Float64,
+            },
+            orient="row",
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            group: pl.String,
-            "estimate": pl.Float64,
-            "ci_lower": pl.Float64,
-            "ci_upper": pl.Float64,
-            "se": pl.Float64,
-        },
-        orient="row",
-    )
+        for horizon in horizons
+    ]
+
+
+def _km_row(level: str, g: _GroupSteps, horizon: int, z: float) -> tuple:
+    """One group's estimate, interval and standard error at `horizon`."""
+    if len(g.time) == 0 or g.time.max() < horizon:
+        return (level, None, None, None, None)
+    k = int(np.searchsorted(g.distinct, horizon, side="right")) - 1
+    if k < 0:
+        return (level, 0.0, None, None, 0.0)
+    deaths, at_risk = g.deaths[: k + 1], g.at_risk[: k + 1]
+    survival = float(np.prod(1.0 - deaths / at_risk))
+    if not 0.0 < survival < 1.0:
+        return (level, 1.0 - survival, None, None, None)
+    # Up to the horizon n_k > d_k, else S(h) would be 0.
+    left = at_risk - deaths
+    greenwood = np.cumsum(deaths / (at_risk * left))
+    last = np.minimum(g.inverse, k)
+    own = np.where((g.event > 0) & (g.inverse <= k), 1.0 / left[last], 0.0)
+    influence = -survival * (own - greenwood[last])
+    variance = float((np.bincount(g.cluster_code, weights=influence) ** 2).sum())
+    se_log = np.sqrt(variance) / survival
+    log_s = np.log(survival)
+    half = z * se_log / log_s
+    s_a = np.exp(-np.exp(np.log(-log_s) - half))
+    s_b = np.exp(-np.exp(np.log(-log_s) + half))
+    return (level, 1.0 - survival, 1.0 - max(s_a, s_b), 1.0 - min(s_a, s_b), np.sqrt(variance))

@@ -86,7 +86,7 @@ def analyse(
     km = kaplan_meier(follow, GROUP, s.confidence_level)
     test = logrank(follow, GROUP)
     props = proportions(follow, s)
-    sensitivity = sensitivity_table(index, tables, s)
+    sensitivity = sensitivity_table(index, tables, s, cases)
     t1 = time.perf_counter()
     cox = design = None
     error = ""

@@ -17,7 +17,7 @@ from socflow.survival.followup import (
     follow_up,
     follow_up_band_labels,
 )
-from socflow.survival.kaplan_meier import km_at_clustered
+from socflow.survival.kaplan_meier import km_at_horizons
 from socflow.survival.settings import ALL_LABEL, GROUP, NON_SOC_LABEL, SOC_LABEL, Settings, str_col
 
 
@@ -25,7 +25,8 @@ def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataF
     """Statistics rows: cumulative re-appearance at each horizon for SOC, non-SOC and all.
 
     Kaplan-Meier estimates with log-log intervals whose variance is clustered by `s.cluster`
-    (`kaplan_meier.km_at_clustered`; by person it is Greenwood's).
+    (`kaplan_meier.km_at_clustered`; by person it is Greenwood's), each group's risk sets built
+    once for every horizon.
     """
     clustered = follow.with_columns(cluster_expr(s.cluster))
     both = pl.concat(
@@ -36,12 +37,9 @@ def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataF
     )
     order = pl.DataFrame({GROUP: [SOC_LABEL, NON_SOC_LABEL, ALL_LABEL], "_o": [0, 1, 2]})
     rows = []
-    for h in s.horizons_days:
-        at = (
-            km_at_clustered(both, h, GROUP, "cluster", s.confidence_level)
-            .join(persons, on=GROUP, how="left")
-            .join(order, on=GROUP)
-        )
+    estimates = km_at_horizons(both, list(s.horizons_days), GROUP, "cluster", s.confidence_level)
+    for h, at_h in zip(s.horizons_days, estimates, strict=True):
+        at = at_h.join(persons, on=GROUP, how="left").join(order, on=GROUP)
         rows.append(
             at.sort("_o").select(
                 (pl.lit(f"{prefix}re-appeared within {days_label(h)}: ") + pl.col(GROUP)).alias(
@@ -150,7 +148,12 @@ def coverage_frequency(crown: pl.DataFrame, flags: pl.DataFrame, s: Settings) ->
     return _person_table(rows, "person_id_status", ["usable person ID", "no person ID"])
 
 
-def sensitivity_table(index: pl.DataFrame, tables: CaseTables, s: Settings) -> pl.DataFrame:
+def sensitivity_table(
+    index: pl.DataFrame,
+    tables: CaseTables,
+    s: Settings,
+    base_cases: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """The last-horizon rate and the count of new cases under other settings.
 
     The release fraction moves the start of time at risk for immediate custody. The journey
@@ -158,10 +161,12 @@ def sensitivity_table(index: pl.DataFrame, tables: CaseTables, s: Settings) -> p
     varied with same-offence-date merging switched off, which would otherwise join the two rows
     of a case sent to the Crown Court whatever the journey table says. It changes the count of
     new cases, hardly the first re-appearance (both rows carry the same offence date).
+    `base_cases` are `new_cases(tables, s)` when the caller has them already.
     """
     last = max(s.horizons_days)
     rows = []
-    base_cases = new_cases(tables, s)
+    if base_cases is None:
+        base_cases = new_cases(tables, s)
     for fraction in s.sensitivity_release_fractions:
         follow, _ = follow_up(index, base_cases, s, release_fraction=fraction)
         rows.append(_sensitivity_rows(follow, s, last, f"release fraction {fraction:g}"))
