@@ -19,6 +19,10 @@ rule calibration:
         "benchmarks/validation/calibration.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 4),
+        runtime=runtime(10, 10),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

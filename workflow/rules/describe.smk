@@ -13,6 +13,10 @@ rule describe:
         "benchmarks/describe.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 3),
+        runtime=runtime(10, 10),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

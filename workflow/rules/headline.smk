@@ -14,6 +14,10 @@ rule headline:
         "benchmarks/headline.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 3),
+        runtime=runtime(10, 10),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

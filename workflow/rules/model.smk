@@ -19,9 +19,10 @@ rule model_outcomes:
         "benchmarks/model/model_outcomes.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=mem_mb(400, 6),
+        runtime=runtime(10, 20),
     params:
         model=RUN["model"],
         definition_labels=definition_labels(RUN["soc"]),

@@ -19,6 +19,10 @@ rule provenance:
         "benchmarks/provenance.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 1),
+        runtime=runtime(10, 10),
     params:
         # Paths relative to the project folder (the script resolves them), so that moving the
         # folder changes no param and re-runs nothing.

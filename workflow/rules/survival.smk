@@ -19,9 +19,10 @@ rule survival:
         "benchmarks/survival/survival.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=16000,
+        mem_mb=mem_mb(400, 8),
+        runtime=runtime(10, 20),
     params:
         survival=RUN["survival"],
         sdc=config["sdc"],

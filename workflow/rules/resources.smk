@@ -1,0 +1,56 @@
+# What each job asks of the machine or the cluster: `threads:` and the `resources:` mem_mb
+# (peak memory, MB) and runtime (minutes), used by Snakemake to fill the cores of one machine
+# and by the SLURM executor as --cpus-per-task, --mem and --time (profiles/slurm/).
+#
+# Memory and time grow with the size of a job's input: a fixed part (Python, the libraries,
+# the Snakemake process that runs the job) plus so much per MB of input, fitted to peaks measured
+# with /usr/bin/time at the synthetic scales `small` and `full` (tools/bench_stages.py; README,
+# "Run time and memory"), with a margin. A `tiny` job asks for a few hundred MB, a `full` one
+# for what it used plus a quarter. Snakemake evaluates these once a job's inputs exist; a retried
+# job (profiles/slurm: `retries`) asks for twice as much.
+import math
+
+
+def input_mb(input):
+    """The size of a job's input in MB: files, and the files inside input folders (a sharded
+    extract); an input not yet made counts 0 (Snakemake sizes the job again when it is).
+    """
+    total = 0
+    for name in input:
+        path = Path(name)
+        if path.is_dir():
+            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        elif path.exists():
+            total += path.stat().st_size
+    return total / 1e6
+
+
+def mem_mb(fixed, per_input_mb):
+    """mem_mb: `fixed` MB plus `per_input_mb` MB per MB of input, in whole 100 MB."""
+
+    def mem(wildcards, input, attempt):
+        return attempt * 100 * math.ceil((fixed + per_input_mb * input_mb(input)) / 100)
+
+    return mem
+
+
+def runtime(fixed, per_input_gb):
+    """runtime: `fixed` minutes plus `per_input_gb` minutes per GB of input (whole minutes)."""
+
+    def minutes(wildcards, input, attempt):
+        return attempt * math.ceil(fixed + per_input_gb * input_mb(input) / 1000)
+
+    return minutes
+
+
+# The synthesis has no input: its size is the scale's number of people entering the courts.
+def synthesis_mem_mb(wildcards, attempt):
+    return (
+        attempt
+        * 100
+        * math.ceil((400 + 0.00095 * synthetic_scale()["n_entrants"]) / 100)
+    )
+
+
+def synthesis_runtime(wildcards, attempt):
+    return attempt * math.ceil(5 + 0.000002 * synthetic_scale()["n_entrants"])
