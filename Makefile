@@ -118,11 +118,14 @@ fixtures:
 	fi
 	Rscript tests/fixtures/r/survival_reference.R tests/data/survival_r
 
-# Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
-# benchmark files): synthesis and ingest, then every stage after the ingest.
+# Where the time and memory go: every job alone (median wall time, peak memory from
+# /usr/bin/time), the whole workflow after the synthesis, the re-run after a one-line edit of
+# the SOC code list, and the scaling line in input rows, at the tiny, small and full synthetic
+# scales (BENCH_SCALES); printed and written to results/bench/bench.md. Needs 6 GB free.
+BENCH_SCALES ?= tiny,small,full
+BENCH_REPEATS ?= 3
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py --scale full
-	$(BIN)/python tools/bench_stages.py --scale full
+	$(BIN)/python tools/bench.py --scales $(BENCH_SCALES) --repeats $(BENCH_REPEATS)
 
 # The mapping assistant: a draft mapping of one extract onto one canonical table, offline and
 # without Snakemake. make draft-mapping TABLE=crown_defendant_cases EXTRACT=path/to/extract

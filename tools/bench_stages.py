@@ -60,7 +60,8 @@ class Workspace:
         since --quiet and --configfile take every value that follows them."""
         n_targets = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))
         return [
-            SNAKEMAKE, *args[:n_targets], "--snakefile", str(REPO / "Snakefile"), "--directory", str(self.dir),
+            SNAKEMAKE, *args[:n_targets],
+            "--snakefile", str(REPO / "Snakefile"), "--directory", str(self.dir),
             "--cores", self.cores, "--quiet", "all",
             "--configfile", str(REPO / "config/config.yaml"), str(self.overlay),
             *map(str, configfiles), *args[n_targets:],
@@ -75,8 +76,10 @@ class Workspace:
     def timed(self, *args: str) -> tuple[float, float]:
         """Run Snakemake under /usr/bin/time -v: (wall seconds, peak RSS in MB)."""
         proc = subprocess.run(
-            [TIME, "-v", *self.command(*args)], check=True, capture_output=True, text=True
+            [TIME, "-v", *self.command(*args)], check=False, capture_output=True, text=True
         )
+        if proc.returncode != 0:
+            raise RuntimeError(f"snakemake {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
         return _time_field(proc.stderr, "Elapsed (wall clock) time"), _time_field(
             proc.stderr, "Maximum resident set size (kbytes)"
         ) / 1024
@@ -147,10 +150,9 @@ def measure_jobs(ws: Workspace, repeats: int, skip: tuple[str, ...] = ()) -> pl.
             "peak_mb": statistics.median(peaks), "peak_max_mb": max(peaks),
             "sampled_rss_mb": statistics.median(sampled),
         })  # fmt: skip
-        print(
-            f"  {job.name:36s} wall {rows[-1]['wall_s']:7.2f} s  peak {rows[-1]['peak_mb']:7.0f} MB",
-            file=sys.stderr,
-        )
+        last = rows[-1]
+        print(f"  {job.name:36s} wall {last['wall_s']:7.2f} s  peak {last['peak_mb']:7.0f} MB",
+              file=sys.stderr)  # fmt: skip
     return pl.DataFrame(rows)
 
 
