@@ -68,6 +68,12 @@ start() {
 	if [ -e "$dir/run/slurmctld.pid" ] && kill -0 "$(cat "$dir/run/slurmctld.pid")" 2>/dev/null; then
 		die "a local cluster already runs from $dir: stop it first ($0 stop $dir)"
 	fi
+	for port in "$PORT" $((PORT + 1)) $((PORT + 2)) $((PORT + 3)); do
+		if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			die "port $port is in use (another local cluster?): stop it, or choose other ports" \
+				"with SLURM_LOCAL_PORT_BASE"
+		fi
+	done
 	# DIR is emptied: only a folder this script made before (it leaves a marker) or a new one.
 	if [ -e "$dir" ] && [ -n "$(ls -A "$dir")" ] && [ ! -e "$dir/.socflow-slurm-local" ]; then
 		die "$dir exists and was not made by this script: name a new folder"
