@@ -171,8 +171,17 @@ def main() -> None:
             "",
             markdown(table),
         ]
+        # Written after every scale, so that a long run at `full` leaves the smaller ones.
+        if scale != args.scales.split(",")[-1]:
+            write(report, per_scale, args)
+    write(report, per_scale, args)
+
+
+def write(report: list[str], per_scale: dict[str, dict], args: argparse.Namespace) -> None:
+    """The report so far (the scaling once two scales are in): written, and printed."""
+    lines = list(report)
     if len(per_scale) >= 2:
-        report += [
+        lines += [
             "",
             "## Scaling with input rows",
             "",
@@ -181,7 +190,7 @@ def main() -> None:
             "",
             markdown(scaling(per_scale, args.tolerance)),
         ]
-    text = "\n".join(report) + "\n"
+    text = "\n".join(lines) + "\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
