@@ -21,8 +21,8 @@ rule calibration:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 4),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 5),
+        runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

@@ -18,8 +18,8 @@ rule disclosure_check:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 2),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
     params:
         thresholds=config["sdc"],
         producing_rule=lambda wildcards: CANDIDATE_RULES[wildcards.stage],
@@ -44,8 +44,8 @@ rule output_request:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 2),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
     params:
         run_name=config["run_name"],
         thresholds=config["sdc"],

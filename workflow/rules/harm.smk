@@ -67,8 +67,8 @@ rule harm_weights:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 4),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 4.5),
+        runtime=runtime(10, 30),
     params:
         equivalent_days=HARM["data_derived"]["equivalent_days"],
         min_sentences=HARM["data_derived"]["min_sentences"],
@@ -93,8 +93,8 @@ rule harm:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 6),
-        runtime=runtime(10, 20),
+        mem_mb=mem_mb(500, 60),
+        runtime=runtime(20, 30),
     params:
         settings=HARM_SETTINGS,
         sdc=config["sdc"],

@@ -16,8 +16,8 @@ rule headline:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 3),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 40),
+        runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

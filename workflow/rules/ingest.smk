@@ -20,8 +20,8 @@ rule ingest:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 6),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 16),
+        runtime=runtime(10, 30),
     params:
         spec=dataset_spec,
         limits=config["validation"],

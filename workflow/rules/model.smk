@@ -21,8 +21,8 @@ rule model_outcomes:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 6),
-        runtime=runtime(10, 20),
+        mem_mb=mem_mb(500, 50),
+        runtime=runtime(20, 30),
     params:
         model=RUN["model"],
         definition_labels=definition_labels(RUN["soc"]),

@@ -22,8 +22,8 @@ rule data_quality_report:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 2),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 7),
+        runtime=runtime(10, 30),
     params:
         tables=TABLES,
         present=PRESENT,
@@ -59,8 +59,8 @@ rule summary_report:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 2),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
     params:
         stages=STAGES,
         context=report_context(),

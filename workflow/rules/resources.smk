@@ -2,12 +2,17 @@
 # (peak memory, MB) and runtime (minutes), used by Snakemake to fill the cores of one machine
 # and by the SLURM executor as --cpus-per-task, --mem and --time (profiles/slurm/).
 #
-# Memory and time grow with the size of a job's input: a fixed part (Python, the libraries,
-# the Snakemake process that runs the job) plus so much per MB of input, fitted to peaks measured
-# with /usr/bin/time at the synthetic scales `small` and `full` (tools/bench_stages.py; README,
-# "Run time and memory"), with a margin. A `tiny` job asks for a few hundred MB, a `full` one
-# for what it used plus a quarter. Snakemake evaluates these once a job's inputs exist; a retried
-# job (profiles/slurm: `retries`) asks for twice as much.
+# Threads: 1 for every rule but the synthesis, so that `--cores 2` runs two independent jobs
+# side by side (the five ingests, the analyses after flagging, the disclosure checks); a job's
+# BLAS threads are capped to its rule's threads (workflow/scripts/_bootstrap.py).
+#
+# Memory and time grow with the size of a job's input: a fixed part (Python, the libraries and
+# the Snakemake process that runs the job: 200-500 MB at `tiny` and `small`, measured with
+# /usr/bin/time by tools/bench_stages.py) plus so much per MB of input, set from the peaks at
+# `full` (e.g. ingest of the linking table 2.7 GB from 185 MB of Parquet, flag_soc 1.5 GB from
+# 223 MB, model_outcomes 2.0 GB from 38 MB, re-appearance 5.4 GB from 650 MB) with a quarter or
+# more to spare. A `tiny` job asks for 500 MB. Snakemake evaluates these once a job's inputs
+# exist; a retried job (profiles/slurm: `retries`) asks for twice as much.
 import math
 
 

@@ -22,8 +22,8 @@ rule flag_soc:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 4),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 5.5),
+        runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],
         definition=RUN["soc"]["definition"],
@@ -48,8 +48,8 @@ rule co_offending_groups:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 6),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 10),
+        runtime=runtime(10, 30),
     params:
         include_mags=RUN["soc"]["groups"]["include_mags"],
     script:
@@ -72,8 +72,8 @@ rule validate_synthetic:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 3),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 6.5),
+        runtime=runtime(10, 30),
     script:
         "../scripts/validate_synthetic.py"
 
@@ -96,8 +96,8 @@ rule compare_code_lists:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 4),
-        runtime=runtime(10, 10),
+        mem_mb=mem_mb(500, 5.5),
+        runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],
         baseline_version=config["soc"]["baseline_code_list_version"],

@@ -21,8 +21,8 @@ rule survival:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(400, 8),
-        runtime=runtime(10, 20),
+        mem_mb=mem_mb(500, 9.5),
+        runtime=runtime(20, 30),
     params:
         survival=RUN["survival"],
         sdc=config["sdc"],
