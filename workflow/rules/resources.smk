@@ -4,7 +4,10 @@
 #
 # Threads: 1 for every rule but the synthesis, so that `--cores 2` runs two independent jobs
 # side by side (the five ingests, the analyses after flagging, the disclosure checks); a job's
-# BLAS threads are capped to its rule's threads (workflow/scripts/_bootstrap.py).
+# BLAS threads are capped to its rule's threads (workflow/scripts/_bootstrap.py). The BLAS
+# thread count changes the order of floating-point sums: the Cox estimates differ in the last
+# digits (relative 5e-14) between 1 and 2 threads. For given rule threads the outputs are
+# byte-identical, on one machine or on a cluster (tests/test_slurm.py).
 #
 # Memory and time grow with the size of a job's input: a fixed part (Python, the libraries and
 # the Snakemake process that runs the job: 200-500 MB at `tiny` and `small`, measured with
