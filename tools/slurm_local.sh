@@ -82,6 +82,8 @@ start() {
 	mkdir -p "$dir"/{state,spool,log,run,munge,db}
 	dir=$(cd "$dir" && pwd)
 	touch "$dir/.socflow-slurm-local"
+	# munged, as its own user, writes in DIR/munge: DIR (e.g. from mktemp -d) must be open to it.
+	chmod 0755 "$dir"
 	local host cpus mem
 	host=$(hostname -s)
 	cpus=$(nproc)
