@@ -21,7 +21,7 @@ rule calibration:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 5),
+        mem_mb=mem_mb(500, 8),
         runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],

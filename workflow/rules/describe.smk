@@ -15,7 +15,7 @@ rule describe:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 40),
+        mem_mb=mem_mb(500, 80),
         runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],

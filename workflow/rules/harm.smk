@@ -67,7 +67,7 @@ rule harm_weights:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 4.5),
+        mem_mb=mem_mb(500, 8),
         runtime=runtime(10, 30),
     params:
         equivalent_days=HARM["data_derived"]["equivalent_days"],

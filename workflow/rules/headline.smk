@@ -16,7 +16,7 @@ rule headline:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 40),
+        mem_mb=mem_mb(500, 80),
         runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],

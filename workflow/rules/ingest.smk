@@ -20,7 +20,7 @@ rule ingest:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 16),
+        mem_mb=mem_mb(500, 20),
         runtime=runtime(10, 30),
     params:
         spec=dataset_spec,

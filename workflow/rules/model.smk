@@ -21,7 +21,7 @@ rule model_outcomes:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 50),
+        mem_mb=mem_mb(500, 90),
         runtime=runtime(20, 30),
     params:
         model=RUN["model"],

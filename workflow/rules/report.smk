@@ -22,7 +22,7 @@ rule data_quality_report:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 7),
+        mem_mb=mem_mb(500, 13),
         runtime=runtime(10, 30),
     params:
         tables=TABLES,

@@ -12,10 +12,13 @@
 # Memory and time grow with the size of a job's input: a fixed part (Python, the libraries and
 # the Snakemake process that runs the job: 200-500 MB at `tiny` and `small`, measured with
 # /usr/bin/time by tools/bench_stages.py) plus so much per MB of input, set from the peaks at
-# `full` (e.g. ingest of the linking table 2.7 GB from 185 MB of Parquet, flag_soc 1.5 GB from
-# 223 MB, model_outcomes 2.0 GB from 38 MB, re-appearance 6.0 GB from 650 MB) with a quarter or
-# more to spare. A `tiny` job asks for 500 MB. Snakemake evaluates these once a job's inputs
-# exist; a retried job (profiles/slurm: `retries`) asks for twice as much.
+# `full`. Snakemake's sampled RSS misses short peaks (data_quality_report: 3.5 GB sampled,
+# 6.8 GB by /usr/bin/time), so a job asks for about twice its sampled peak at `full`, or a
+# quarter more than its /usr/bin/time peak where known (e.g. ingest of the linking table 2.7 GB
+# sampled from 185 MB of Parquet, flag_soc 1.5 GB from 223 MB, model_outcomes 2.0 GB from
+# 38 MB, re-appearance 6.0 GB from 650 MB). A `tiny` job asks for 500-600 MB. Snakemake
+# evaluates these once a job's inputs exist; a retried job (profiles/slurm: `retries`) asks for
+# twice as much.
 import math
 
 

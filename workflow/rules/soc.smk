@@ -22,7 +22,7 @@ rule flag_soc:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 5.5),
+        mem_mb=mem_mb(500, 11),
         runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],
@@ -48,7 +48,7 @@ rule co_offending_groups:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 10),
+        mem_mb=mem_mb(500, 28),
         runtime=runtime(10, 30),
     params:
         include_mags=RUN["soc"]["groups"]["include_mags"],
@@ -72,7 +72,7 @@ rule validate_synthetic:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 6.5),
+        mem_mb=mem_mb(500, 13),
         runtime=runtime(10, 30),
     script:
         "../scripts/validate_synthetic.py"
@@ -96,7 +96,7 @@ rule compare_code_lists:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 5.5),
+        mem_mb=mem_mb(500, 11),
         runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],

@@ -21,7 +21,7 @@ rule survival:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 11),
+        mem_mb=mem_mb(500, 13),
         runtime=runtime(20, 30),
     params:
         survival=RUN["survival"],
