@@ -16,7 +16,7 @@ CHROMIUM ?= /usr/bin/chromium
 SACRO_VENV ?= .venv-sacro
 
 .PHONY: run test lint bench setup browser sacro-viewer fixtures clean-results wheelhouse \
-	draft-mapping
+	draft-mapping slurm test-slurm
 
 WHEELHOUSE ?= wheelhouse
 
@@ -68,7 +68,38 @@ sacro-viewer: $(SACRO_VENV)/.installed
 
 test: lint browser sacro-viewer
 	SOCFLOW_REQUIRE_BROWSER=1 SOCFLOW_CHROMIUM=$(CHROMIUM) \
-		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest
+		SOCFLOW_SACRO_PYTHON=$(SACRO_VENV)/bin/python $(BIN)/python -m pytest -m "not slurm"
+	$(MAKE) test-slurm
+
+# A single-node SLURM cluster on this machine (tools/slurm_local.sh), from Debian's packages,
+# apt-installed when missing (as root, or with sudo); the daemons run as root.
+SLURM_PACKAGES := munge slurm-wlm slurmdbd mariadb-server
+slurm:
+	@if command -v slurmctld >/dev/null 2>&1 && command -v slurmdbd >/dev/null 2>&1 && \
+		command -v munged >/dev/null 2>&1 && command -v mariadbd >/dev/null 2>&1; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "ERROR: the SLURM test needs $(SLURM_PACKAGES), and apt-get is unavailable:" \
+			"install them yourself" >&2; exit 1; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	echo "Installing $(SLURM_PACKAGES) with apt-get (for the SLURM test)"; \
+	$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SLURM_PACKAGES)
+
+# The tiny workflow through `snakemake --profile profiles/slurm` (the SLURM executor plugin) on
+# that cluster, against a local run (tests/test_slurm.py); the daemons are stopped however the
+# test ends. Needs root (the daemons; sudo is used when not root).
+SLURM_ACCOUNT_LOCAL := socflow
+SLURM_PARTITION_LOCAL := socflow
+test-slurm: $(STAMP) slurm
+	@if [ "$$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	dir=$$(mktemp -d "$${TMPDIR:-/tmp}/socflow-slurm.XXXXXX"); \
+	trap '$$SUDO tools/slurm_local.sh stop "'"$$dir"'"; $$SUDO rm -rf "'"$$dir"'"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	$$SUDO env SLURM_LOCAL_PARTITION=$(SLURM_PARTITION_LOCAL) \
+		SLURM_LOCAL_ACCOUNT=$(SLURM_ACCOUNT_LOCAL) tools/slurm_local.sh start "$$dir" || exit 1; \
+	SLURM_CONF="$$dir/slurm.conf" SOCFLOW_SLURM_ACCOUNT=$(SLURM_ACCOUNT_LOCAL) \
+		SOCFLOW_SLURM_PARTITION=$(SLURM_PARTITION_LOCAL) \
+		$(BIN)/python -m pytest -m slurm -s tests/test_slurm.py
 
 # Reference values from R's survival package for tests/test_survival_reference.py, written to
 # tests/data/survival_r/ by tests/fixtures/r/survival_reference.R, and from R's glm with
@@ -90,11 +121,14 @@ fixtures:
 	Rscript tests/fixtures/r/survival_reference.R tests/data/survival_r
 	Rscript tests/fixtures/r/establishments_reference.R tests/data/establishments_r
 
-# Whole-stage timings at the full synthetic scale (medians of several runs, Snakemake's own
-# benchmark files): synthesis and ingest, then every stage after the ingest.
+# Where the time and memory go: every job alone (median wall time, peak memory from
+# /usr/bin/time), the whole workflow after the synthesis, the re-run after a one-line edit of
+# the SOC code list, and the scaling line in input rows, at the tiny, small and full synthetic
+# scales (BENCH_SCALES); printed and written to results/bench/bench.md. Needs 6 GB free.
+BENCH_SCALES ?= tiny,small,full
+BENCH_REPEATS ?= 3
 bench: $(STAMP)
-	$(BIN)/python tools/bench.py --scale full
-	$(BIN)/python tools/bench_stages.py --scale full
+	$(BIN)/python tools/bench.py --scales $(BENCH_SCALES) --repeats $(BENCH_REPEATS)
 
 # The mapping assistant: a draft mapping of one extract onto one canonical table, offline and
 # without Snakemake. make draft-mapping TABLE=crown_defendant_cases EXTRACT=path/to/extract

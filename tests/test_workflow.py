@@ -368,3 +368,20 @@ def test_linkage_section_reports_the_default_extract(tiny_run):
         assert "Linked data: who is linked and their profiles" in text
         assert "Police National Computer histories: not produced" in text
         assert "no PNC extract is mapped" in text
+
+
+@pytest.mark.e2e
+def test_every_job_asks_for_threads_memory_and_time_sized_to_its_input(tiny_run):
+    """Every job carries its rule's mem_mb and runtime (Snakemake's defaults have no runtime),
+    and at `tiny` none asks for a gigabyte: the requests grow with the input."""
+    proc = _snakemake(tiny_run, "-n", "--forceall")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    jobs = re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", out, re.MULTILINE | re.DOTALL)
+    assert len(jobs) > 20
+    for rule, body in jobs:
+        if rule == "all":
+            continue
+        resources = dict(re.findall(r"(\w+)=([^,\s]+)", body.split("resources:")[1]))
+        assert 0 < int(resources["mem_mb"]) < 1000, (rule, resources)
+        assert 0 < int(resources["runtime"]) <= 30, (rule, resources)

@@ -21,6 +21,10 @@ rule calibration:
         "benchmarks/validation/calibration.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 8),
+        runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

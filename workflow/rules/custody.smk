@@ -19,6 +19,10 @@ rule custody:
         "benchmarks/custody/custody.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
     params:
         custody=RUN["custody"],
     script:

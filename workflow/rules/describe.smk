@@ -13,6 +13,10 @@ rule describe:
         "benchmarks/describe.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 80),
+        runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

@@ -16,6 +16,10 @@ rule disclosure_check:
         "benchmarks/disclosure/{stage}.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
     params:
         thresholds=config["sdc"],
         producing_rule=lambda wildcards: CANDIDATE_RULES[wildcards.stage],
@@ -38,6 +42,10 @@ rule output_request:
         "benchmarks/disclosure/output_request.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
     params:
         run_name=config["run_name"],
         thresholds=config["sdc"],

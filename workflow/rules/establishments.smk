@@ -22,6 +22,10 @@ rule establishments:
     conda:
         "../../environment.yml"
     threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
+    threads: 1
     params:
         establishments=RUN["establishments"],
     script:

@@ -65,9 +65,10 @@ rule harm_weights:
         "benchmarks/harm/harm_weights.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=6000,
+        mem_mb=mem_mb(500, 8),
+        runtime=runtime(10, 30),
     params:
         equivalent_days=HARM["data_derived"]["equivalent_days"],
         min_sentences=HARM["data_derived"]["min_sentences"],
@@ -90,9 +91,10 @@ rule harm:
         "benchmarks/harm/harm.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb(500, 60),
+        runtime=runtime(20, 30),
     params:
         settings=HARM_SETTINGS,
         sdc=config["sdc"],

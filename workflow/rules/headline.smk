@@ -14,6 +14,10 @@ rule headline:
         "benchmarks/headline.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 80),
+        runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],
         last_year=config["describe"]["last_year"],

@@ -18,9 +18,10 @@ rule ingest:
         "benchmarks/ingest/{table}.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=mem_mb(500, 20),
+        runtime=runtime(10, 30),
     params:
         spec=dataset_spec,
         limits=config["validation"],

@@ -16,6 +16,10 @@ rule linkage_cohort:
         "benchmarks/linkage/linkage_cohort.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
     params:
         linkage=RUN["linkage"],
     script:
@@ -38,6 +42,10 @@ rule linkage:
         "benchmarks/linkage/linkage.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
     params:
         linkage=RUN["linkage"],
         sdc=config["sdc"],

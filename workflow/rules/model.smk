@@ -19,9 +19,10 @@ rule model_outcomes:
         "benchmarks/model/model_outcomes.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=8000,
+        mem_mb=mem_mb(500, 90),
+        runtime=runtime(20, 30),
     params:
         model=RUN["model"],
         definition_labels=definition_labels(RUN["soc"]),

@@ -19,6 +19,10 @@ rule provenance:
         "benchmarks/provenance.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(800, 0),
+        runtime=runtime(10, 0),
     params:
         # Paths relative to the project folder (the script resolves them), so that moving the
         # folder changes no param and re-runs nothing.

@@ -20,6 +20,10 @@ rule data_quality_report:
         "benchmarks/data_quality_report.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
     params:
         tables=TABLES,
         present=PRESENT,
@@ -53,6 +57,10 @@ rule summary_report:
         "benchmarks/summary_report.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
     params:
         stages=STAGES,
         context=report_context(),

@@ -20,6 +20,10 @@ rule flag_soc:
         "benchmarks/soc/flag_soc.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 11),
+        runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],
         definition=RUN["soc"]["definition"],
@@ -42,6 +46,10 @@ rule co_offending_groups:
         "benchmarks/soc/co_offending_groups.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 28),
+        runtime=runtime(10, 30),
     params:
         include_mags=RUN["soc"]["groups"]["include_mags"],
     script:
@@ -62,6 +70,10 @@ rule validate_synthetic:
         "benchmarks/validation/soc_recovery.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
     script:
         "../scripts/validate_synthetic.py"
 
@@ -82,6 +94,10 @@ rule compare_code_lists:
         "benchmarks/soc/compare_code_lists.tsv"
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 11),
+        runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],
         baseline_version=config["soc"]["baseline_code_list_version"],

@@ -19,9 +19,10 @@ rule survival:
         "benchmarks/survival/survival.tsv"
     conda:
         "../../environment.yml"
-    threads: 2
+    threads: 1
     resources:
-        mem_mb=16000,
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(20, 30),
     params:
         # The prison journey matching rule (custody.match) times release from custody.
         survival=dict(RUN["survival"], release_match=RUN["custody"]["match"]),

@@ -26,7 +26,8 @@ rule synthesize:
         "../../environment.yml"
     threads: 2
     resources:
-        mem_mb=8000,
+        mem_mb=synthesis_mem_mb,
+        runtime=synthesis_runtime,
     params:
         seed=config["synthetic"]["seed"],
         scale=synthetic_scale(),

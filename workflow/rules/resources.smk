@@ -1,0 +1,67 @@
+# What each job asks of the machine or the cluster: `threads:` and the `resources:` mem_mb
+# (peak memory, MB) and runtime (minutes), used by Snakemake to fill the cores of one machine
+# and by the SLURM executor as --cpus-per-task, --mem and --time (profiles/slurm/).
+#
+# Threads: 1 for every rule but the synthesis, so that `--cores 2` runs two independent jobs
+# side by side (the five ingests, the analyses after flagging, the disclosure checks); a job's
+# BLAS threads are capped to its rule's threads (workflow/scripts/_bootstrap.py). The BLAS
+# thread count changes the order of floating-point sums: the Cox estimates differ in the last
+# digits (relative 5e-14) between 1 and 2 threads. For given rule threads the outputs are
+# byte-identical, on one machine or on a cluster (tests/test_slurm.py).
+#
+# Memory and time grow with the size of a job's input: a fixed part (Python, the libraries and
+# the Snakemake process that runs the job: 200-500 MB at `tiny` and `small`, measured with
+# /usr/bin/time by tools/bench_stages.py) plus so much per MB of input, set from the peaks at
+# `full`. Snakemake's sampled RSS misses short peaks (data_quality_report: 3.5 GB sampled,
+# 6.8 GB by /usr/bin/time), so a job asks for about twice its sampled peak at `full`, or a
+# quarter more than its /usr/bin/time peak where known (e.g. ingest of the linking table 2.7 GB
+# sampled from 185 MB of Parquet, flag_soc 1.5 GB from 223 MB, model_outcomes 2.0 GB from
+# 38 MB, re-appearance 6.0 GB from 650 MB). A `tiny` job asks for 500-600 MB. Snakemake
+# evaluates these once a job's inputs exist; a retried job (profiles/slurm: `retries`) asks for
+# twice as much.
+import math
+
+
+def input_mb(input):
+    """The size of a job's input in MB: files, and the files inside input folders (a sharded
+    extract); an input not yet made counts 0 (Snakemake sizes the job again when it is).
+    """
+    total = 0
+    for name in input:
+        path = Path(name)
+        if path.is_dir():
+            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        elif path.exists():
+            total += path.stat().st_size
+    return total / 1e6
+
+
+def mem_mb(fixed, per_input_mb):
+    """mem_mb: `fixed` MB plus `per_input_mb` MB per MB of input, in whole 100 MB."""
+
+    def mem(wildcards, input, attempt):
+        return attempt * 100 * math.ceil((fixed + per_input_mb * input_mb(input)) / 100)
+
+    return mem
+
+
+def runtime(fixed, per_input_gb):
+    """runtime: `fixed` minutes plus `per_input_gb` minutes per GB of input (whole minutes)."""
+
+    def minutes(wildcards, input, attempt):
+        return attempt * math.ceil(fixed + per_input_gb * input_mb(input) / 1000)
+
+    return minutes
+
+
+# The synthesis has no input: its size is the scale's number of people entering the courts.
+def synthesis_mem_mb(wildcards, attempt):
+    return (
+        attempt
+        * 100
+        * math.ceil((400 + 0.00095 * synthetic_scale()["n_entrants"]) / 100)
+    )
+
+
+def synthesis_runtime(wildcards, attempt):
+    return attempt * math.ceil(5 + 0.000002 * synthetic_scale()["n_entrants"])
