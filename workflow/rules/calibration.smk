@@ -3,18 +3,6 @@
 # the headline-measure code the report uses. The report shows the table in its synthetic-data box.
 
 
-def calibration_linked_inputs(wildcards):
-    """The linked tables behind the incident-rate and OASys-coverage targets, where present."""
-    inputs = {}
-    if has("prison_incidents") and has("prison_establishment_spells"):
-        inputs.update(
-            linked_inputs("prison_incidents", "prison_establishment_spells"),
-        )
-    if has("oasys_assessments"):
-        inputs.update(linked_inputs("oasys_assessments"))
-    return inputs
-
-
 rule calibration:
     input:
         unpack(calibration_linked_inputs),
