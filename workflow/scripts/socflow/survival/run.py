@@ -108,6 +108,9 @@ def analyse(
     )
 
 
+COURT_SOURCES = ("crown", "mags")
+
+
 def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
     """Read only the columns the stage uses (the magistrates' table is large)."""
     mags_cols = [
@@ -120,7 +123,11 @@ def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
     return {
         "crown": pl.read_parquet(paths["crown"], columns=crown_cols),
         "mags": read_ingested(paths.get("mags"), "mags_defendant_cases", mags_cols),
-        "link": pl.read_parquet(paths["link"]),
+        # Persons are followed through the court rows only: the linked datasets' rows of the
+        # linking table (prison, OASys, probation, PNC: as many again at full size) stay unread.
+        "link": pl.scan_parquet(paths["link"])
+        .filter(pl.col("source_dataset").cast(pl.String).is_in(COURT_SOURCES))
+        .collect(),
         "journey": read_ingested(paths.get("journey"), "mags_crown_journey"),
         "flags": pl.read_parquet(paths["flags"]),
     }
