@@ -187,18 +187,6 @@ def schema_columns(table):
     return [c.name for c in TABLE_SCHEMA[table]]
 
 
-def calibration_linked_inputs(wildcards):
-    """The linked tables behind the incident-rate and OASys-coverage targets, where present."""
-    inputs = {}
-    if has("prison_incidents") and has("prison_establishment_spells"):
-        inputs.update(
-            linked_inputs("prison_incidents", "prison_establishment_spells"),
-        )
-    if has("oasys_assessments"):
-        inputs.update(linked_inputs("oasys_assessments"))
-    return inputs
-
-
 def synthetic_scale():
     return config["synthetic"]["scales"][config["synthetic"]["scale"]]
 
