@@ -194,10 +194,6 @@ def linked_inputs(*tables, columns=()):
     return out
 
 
-def schema_columns(table):
-    return [c.name for c in TABLE_SCHEMA[table]]
-
-
 def calibration_linked_inputs(wildcards):
     """The linked tables behind the incident-rate and OASys-coverage targets, where present."""
     inputs = {}
@@ -208,6 +204,10 @@ def calibration_linked_inputs(wildcards):
     if has("oasys_assessments"):
         inputs.update(linked_inputs("oasys_assessments"))
     return inputs
+
+
+def schema_columns(table):
+    return [c.name for c in TABLE_SCHEMA[table]]
 
 
 def synthetic_scale():

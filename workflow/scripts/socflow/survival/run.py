@@ -169,6 +169,9 @@ def estimated_release_rows(estimated: pl.DataFrame, s: Settings, fit: bool) -> p
     return rows
 
 
+COURT_SOURCES = ("crown", "mags")
+
+
 def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
     """Read only the columns the stage uses (the magistrates' table is large)."""
     mags_cols = [
@@ -178,10 +181,16 @@ def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
     crown_cols = [*INDEX_COLUMNS, "offence_date", "age_at_offence"]
     # Without the magistrates' table (or the journey table) they are read as empty tables:
     # re-appearances are then Crown Court ones only (socflow.coverage notes it).
+    sources = [*COURT_SOURCES, *(["prison"] if paths.get("prison_journeys") else [])]
     return {
         "crown": pl.read_parquet(paths["crown"], columns=crown_cols),
         "mags": read_ingested(paths.get("mags"), "mags_defendant_cases", mags_cols),
-        "link": pl.read_parquet(paths["link"]),
+        # Persons are followed through the court rows, and the prison rows when release dates
+        # come from the prison journeys: the other linked datasets' rows of the linking table
+        # (OASys, probation, PNC: as many again at full size) stay unread.
+        "link": pl.scan_parquet(paths["link"])
+        .filter(pl.col("source_dataset").cast(pl.String).is_in(sources))
+        .collect(),
         "journey": read_ingested(paths.get("journey"), "mags_crown_journey"),
         "flags": pl.read_parquet(paths["flags"]),
         "prison_journeys": read_ingested(paths.get("prison_journeys"), "prison_journeys"),

@@ -9,8 +9,9 @@ Crown Court cohort (socflow.synth.pnc). The cross-justice linking table gains a 
 each (with the same split and merged person IDs as the court rows), and the truth (each row's
 true person and SOC status, the planted effects) is kept apart.
 
-All random draws come from one generator seeded from the world's seed, in a fixed order, after
-the court extracts are laid out: the court extracts are the same with or without the linked data.
+All random draws come from streams seeded from the world's seed (one per question, in a fixed
+order), after the court extracts are laid out: the court extracts are the same with or without
+the linked data.
 """
 
 from __future__ import annotations
@@ -83,7 +84,12 @@ class Linked:
     def __init__(self, lay: _Layout, lp: LinkedParams) -> None:
         p = lay.p
         self.seed = p.seed
-        rng = np.random.default_rng(p.seed + 2)
+        # One random stream per question (journeys with their estate and spells, incidents,
+        # assessments, PNC, link quirks), each seeded from the world's seed: retuning one
+        # module's rates leaves every other module's draws as they were.
+        rng, rng_inc, rng_oasys, rng_pnc, rng_link = (
+            np.random.default_rng(s) for s in np.random.SeedSequence([p.seed, 2]).spawn(5)
+        )
         self.extract_end = extract_end_day(p.last_year)
         self.soc_person = soc_persons(lay.cr, lay.n_persons)
         self.journeys: Journeys = build_journeys(
@@ -95,7 +101,7 @@ class Linked:
         self.incidents: Incidents
         self.panel: Panel
         self.incidents, self.panel = build_incidents(
-            rng, self.journeys, self.spells, len(self.estate), self.extract_end,
+            rng_inc, self.journeys, self.spells, len(self.estate), self.extract_end,
             lp.share_rate_ratio, lp.person_rate_ratio,
         )  # fmt: skip
         self.starts: Starts = build_starts(self.journeys, lay.cr, lay.mg)
@@ -103,10 +109,10 @@ class Linked:
             np.int64
         )
         self.assessments: Assessments = build_assessments(
-            rng, self.journeys, self.starts, start_age, self.soc_person, lay.n_persons,
+            rng_oasys, self.journeys, self.starts, start_age, self.soc_person, lay.n_persons,
             lp.need_log_odds,
         )  # fmt: skip
-        self.events: Events = build_events(rng, lay.cr, lay.mg, lay.birth_day, lay.n_persons)
+        self.events: Events = build_events(rng_pnc, lay.cr, lay.mg, lay.birth_day, lay.n_persons)
         # Person IDs of each row in the linking table (split and merged as for court rows).
         self.link_person: dict[str, np.ndarray] = {}
         for table, person in (
@@ -117,10 +123,10 @@ class Linked:
         ):
             pid = lay.xjs_of_person[person]
             alt = lay.alt_of_person[person]
-            use_alt = (alt >= 0) & (rng.random(len(person)) < 0.5)
+            use_alt = (alt >= 0) & (rng_link.random(len(person)) < 0.5)
             self.link_person[table] = np.where(use_alt, alt, pid)
-        self.spell_orphan = rng.random(len(self.spells)) < ORPHAN_RATE
-        self.incident_orphan = rng.random(len(self.incidents)) < ORPHAN_RATE
+        self.spell_orphan = rng_link.random(len(self.spells)) < ORPHAN_RATE
+        self.incident_orphan = rng_link.random(len(self.incidents)) < ORPHAN_RATE
         self.ho = np.array([o.ho_code for o in cat.OFFENCES])
         self.n_persons = lay.n_persons
         self.summary = self._summary(lp)
