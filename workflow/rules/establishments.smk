@@ -25,7 +25,6 @@ rule establishments:
     resources:
         mem_mb=mem_mb(500, 13),
         runtime=runtime(10, 30),
-    threads: 1
     params:
         establishments=RUN["establishments"],
     script:
