@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 from scipy import stats
 
@@ -214,32 +216,8 @@ def _oasys(r: Results) -> list[Candidate]:
         f"The profile is the person's {which} nearest after the index disposal, within "
         f"{s.oasys_window_days} days."
     )
-    needs = r.needs.select(
-        pl.col("section").map_elements(section_label, return_dtype=pl.String).alias("section"),
-        "soc_status",
-        pl.format(
-            "{}: {}",
-            pl.col("section").map_elements(section_label, return_dtype=pl.String),
-            "soc_status",
-        ).alias("statistic"),
-        pl.col("share").alias("value"),
-        "ci_lower",
-        "ci_upper",
-        "n_persons",
-    )
-    scores = r.scores.select(
-        pl.col("section").map_elements(_score_label, return_dtype=pl.String).alias("section"),
-        "soc_status",
-        pl.format(
-            "{}: {}",
-            pl.col("section").map_elements(_score_label, return_dtype=pl.String),
-            "soc_status",
-        ).alias("statistic"),
-        pl.col("mean").alias("value"),
-        "ci_lower",
-        "ci_upper",
-        "n_persons",
-    )
+    needs = _section_statistics(r.needs, section_label, "share")
+    scores = _section_statistics(r.scores, _score_label, "mean")
     out = [
         Candidate(
             output_id="linkage_oasys_flow",
@@ -434,3 +412,19 @@ def build_candidates(r: Results) -> list[Candidate]:
     for i, c in enumerate(out, start=1):
         c.order = i
     return out
+
+
+def _section_statistics(
+    frame: pl.DataFrame, label: Callable[[str], str], value: str
+) -> pl.DataFrame:
+    """Statistics rows per OASys section and SOC status: the section's label (`label` of the
+    section name), `<label>: <SOC status>`, the `value` column and its interval and base."""
+    return frame.with_columns(pl.col("section").map_elements(label, return_dtype=pl.String)).select(
+        "section",
+        "soc_status",
+        pl.format("{}: {}", "section", "soc_status").alias("statistic"),
+        pl.col(value).alias("value"),
+        "ci_lower",
+        "ci_upper",
+        "n_persons",
+    )

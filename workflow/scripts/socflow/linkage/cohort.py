@@ -16,6 +16,7 @@ import polars as pl
 
 from socflow.linkage.settings import LinkageConfigError, Settings
 from socflow.mapping import check_link_matches
+from socflow.survival.cohort import filter_with_flow
 from socflow.survival.linking import attach_person_ids, resolve_person_ids
 from socflow.survival.settings import str_col
 
@@ -88,17 +89,7 @@ def build_cohort(
         ("with a SOC flag", pl.col("soc").is_not_null()),
         ("with a cross-justice person ID", pl.col("person_id").is_not_null()),
     ]
-    flow = []
-    for label, condition in steps:
-        if condition is not None:
-            rows = rows.filter(condition)
-        flow.append(
-            {
-                "step": label,
-                "defendant_cases": rows.height,
-                "persons": rows.select(pl.col("person_id").drop_nulls().n_unique()).item(),
-            }
-        )
+    rows, flow = filter_with_flow(rows, steps, pl.col("person_id").drop_nulls().n_unique())
     cohort = (
         rows.sort(
             ["person_id", "soc", "disposal_date", "receipt_date", "defendant_on_case_id"],

@@ -72,17 +72,7 @@ def index_events(
         ("with a SOC flag", pl.col("soc").is_not_null()),
         ("with a usable cross-justice person ID", pl.col("person_id").is_not_null()),
     ]
-    flow = []
-    for label, condition in steps:
-        if condition is not None:
-            rows = rows.filter(condition)
-        flow.append(
-            {
-                "step": label,
-                "defendant_cases": rows.height,
-                "persons": rows["person_key"].n_unique(),
-            }
-        )
+    rows, flow = filter_with_flow(rows, steps, pl.col("person_key").n_unique())
     index = (
         rows.sort(["person_id", "disposal_date", "receipt_date", "defendant_on_case_id"])
         .group_by("person_id", maintain_order=True)
@@ -107,6 +97,25 @@ def index_events(
         }
     )
     return index, pl.DataFrame(flow)
+
+
+def filter_with_flow(
+    rows: pl.DataFrame, steps: list[tuple[str, pl.Expr | None]], persons: pl.Expr
+) -> tuple[pl.DataFrame, list[dict]]:
+    """Apply the cohort's steps in order (a `None` condition keeps every row) and count, after
+    each, the defendant-cases left and the persons (`persons`, an aggregate expression)."""
+    flow = []
+    for label, condition in steps:
+        if condition is not None:
+            rows = rows.filter(condition)
+        flow.append(
+            {
+                "step": label,
+                "defendant_cases": rows.height,
+                "persons": rows.select(persons).item(),
+            }
+        )
+    return rows, flow
 
 
 def start_of_risk(index: pl.DataFrame, release_fraction: float) -> pl.Expr:
