@@ -6,7 +6,8 @@ import polars as pl
 
 from socflow import schema
 from socflow import survival as sv
-from socflow.survival.run import analyse, prison_releases
+from socflow.survival.prepare import prison_releases
+from socflow.survival.run import analyse
 
 from .survival_helpers import D, make_settings
 from .test_survival_cohort import _history
@@ -43,7 +44,7 @@ def _setup(release: str | None):
 
 def test_time_at_risk_starts_at_the_prison_release():
     s, index, cases, journeys, link, _ = _setup("2015-07-01")
-    releases = prison_releases(index, journeys, link, s)
+    releases = prison_releases(index, journeys, _prison_ids(link, s), s)
     assert releases.to_dicts() == [{"person": "P", "release_date": D("2015-07-01")}]
     follow, _ = sv.follow_up(index, cases, s, releases=releases)
     p = follow.filter(pl.col("person") == "P").row(0, named=True)
@@ -58,7 +59,7 @@ def test_time_at_risk_starts_at_the_prison_release():
 
 def test_still_in_custody_has_no_time_at_risk_and_unmatched_keep_the_estimate():
     s, index, cases, journeys, link, _ = _setup(None)
-    releases = prison_releases(index, journeys, link, s)
+    releases = prison_releases(index, journeys, _prison_ids(link, s), s)
     follow, no_time = sv.follow_up(index, cases, s, releases=releases)
     assert "P" not in follow["person"].to_list()
     assert sum(no_time.values()) == 1
@@ -113,3 +114,7 @@ def test_release_at_the_estimate_reproduces_the_estimated_follow_up(tiny_canonic
     soc = with_prison.cox.coefficients.filter(pl.col("term") == sv.GROUP)
     assert cox["value"].item() == soc["hazard_ratio"].item()
     assert not estimate.sensitivity["statistic"].str.starts_with("estimated").any()
+
+
+def _prison_ids(link: pl.DataFrame, s: sv.Settings) -> pl.DataFrame:
+    return sv.resolve_person_ids(link, "prison", s.fanout_rule)

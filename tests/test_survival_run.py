@@ -130,3 +130,58 @@ def test_report_sections_render_with_published_and_with_missing_outputs(tiny_res
         empty = tmpl.render(out=OutputView, cfg=cfg, ctx={"synthetic": False})
         assert "The Cox model is not published" in empty
         assert "re-appearance proportions are not published" in empty
+
+
+# ---------------------------------------------------------------------------------------------
+# The stage in two rules: the cohort before SOC status (survival_cohort), then survival
+
+
+def test_cohort_written_and_read_back_gives_the_same_candidates_as_one_call(
+    tiny_results, tiny_canonical, tmp_path
+):
+    """Rule survival_cohort's folder, read by rule survival, gives what `analyse` gives in one
+    call: the flags enter only after the cohort is written."""
+    whole, s = tiny_results
+    t = tiny_canonical
+    link = t["xjs_link"]
+    crown = sv.attach_person_ids(
+        t["crown_defendant_cases"], sv.resolve_person_ids(link, "crown", s.fanout_rule)
+    )
+    mags = sv.attach_person_ids(
+        t["mags_defendant_cases"], sv.resolve_person_ids(link, "mags", s.fanout_rule)
+    )
+    cohort = sv.build_cohort(crown, mags, t["mags_crown_journey"], s)
+    assert "soc" not in cohort.index.columns and sv.GROUP not in cohort.index.columns
+    sv.write_cohort(cohort, tmp_path / "cohort")
+    split = sv.analyse_cohort(sv.read_cohort(tmp_path / "cohort"), t["flags"], s)
+    assert split.flow.equals(whole.flow)
+    assert split.follow.equals(whole.follow)
+    assert split.index.equals(whole.index)
+    assert split.sensitivity.equals(whole.sensitivity)
+    assert split.cox.coefficients.equals(whole.cox.coefficients)
+    write_candidates(sv.build_candidates(whole), tmp_path / "whole", stage="survival")
+    write_candidates(sv.build_candidates(split), tmp_path / "split", stage="survival")
+    for path in sorted((tmp_path / "whole").rglob("*")):
+        if path.is_file():
+            twin = tmp_path / "split" / path.relative_to(tmp_path / "whole")
+            assert twin.read_bytes() == path.read_bytes(), path.name
+
+
+def test_flags_missing_for_a_cohort_case_stop_the_rule(tiny_canonical, tmp_path):
+    """The cohort is built on the premise that every defendant-case carries a flag; flags that
+    miss one in the study window would have changed the index cases, so the rule stops."""
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    s = sv.Settings.from_config(cfg["survival"])
+    t = tiny_canonical
+    link = t["xjs_link"]
+    crown = sv.attach_person_ids(
+        t["crown_defendant_cases"], sv.resolve_person_ids(link, "crown", s.fanout_rule)
+    )
+    mags = sv.attach_person_ids(
+        t["mags_defendant_cases"], sv.resolve_person_ids(link, "mags", s.fanout_rule)
+    )
+    cohort = sv.build_cohort(crown, mags, t["mags_crown_journey"], s)
+    first = cohort.index["defendant_on_case_id"][0]
+    partial = t["flags"].filter(pl.col("defendant_on_case_id") != first)
+    with pytest.raises(sv.SurvivalConfigError, match="1 Crown Court defendant-cases"):
+        sv.analyse_cohort(cohort, partial, s)

@@ -1,13 +1,38 @@
 # Aim 4: re-appearance before the courts after a Crown Court case, SOC against non-SOC, and
-# whether court data can measure it. Candidates for the disclosure stage go to
-# results/survival/candidates; the person-level follow-up stays in results/survival/.
+# whether court data can measure it. survival_cohort builds everything that does not depend on
+# the SOC flags (index persons, new cases, every follow-up variant), so that a change of the
+# code list or the SOC definition re-runs only the rule survival (SOC status, curves, tests,
+# the Cox model). Candidates for the disclosure stage go to results/survival/candidates; the
+# person-level follow-up stays in results/survival/.
+
+
+rule survival_cohort:
+    input:
+        unpack(survival_optional_inputs),
+        crown="results/ingest/crown_defendant_cases.parquet",
+        person_ids=PERSON_IDS,
+    output:
+        cohort=directory("results/survival/cohort"),
+    log:
+        "logs/survival/survival_cohort.log",
+    benchmark:
+        "benchmarks/survival/survival_cohort.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(20, 30),
+    params:
+        # The prison journey matching rule (custody.match) times release from custody.
+        survival=dict(RUN["survival"], release_match=RUN["custody"]["match"]),
+    script:
+        "../scripts/survival_cohort.py"
 
 
 rule survival:
     input:
-        unpack(survival_optional_inputs),
-        crown="results/ingest/crown_defendant_cases.parquet",
-        link="results/ingest/xjs_link.parquet",
+        cohort="results/survival/cohort",
         flags="results/soc/defendant_cases.parquet",
     output:
         follow_up="results/survival/follow_up.parquet",
@@ -24,7 +49,6 @@ rule survival:
         mem_mb=mem_mb(500, 13),
         runtime=runtime(20, 30),
     params:
-        # The prison journey matching rule (custody.match) times release from custody.
         survival=dict(RUN["survival"], release_match=RUN["custody"]["match"]),
         sdc=config["sdc"],
     script:

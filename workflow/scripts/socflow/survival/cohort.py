@@ -37,26 +37,29 @@ INDEX_COLUMNS = (
 def index_events(
     crown: pl.DataFrame, flags: pl.DataFrame, s: Settings
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Each person's index Crown Court defendant-case, and the cohort flow.
+    """Each person's index Crown Court defendant-case with its SOC status, and the cohort flow
+    (`cohort_index` over the defendant-cases carrying a flag, then `with_soc_status`)."""
+    check_soc_column(flags, s)
+    flagged = flags.filter(pl.col(s.soc_column).is_not_null()).select("defendant_on_case_id")
+    index, flow = cohort_index(crown, s, flagged)
+    return with_soc_status(index, flags, s), flow
+
+
+def cohort_index(
+    crown: pl.DataFrame, s: Settings, flagged: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each person's index Crown Court defendant-case, without SOC status, and the cohort flow.
 
     `crown` carries person_id (`attach_person_ids`). The index case is the person's first
     defendant-case (by disposal date, then receipt date, then defendant-case ID) disposed in the
-    study window that meets the cohort definition. The flow counts defendant-cases and distinct
-    persons (the linked ID, else the court defendant ID) left after each step.
+    study window that meets the cohort definition and carries a SOC flag (`flagged`: their
+    defendant_on_case_id). Without `flagged` (rule survival_cohort, before the flags exist) the
+    flag step keeps every row, and `check_flags_cover` must confirm that this is so. The flow
+    counts defendant-cases and distinct persons (the linked ID, else the court defendant ID)
+    left after each step.
     """
-    if s.soc_column not in flags.columns:
-        raise SurvivalConfigError(
-            f"results/soc/defendant_cases.parquet has no column {s.soc_column!r} "
-            "(config survival.soc_column)"
-        )
-    rows = (
-        crown.select(*INDEX_COLUMNS, "person_id", "n_ids")
-        .join(
-            flags.select("defendant_on_case_id", pl.col(s.soc_column).alias("soc")),
-            on="defendant_on_case_id",
-            how="left",
-        )
-        .with_columns(person_key_expr().alias("person_key"))
+    rows = crown.select(*INDEX_COLUMNS, "person_id", "n_ids").with_columns(
+        person_key_expr().alias("person_key")
     )
     steps: list[tuple[str, pl.Expr | None]] = [
         ("Crown Court defendant-cases", None),
@@ -68,8 +71,13 @@ def index_events(
     ]
     if s.outcome_groups:
         steps.append(("outcome in the cohort", pl.col("outcome_group").is_in(s.outcome_groups)))
+    has_flag = (
+        None
+        if flagged is None
+        else pl.col("defendant_on_case_id").is_in(flagged["defendant_on_case_id"].implode())
+    )
     steps += [
-        ("with a SOC flag", pl.col("soc").is_not_null()),
+        (SOC_FLAG_STEP, has_flag),
         ("with a usable cross-justice person ID", pl.col("person_id").is_not_null()),
     ]
     rows, flow = filter_with_flow(rows, steps, pl.col("person_key").n_unique())
@@ -82,10 +90,6 @@ def index_events(
             (
                 (str_col("sentence_type") == "immediate_custody") & (pl.col("custody_days") > 0)
             ).alias("custody"),
-            pl.when(pl.col("soc"))
-            .then(pl.lit(SOC_LABEL))
-            .otherwise(pl.lit(NON_SOC_LABEL))
-            .alias(GROUP),
         )
         .drop("person_key", "n_ids")
     )
@@ -97,6 +101,55 @@ def index_events(
         }
     )
     return index, pl.DataFrame(flow)
+
+
+SOC_FLAG_STEP = "with a SOC flag"
+
+
+def check_soc_column(flags: pl.DataFrame, s: Settings) -> None:
+    if s.soc_column not in flags.columns:
+        raise SurvivalConfigError(
+            f"results/soc/defendant_cases.parquet has no column {s.soc_column!r} "
+            "(config survival.soc_column)"
+        )
+
+
+def check_flags_cover(rows: pl.DataFrame, flags: pl.DataFrame, s: Settings) -> None:
+    """Stop unless every Crown defendant-case of the study window with a cohort receipt type
+    (`rows`) carries a SOC flag: the cohort was built before the flags on that premise
+    (`cohort_index` without `flagged`). Rule flag_soc flags every defendant-case."""
+    check_soc_column(flags, s)
+    in_window = rows.filter(
+        pl.col("disposal_date").is_between(s.first_disposal_date, s.last_disposal_date)
+        & str_col("receipt_type").is_in(list(s.receipt_types))
+    )
+    flagged = flags.filter(pl.col(s.soc_column).is_not_null())
+    missing = in_window.join(flagged, on="defendant_on_case_id", how="anti").height
+    if missing:
+        raise SurvivalConfigError(
+            f"results/soc/defendant_cases.parquet: {missing} Crown Court defendant-cases of the "
+            f"study window have no value in column {s.soc_column!r} (rule flag_soc flags every "
+            "defendant-case: re-run it)"
+        )
+
+
+def with_soc_status(frame: pl.DataFrame, flags: pl.DataFrame, s: Settings) -> pl.DataFrame:
+    """Index persons (or their follow-up) with the SOC flag of their index defendant-case,
+    `soc` before `custody` and the group label after it, rows in their order."""
+    check_soc_column(flags, s)
+    columns = frame.columns
+    at = columns.index("custody")
+    status = flags.select("defendant_on_case_id", pl.col(s.soc_column).alias("soc"))
+    return (
+        frame.join(status, on="defendant_on_case_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("soc"))
+            .then(pl.lit(SOC_LABEL))
+            .otherwise(pl.lit(NON_SOC_LABEL))
+            .alias(GROUP)
+        )
+        .select(*columns[:at], "soc", "custody", GROUP, *columns[at + 1 :])
+    )
 
 
 def filter_with_flow(

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import polars as pl
-from lifelines.utils import concordance_index
 from scipy import stats
 
+from socflow.survival.concordance import concordance_index
 from socflow.survival.cox_design import Design, cox_design
 from socflow.survival.efron import (
     CoxSolution,
@@ -60,7 +60,7 @@ class CoxModel:
         return self.solution.beta
 
     def concordance(self) -> float:
-        """Harrell's C over all comparable pairs (lifelines' O(n log n) implementation)."""
+        """Harrell's C over all comparable pairs, as lifelines counts them."""
         return float(concordance_index(self.time, -(self.x @ self.beta), self.risk_sets.events))
 
 

@@ -1,4 +1,4 @@
-"""The whole stage: analyse the inputs, and the rule's entry point."""
+"""The flag-dependent part of the stage (rule survival): SOC status, estimates, tables."""
 
 from __future__ import annotations
 
@@ -10,15 +10,20 @@ from typing import Any
 
 import polars as pl
 
-from socflow.mapping import check_link_matches, read_ingested
+from socflow.mapping import check_link_matches
 from socflow.outputs import write_candidates
 from socflow.survival.candidates import build_candidates
-from socflow.survival.cases import court_rows, new_cases
-from socflow.survival.cohort import INDEX_COLUMNS, index_events
+from socflow.survival.cohort import check_flags_cover, check_soc_column, with_soc_status
 from socflow.survival.cox import cox_analysis
-from socflow.survival.followup import follow_up
 from socflow.survival.kaplan_meier import at_risk_table, kaplan_meier, logrank
-from socflow.survival.linking import attach_person_ids, linkage_diagnostics, resolve_person_ids
+from socflow.survival.linking import attach_person_ids, resolve_person_ids
+from socflow.survival.prepare import (
+    ESTIMATED_RELEASE,
+    PRIMARY,
+    Cohort,
+    build_cohort,
+    read_cohort,
+)
 from socflow.survival.results import Results
 from socflow.survival.settings import GROUP, Settings
 from socflow.survival.tables import (
@@ -43,36 +48,41 @@ def analyse(
     fit_model: bool = True,
     prison_journeys: pl.DataFrame | None = None,
 ) -> Results:
-    """Run the stage: link, index events, new cases, follow-up, curves, tests, model.
+    """The whole stage in one call: link (from the linking table `link`), build the cohort
+    (`socflow.survival.prepare.build_cohort`) and analyse it with the flags (`analyse_cohort`).
 
     With `prison_journeys` (and `survival.time_at_risk.release_from_prison_journey`), time at
     risk after immediate custody starts at the release date of the index case's prison
-    journey (`prison_releases`); the estimated release is the fallback for unmatched persons,
-    and the model and curves refitted with it alone are added to the sensitivity table.
+    journey; the estimated release is the fallback for unmatched persons, and the model and
+    curves refitted with it alone are added to the sensitivity table.
     """
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    crown_ids = resolve_person_ids(link, "crown", s.fanout_rule)
-    mags_ids = resolve_person_ids(link, "mags", s.fanout_rule)
-    # A link whose keys match no court row is a mapping error, not a cohort without persons.
-    check_link_matches(crown_ids, crown, "crown", "crown_defendant_cases")
-    check_link_matches(mags_ids, mags, "mags", "mags_defendant_cases")
-    crown = attach_person_ids(crown, crown_ids)
-    mags = attach_person_ids(mags, mags_ids)
-    diagnostics = linkage_diagnostics(crown, mags)
-    index, flow = index_events(crown, flags, s)
-    tables = court_rows(crown, mags, journey, index.select("person"), s)
-    cases = new_cases(tables, s)
-    timings["link_and_cases"] = time.perf_counter() - t0
-    releases = None
+    ids = {src: resolve_person_ids(link, src, s.fanout_rule) for src in ("crown", "mags")}
+    check_link_matches(ids["crown"], crown, "crown", "crown_defendant_cases")
+    check_link_matches(ids["mags"], mags, "mags", "mags_defendant_cases")
+    crown = attach_person_ids(crown, ids["crown"])
+    mags = attach_person_ids(mags, ids["mags"])
+    prison_ids = None
     if prison_journeys is not None and prison_journeys.height:
-        releases = prison_releases(index, prison_journeys, link, s)
-        log.info("custodial index persons released per their prison journey: %s of %s",
-                 releases.height, index.filter(pl.col("custody")).height)  # fmt: skip
-    follow, no_time = follow_up(index, cases, s, releases=releases)
+        prison_ids = resolve_person_ids(link, "prison", s.fanout_rule)
+    check_soc_column(flags, s)
+    flagged = flags.filter(pl.col(s.soc_column).is_not_null()).select("defendant_on_case_id")
+    cohort = build_cohort(crown, mags, journey, s, prison_journeys, prison_ids, flagged)
+    return analyse_cohort(cohort, flags, s, fit_model)
+
+
+def analyse_cohort(
+    cohort: Cohort, flags: pl.DataFrame, s: Settings, fit_model: bool = True
+) -> Results:
+    """SOC status of every index person from `flags`, then the curves, tests, tables and the
+    Cox model of the primary follow-up, and the sensitivity table from the other variants."""
+    check_flags_cover(cohort.coverage_rows, flags, s)
+    timings = dict(cohort.timings)
+    index = with_soc_status(cohort.index, flags, s)
+    follow_ups = {v: with_soc_status(f, flags, s) for v, f in cohort.follow_ups.items()}
+    follow = follow_ups[PRIMARY]
     flow = pl.concat(
         [
-            flow,
+            cohort.flow,
             pl.DataFrame(
                 {
                     "step": ["with time at risk before the censoring date"],
@@ -82,11 +92,12 @@ def analyse(
             ),
         ]
     )
-    excluded = {**tables.excluded, **{f"index persons: {k}": v for k, v in no_time.items()}}
     km = kaplan_meier(follow, GROUP, s.confidence_level)
     test = logrank(follow, GROUP)
     props = proportions(follow, s)
-    sensitivity = sensitivity_table(index, tables, s, cases)
+    sensitivity = sensitivity_table(
+        [(v, f) for v, f in follow_ups.items() if v not in (PRIMARY, ESTIMATED_RELEASE)], s
+    )
     t1 = time.perf_counter()
     cox = design = None
     error = ""
@@ -96,17 +107,22 @@ def analyse(
         except Exception as exc:  # a failed fit is reported, never fatal
             error = f"{type(exc).__name__}: {exc}"
             log.error("Cox model not fitted: %s", error)
-    if releases is not None:
-        estimated, _ = follow_up(index, cases, s)
+    if ESTIMATED_RELEASE in follow_ups:
         sensitivity = pl.concat(
-            [sensitivity, estimated_release_rows(estimated, s, fit_model and cox is not None)]
+            [
+                sensitivity,
+                estimated_release_rows(
+                    follow_ups[ESTIMATED_RELEASE], s, fit_model and cox is not None
+                ),
+            ]
         )
     timings["cox"] = time.perf_counter() - t1
+    coverage_rows = cohort.coverage_rows
     return Results(
         settings=s,
         flow=flow,
-        excluded=excluded,
-        diagnostics=diagnostics,
+        excluded=cohort.excluded,
+        diagnostics=cohort.diagnostics,
         index=index,
         follow=follow,
         km=km,
@@ -114,39 +130,14 @@ def analyse(
         proportions=props,
         at_risk=at_risk_table(follow, s.at_risk_times_days),
         counts=count_frequency(follow, s),
-        status=status_frequency(follow, index, s, no_time),
+        status=status_frequency(follow, index, s, cohort.no_time),
         follow_up=follow_up_frequency(follow, s),
-        coverage=coverage_frequency(crown, flags, s),
+        coverage=coverage_frequency(coverage_rows, flags, s),
         sensitivity=sensitivity,
         cox=cox,
         design=design,
         cox_error=error,
         timings=timings,
-    )
-
-
-def prison_releases(
-    index: pl.DataFrame, prison_journeys: pl.DataFrame, link: pl.DataFrame, s: Settings
-) -> pl.DataFrame:
-    """person, release_date of each custodial index person matched to a prison journey
-    (socflow.custody.matching; its `custody.match` rule)."""
-    # Imported here: socflow.custody builds on socflow.survival's person linking.
-    from socflow.custody.matching import (  # noqa: PLC0415
-        NEAR,
-        SPANS,
-        match_journeys,
-        prison_journeys_with_persons,
-    )
-    from socflow.custody.settings import MatchSettings  # noqa: PLC0415
-
-    prison = prison_journeys_with_persons(prison_journeys, link, s.fanout_rule)
-    rule = MatchSettings(window_days=s.release_match_window_days, fanout_rule=s.fanout_rule)
-    matched = match_journeys(
-        index, prison, rule, person="person", case="defendant_on_case_id",
-        disposal="disposal_date", custodial="custody",
-    )  # fmt: skip
-    return matched.filter(pl.col("match_type").is_in([SPANS, NEAR])).select(
-        "person", "release_date"
     )
 
 
@@ -169,34 +160,6 @@ def estimated_release_rows(estimated: pl.DataFrame, s: Settings, fit: bool) -> p
     return rows
 
 
-COURT_SOURCES = ("crown", "mags")
-
-
-def read_inputs(paths: dict[str, str | None]) -> dict[str, pl.DataFrame]:
-    """Read only the columns the stage uses (the magistrates' table is large)."""
-    mags_cols = [
-        "row_id", "case_id", "defendant_id", "proceeding_type", "offence_date",
-        "first_hearing_date", "disposal_date", "outcome_group", "age_at_offence",
-    ]  # fmt: skip
-    crown_cols = [*INDEX_COLUMNS, "offence_date", "age_at_offence"]
-    # Without the magistrates' table (or the journey table) they are read as empty tables:
-    # re-appearances are then Crown Court ones only (socflow.coverage notes it).
-    sources = [*COURT_SOURCES, *(["prison"] if paths.get("prison_journeys") else [])]
-    return {
-        "crown": pl.read_parquet(paths["crown"], columns=crown_cols),
-        "mags": read_ingested(paths.get("mags"), "mags_defendant_cases", mags_cols),
-        # Persons are followed through the court rows, and the prison rows when release dates
-        # come from the prison journeys: the other linked datasets' rows of the linking table
-        # (OASys, probation, PNC: as many again at full size) stay unread.
-        "link": pl.scan_parquet(paths["link"])
-        .filter(pl.col("source_dataset").cast(pl.String).is_in(sources))
-        .collect(),
-        "journey": read_ingested(paths.get("journey"), "mags_crown_journey"),
-        "flags": pl.read_parquet(paths["flags"]),
-        "prison_journeys": read_ingested(paths.get("prison_journeys"), "prison_journeys"),
-    }
-
-
 def run_survival(
     paths: dict[str, str],
     cfg: dict[str, Any],
@@ -213,10 +176,9 @@ def run_survival(
     cox["min_level_events"] = int(sdc.get("min_level_events", 10))
     merged["cox"] = cox
     s = Settings.from_config(merged)
-    data = read_inputs(paths)
-    log.info("inputs: %s", {k: v.height for k, v in data.items()})
-    r = analyse(data["crown"], data["mags"], data["link"], data["journey"], data["flags"], s,
-                prison_journeys=data["prison_journeys"])  # fmt: skip
+    cohort = read_cohort(paths["cohort"])
+    flags = pl.read_parquet(paths["flags"])
+    r = analyse_cohort(cohort, flags, s)
     for step in r.flow.iter_rows(named=True):
         log.info("cohort: %s: %s persons", step["step"], step["persons"])
     for reason, n in r.excluded.items():

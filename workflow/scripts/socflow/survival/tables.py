@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import polars as pl
 from scipy import stats
 
 from socflow.soc import person_key_expr
-from socflow.survival.cases import CaseTables, new_cases
 from socflow.survival.clusters import cluster_expr
-from socflow.survival.followup import (
-    band,
-    band_labels,
-    days_label,
-    follow_up,
-    follow_up_band_labels,
-)
+from socflow.survival.followup import band, band_labels, days_label, follow_up_band_labels
 from socflow.survival.kaplan_meier import km_at_horizons
 from socflow.survival.settings import ALL_LABEL, GROUP, NON_SOC_LABEL, SOC_LABEL, Settings, str_col
 
@@ -148,38 +139,18 @@ def coverage_frequency(crown: pl.DataFrame, flags: pl.DataFrame, s: Settings) ->
     return _person_table(rows, "person_id_status", ["usable person ID", "no person ID"])
 
 
-def sensitivity_table(
-    index: pl.DataFrame,
-    tables: CaseTables,
-    s: Settings,
-    base_cases: pl.DataFrame | None = None,
-) -> pl.DataFrame:
-    """The last-horizon rate and the count of new cases under other settings.
+def sensitivity_table(variants: list[tuple[str, pl.DataFrame]], s: Settings) -> pl.DataFrame:
+    """The last-horizon rate and the count of new cases under other settings: one block of
+    rows per (label, follow-up) of `variants` (socflow.survival.prepare.build_cohort).
 
     The release fraction moves the start of time at risk for immediate custody. The journey
     match-score threshold decides which magistrates' and Crown Court rows are one case; it is
     varied with same-offence-date merging switched off, which would otherwise join the two rows
     of a case sent to the Crown Court whatever the journey table says. It changes the count of
     new cases, hardly the first re-appearance (both rows carry the same offence date).
-    `base_cases` are `new_cases(tables, s)` when the caller has them already.
     """
     last = max(s.horizons_days)
-    rows = []
-    if base_cases is None:
-        base_cases = new_cases(tables, s)
-    for fraction in s.sensitivity_release_fractions:
-        follow, _ = follow_up(index, base_cases, s, release_fraction=fraction)
-        rows.append(_sensitivity_rows(follow, s, last, f"release fraction {fraction:g}"))
-    unmerged = replace(s, merge_same_offence_date=False)
-    for score in s.sensitivity_journey_scores:
-        cases = new_cases(tables, unmerged, min_match_score=score)
-        follow, _ = follow_up(index, cases, unmerged)
-        rows.append(
-            _sensitivity_rows(
-                follow, s, last, f"journey match score >= {score:g}, no same-date merging"
-            )
-        )
-    return pl.concat(rows)
+    return pl.concat([_sensitivity_rows(follow, s, last, label) for label, follow in variants])
 
 
 def _sensitivity_rows(follow: pl.DataFrame, s: Settings, last: int, label: str) -> pl.DataFrame:
