@@ -1,0 +1,163 @@
+"""Aim 3: is SOC status associated with a Crown Court case being discontinued or dismissed?
+
+Three binary outcomes are modelled for every defendant-case in the population (default: Crown
+Court cases received for trial; cases received for sentence or on appeal cannot be
+discontinued and are excluded with a count): *discontinued*, *dismissed* and *either*, each a
+configured set of canonical outcomes. Each is regressed on SOC status by logistic regression
+(statsmodels `Logit`, Newton steps, standard errors clustered by court), unadjusted, adjusted
+for defendant and case characteristics (a configured formula of main effects), and adjusted
+with court fixed effects; and again under every SOC sensitivity definition of the flagging
+stage (`soc__<name>` columns).
+
+Small categories are merged before fitting by one documented rule, so that covariates never
+stop a model from passing disclosure control: a level of a categorical term is *too small*
+when it has fewer than the SDC minimum of distinct persons (`sdc.min_level_persons`), of
+persons with the event (`sdc.min_level_events`) or of persons without it
+(`model.min_level_non_events`, which also keeps a level from separating the outcome).
+Too-small levels of an ordered term (age band, receipt year, defendants band) are merged with
+their smaller neighbour until all pass; those of an unordered term are pooled into one "Other"
+level, which takes in the next-smallest level (never the largest) while it is still too small.
+A term left with a single level drops out of the model; rows are never dropped. Merging
+depends on the outcome only, so it is done once per outcome. SOC status is never merged: a SOC
+level without events (perfect separation) is reported and that model is not fitted. Collinear
+columns (e.g. region within court fixed effects), non-convergence, too few clusters and
+implausibly large coefficients are reported, never fatal.
+
+The data stay in Polars until the design matrix, which is built from the category codes as a
+sparse matrix (mostly one-hot dummies). statsmodels fits on it through a `Logit` subclass that
+evaluates the likelihood, score and Hessian on the distinct covariate patterns (exact, and far
+fewer than rows); the Newton iterations, the cluster-robust covariance, inference and AIC are
+statsmodels' own. McFadden's pseudo-R-squared uses the intercept-only log-likelihood in closed
+form. The full scale (about 550k trial defendant-cases, 30 models) takes about 30 s of CPU.
+
+Layout (one question per module): `settings` (names, the `model` config section), `population`
+(who is modelled), `levels` (counts per level, merging too-small levels, reference levels),
+`design` (sparse design blocks, covariate patterns, collinearity), `logit` (the logistic fit and
+the average marginal effect), `prepare` (the population readied for one outcome), `models` (one
+model and its coefficient table), `candidates` (outputs for disclosure), `run` (every model and
+the rule's entry point).
+"""
+
+from socflow.model.candidates import (
+    FOREST,
+    build_candidates,
+    exclusions_table,
+    fit_statistics,
+    levels_candidate,
+    model_candidate,
+    population_table,
+)
+from socflow.model.design import (
+    COLLINEAR_TOL,
+    Block,
+    collapse_patterns,
+    design_block,
+    independent_columns,
+    pattern_index,
+    stack_blocks,
+)
+from socflow.model.levels import LevelPlan, level_counts, model_levels, nested_terms, plan_levels
+from socflow.model.logit import (
+    MIN_CLUSTERS,
+    SEPARATION_LOG_ODDS,
+    Fit,
+    SparseLogit,
+    average_marginal_effect,
+    fit_logit,
+)
+from socflow.model.models import (
+    COEFFICIENT_SCHEMA,
+    ModelResult,
+    coefficient_table,
+    fit_model,
+    model_terms,
+)
+from socflow.model.population import band_labels, build_population, soc_column, soc_definitions
+from socflow.model.prepare import PreparedOutcome, prepare_outcome
+from socflow.model.run import (
+    ModelRun,
+    _start,
+    diagnostics_table,
+    estimates_table,
+    run_models,
+    run_stage,
+)
+from socflow.model.settings import (
+    AME_STATISTIC,
+    DEFENDANTS_BAND,
+    INTERCEPT,
+    OUTCOME_KEYS,
+    OUTCOME_LABELS,
+    PRIMARY,
+    REFERENCE_NOTE,
+    SOC_NO,
+    SOC_TERM,
+    SOC_YES,
+    SPEC_LABELS,
+    SPECS,
+    STAGE,
+    ModelConfigError,
+    ModelSettings,
+    parse_formula,
+)
+
+__all__ = [
+    "AME_STATISTIC",
+    "COEFFICIENT_SCHEMA",
+    "COLLINEAR_TOL",
+    "DEFENDANTS_BAND",
+    "FOREST",
+    "INTERCEPT",
+    "MIN_CLUSTERS",
+    "OUTCOME_KEYS",
+    "OUTCOME_LABELS",
+    "PRIMARY",
+    "REFERENCE_NOTE",
+    "SEPARATION_LOG_ODDS",
+    "SOC_NO",
+    "SOC_TERM",
+    "SOC_YES",
+    "SPECS",
+    "SPEC_LABELS",
+    "STAGE",
+    "Block",
+    "Fit",
+    "LevelPlan",
+    "ModelConfigError",
+    "ModelResult",
+    "ModelRun",
+    "ModelSettings",
+    "PreparedOutcome",
+    "SparseLogit",
+    "_start",
+    "average_marginal_effect",
+    "band_labels",
+    "build_candidates",
+    "build_population",
+    "coefficient_table",
+    "collapse_patterns",
+    "design_block",
+    "diagnostics_table",
+    "estimates_table",
+    "exclusions_table",
+    "fit_logit",
+    "fit_model",
+    "fit_statistics",
+    "independent_columns",
+    "level_counts",
+    "levels_candidate",
+    "model_candidate",
+    "model_levels",
+    "model_terms",
+    "nested_terms",
+    "parse_formula",
+    "pattern_index",
+    "plan_levels",
+    "population_table",
+    "prepare_outcome",
+    "run_models",
+    "run_stage",
+    "soc_column",
+    "soc_definitions",
+    "stack_blocks",
+]

@@ -1,0 +1,254 @@
+"""The logistic fit: statsmodels' `Logit` on covariate patterns, with court-clustered standard
+errors, and the average marginal effect of SOC status."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import norm
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+from socflow.model.design import collapse_patterns, independent_columns
+from socflow.model.settings import ModelSettings
+
+# A log odds ratio beyond this (an odds ratio above about 22,000) does not come from data that
+# overlap: it is the signature of (quasi-)complete separation, so the fit is flagged.
+SEPARATION_LOG_ODDS = 10.0
+# Fewer clusters than this make cluster-robust standard errors unreliable (too small).
+MIN_CLUSTERS = 20
+
+
+class SparseLogit(Logit):
+    """statsmodels' `Logit` whose log-likelihood, score, Hessian and perfect-prediction check
+    are computed on the distinct rows of a sparse design ("covariate patterns").
+
+    Rows with the same covariates share their predicted probability, so the likelihood and its
+    derivatives are exact sums over patterns weighted by their rows and events: with categorical
+    terms there are far fewer patterns than rows, and the products are sparse. Everything else
+    (Newton iterations, the cluster-robust covariance from the row-level scores, inference) is
+    statsmodels' own, on the full dense design.
+    """
+
+    def __init__(self, endog, exog, sparse_exog=None, patterns=None, **kwargs):
+        super().__init__(endog, exog, **kwargs)
+        sx = sp.csr_matrix(self.exog) if sparse_exog is None else sparse_exog
+        self._xu, self._rows, self._events = collapse_patterns(sx, self.endog, patterns)
+        self._xut = self._xu.T.tocsr()
+        # Pattern of every stored value: weighting patterns is one multiplication of `data`.
+        self._pattern_of_value = np.repeat(np.arange(self._xu.shape[0]), np.diff(self._xu.indptr))
+
+    def _linear(self, params: np.ndarray) -> np.ndarray:
+        return self._xu @ params
+
+    def loglike(self, params):
+        eta = self._linear(params)
+        log_p = -np.logaddexp(0.0, -eta)
+        log_q = -np.logaddexp(0.0, eta)
+        return float(self._events @ log_p + (self._rows - self._events) @ log_q)
+
+    def score(self, params):
+        return self._xut @ (self._events - self._rows * _expit(self._linear(params)))
+
+    def hessian(self, params):
+        p = _expit(self._linear(params))
+        w = (self._rows * p * (1 - p))[self._pattern_of_value]
+        weighted = sp.csr_matrix(
+            (self._xu.data * w, self._xu.indices, self._xu.indptr), shape=self._xu.shape
+        )
+        return -(self._xut @ weighted).toarray()
+
+    def _check_perfect_pred(self, params, *args):
+        # statsmodels warns when every row's prediction equals its outcome. On patterns that
+        # means every pattern is pure (all or none of its rows have the event) and predicted
+        # as such; equal expected and observed counts alone hold at any saturated fit.
+        p = _expit(self._linear(params))
+        pure = (self._events == 0) | (self._events == self._rows)
+        if pure.all() and np.allclose(p, self._events / self._rows):
+            warnings.warn(
+                "Perfect separation or prediction detected", PerfectSeparationWarning, stacklevel=2
+            )
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+@dataclass
+class Fit:
+    """A fitted logistic regression (or why it was not fitted: `ok` False, `messages`)."""
+
+    ok: bool
+    names: list[tuple[str, str]] = field(default_factory=list)
+    params: np.ndarray | None = None
+    bse: np.ndarray | None = None
+    pvalues: np.ndarray | None = None
+    conf: np.ndarray | None = None  # (k, 2), log-odds scale
+    converged: bool = False
+    iterations: int = 0
+    llf: float = math.nan
+    llnull: float = math.nan
+    prsquared: float = math.nan
+    aic: float = math.nan
+    nobs: int = 0
+    df_resid: int = 0
+    n_clusters: int = 0
+    ame: tuple[float, float, float] | None = None  # SOC minus non-SOC, probability scale
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+
+def fit_logit(
+    y: np.ndarray,
+    x: sp.csr_matrix,
+    names: list[tuple[str, str]],
+    clusters: np.ndarray,
+    soc_term: str,
+    settings: ModelSettings,
+    start: dict[tuple[str, str], float] | None = None,
+    patterns: np.ndarray | None = None,
+) -> Fit:
+    """Fit `y ~ x` by maximum likelihood with standard errors clustered by `clusters`
+    (`patterns`: each row's covariate pattern, see `pattern_index`, to speed the fit up).
+
+    Reports, and never raises on: collinear columns (dropped), perfect separation on a level
+    (not fitted), non-convergence, implausibly large coefficients, numerical failure.
+    """
+    t0 = time.perf_counter()
+    messages: list[str] = []
+    xu, rows, events = collapse_patterns(x, y, patterns)
+    gram = (xu.T @ xu.multiply(rows[:, None]).tocsr()).toarray()
+    keep = independent_columns(gram)
+    dropped = [names[j] for j in np.flatnonzero(~keep)]
+    soc_cols = [j for j, (t, _) in enumerate(names) if t == soc_term]
+    if not soc_cols or not keep[soc_cols].all():
+        return Fit(False, names, messages=[f"{soc_term} is constant or collinear: not fitted"])
+    if dropped:
+        messages.append("collinear columns dropped: " + ", ".join(f"{t}={lv}" for t, lv in dropped))
+    x = x[:, np.flatnonzero(keep)]
+    xu = xu[:, np.flatnonzero(keep)]
+    names = [nm for nm, k in zip(names, keep, strict=True) if k]
+    # A dummy whose rows all have, or all lack, the event has no finite maximum likelihood
+    # estimate (perfect separation): report instead of fitting.
+    n_col = xu.T @ rows
+    ev_col = xu.T @ events
+    separated = [
+        names[j]
+        for j in range(1, len(names))
+        if names[j][0] not in settings.numeric_terms and (ev_col[j] == 0 or ev_col[j] == n_col[j])
+    ]
+    if y.sum() == 0 or y.sum() == len(y):
+        return Fit(False, names, messages=[*messages, "outcome does not vary: not fitted"])
+    if separated:
+        return Fit(
+            False,
+            names,
+            messages=[
+                *messages,
+                "perfect separation (no events, or only events) at "
+                + ", ".join(f"{t}={lv}" for t, lv in separated)
+                + ": not fitted",
+            ],
+        )
+    p0 = float(y.mean())
+    start_params = np.zeros(len(names))
+    start_params[0] = math.log(p0 / (1 - p0))
+    if start:
+        start_params = np.array(
+            [start.get(nm, s) for nm, s in zip(names, start_params, strict=True)]
+        )
+    _, groups = np.unique(clusters, return_inverse=True)
+    n_clusters = int(groups.max()) + 1
+    if n_clusters < 2:
+        return Fit(
+            False,
+            names,
+            messages=[*messages, "fewer than two clusters: clustered errors undefined"],
+        )
+    if n_clusters < MIN_CLUSTERS:
+        messages.append(f"only {n_clusters} clusters: clustered standard errors may be too small")
+    # Null model (intercept only) in closed form: statsmodels would refit it by BFGS.
+    llnull = len(y) * (p0 * math.log(p0) + (1 - p0) * math.log(1 - p0))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # Column-major exog: statsmodels sums the row scores by cluster column by column.
+            model = SparseLogit(
+                y, x.toarray(order="F"), sparse_exog=x, patterns=patterns, check_rank=False
+            )
+            res = model.fit(
+                start_params=start_params,
+                method="newton",
+                maxiter=settings.max_iterations,
+                disp=False,
+                cov_type="cluster",
+                cov_kwds={"groups": groups},
+            )
+            alpha = 1 - settings.confidence_level
+            fit = Fit(
+                ok=True,
+                names=names,
+                params=np.asarray(res.params),
+                bse=np.asarray(res.bse),
+                pvalues=np.asarray(res.pvalues),
+                conf=np.asarray(res.conf_int(alpha=alpha)),
+                converged=bool(res.mle_retvals.get("converged", False)),
+                iterations=int(res.mle_retvals.get("iterations", 0)),
+                llf=float(res.llf),
+                llnull=llnull,
+                prsquared=1.0 - float(res.llf) / llnull,
+                aic=float(res.aic),
+                nobs=int(res.nobs),
+                df_resid=int(res.df_resid),
+                n_clusters=n_clusters,
+            )
+            fit.ame = average_marginal_effect(
+                x, fit.params, np.asarray(res.cov_params()), soc_cols[0], alpha
+            )
+    except Exception as exc:  # one model's numerical failure must not stop the run
+        return Fit(False, names, messages=[*messages, f"fit failed: {type(exc).__name__}: {exc}"])
+    for w in caught:
+        text = str(w.message).splitlines()[0]
+        if issubclass(w.category, DeprecationWarning):
+            continue
+        messages.append(f"statsmodels warning: {w.category.__name__}: {text}")
+    if not fit.converged:
+        messages.append(f"did not converge within {settings.max_iterations} Newton iterations")
+    large = [
+        names[j]
+        for j in range(1, len(names))
+        if abs(fit.params[j]) > SEPARATION_LOG_ODDS or not np.isfinite(fit.bse[j])
+    ]
+    if large:
+        messages.append(
+            "possible quasi-separation (implausibly large or undefined coefficient) at "
+            + ", ".join(f"{t}={lv}" for t, lv in large)
+        )
+    fit.messages = messages
+    fit.seconds = time.perf_counter() - t0
+    return fit
+
+
+def average_marginal_effect(
+    x: sp.csr_matrix, params: np.ndarray, cov: np.ndarray, soc_col: int, alpha: float
+) -> tuple[float, float, float]:
+    """Average difference in predicted probability, everyone as SOC minus everyone as non-SOC,
+    with a delta-method interval from the (cluster-robust) covariance."""
+    eta = x @ params
+    soc = x[:, soc_col].toarray().ravel()
+    eta1 = eta + (1 - soc) * params[soc_col]
+    eta0 = eta - soc * params[soc_col]
+    p1, p0 = _expit(eta1), _expit(eta0)
+    ame = float(np.mean(p1 - p0))
+    w1, w0 = p1 * (1 - p1), p0 * (1 - p0)
+    # d AME / d beta: the SOC column is 1 in the first scenario and 0 in the second.
+    grad = (x.T @ (w1 - w0)) / x.shape[0]
+    grad[soc_col] = float(np.mean(w1))
+    se = math.sqrt(max(float(grad @ cov @ grad), 0.0))
+    z = float(norm.ppf(1 - alpha / 2))
+    return ame, ame - z * se, ame + z * se
