@@ -4,7 +4,7 @@ Three binary outcomes are modelled for every defendant-case in the population (d
 Court cases received for trial; cases received for sentence or on appeal cannot be
 discontinued and are excluded with a count): *discontinued*, *dismissed* and *either*, each a
 configured set of canonical outcomes. Each is regressed on SOC status by logistic regression
-(statsmodels `Logit`, Newton steps, standard errors clustered by court), unadjusted, adjusted
+(Newton steps, standard errors clustered by court), unadjusted, adjusted
 for defendant and case characteristics (a configured formula of main effects), and adjusted
 with court fixed effects; and again under every SOC sensitivity definition of the flagging
 stage (`soc__<name>` columns).
@@ -24,18 +24,19 @@ columns (e.g. region within court fixed effects), non-convergence, too few clust
 implausibly large coefficients are reported, never fatal.
 
 The data stay in Polars until the design matrix, which is built from the category codes as a
-sparse matrix (mostly one-hot dummies). statsmodels fits on it through a `Logit` subclass that
-evaluates the likelihood, score and Hessian on the distinct covariate patterns (exact, and far
-fewer than rows); the Newton iterations, the cluster-robust covariance, inference and AIC are
-statsmodels' own. McFadden's pseudo-R-squared uses the intercept-only log-likelihood in closed
-form. The full scale (about 550k trial defendant-cases, 30 models) takes about 30 s of CPU.
+sparse matrix (mostly one-hot dummies) and never made dense. The likelihood, score and Hessian
+are evaluated on the distinct covariate patterns (exact, and far fewer than rows) and maximised
+by statsmodels' Newton optimiser (`SparseLogit`); the cluster-robust covariance, inference and
+AIC follow statsmodels' `Logit` formulas (tests hold them to it at 1e-12), with the per-cluster
+score sums taken as one sparse product. McFadden's pseudo-R-squared uses the intercept-only
+log-likelihood in closed form.
 
 Layout (one question per module): `settings` (names, the `model` config section), `population`
 (who is modelled), `levels` (counts per level, merging too-small levels, reference levels),
 `design` (sparse design blocks, covariate patterns, collinearity), `logit` (the logistic fit and
-the average marginal effect), `prepare` (the population readied for one outcome), `models` (one
-model and its coefficient table), `candidates` (outputs for disclosure), `run` (every model and
-the rule's entry point).
+the average marginal effect), `cluster` (the cluster-robust covariance), `prepare` (the
+population readied for one outcome), `models` (one model and its coefficient table),
+`candidates` (outputs for disclosure), `run` (every model and the rule's entry point).
 """
 
 from socflow.model.candidates import (
@@ -47,6 +48,7 @@ from socflow.model.candidates import (
     model_candidate,
     population_table,
 )
+from socflow.model.cluster import cluster_covariance, cluster_score_sums
 from socflow.model.design import (
     COLLINEAR_TOL,
     Block,
@@ -134,6 +136,8 @@ __all__ = [
     "band_labels",
     "build_candidates",
     "build_population",
+    "cluster_covariance",
+    "cluster_score_sums",
     "coefficient_table",
     "collapse_patterns",
     "design_block",

@@ -1,5 +1,6 @@
-"""The logistic fit: statsmodels' `Logit` on covariate patterns, with court-clustered standard
-errors, and the average marginal effect of SOC status."""
+"""The logistic fit: Newton's method (statsmodels' optimiser) on covariate patterns, with
+court-clustered standard errors from the sparse design, and the average marginal effect of SOC
+status."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.stats import norm
-from statsmodels.discrete.discrete_model import Logit
+from statsmodels.base.model import LikelihoodModel
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from socflow.model.cluster import cluster_covariance
 from socflow.model.design import collapse_patterns, independent_columns
 from socflow.model.settings import ModelSettings
 
@@ -24,27 +26,33 @@ SEPARATION_LOG_ODDS = 10.0
 MIN_CLUSTERS = 20
 
 
-class SparseLogit(Logit):
-    """statsmodels' `Logit` whose log-likelihood, score, Hessian and perfect-prediction check
-    are computed on the distinct rows of a sparse design ("covariate patterns").
+class SparseLogit(LikelihoodModel):
+    """The logistic log-likelihood, score, Hessian and perfect-prediction check of a sparse
+    design, computed on its distinct rows ("covariate patterns"), for statsmodels' maximum
+    likelihood machinery (`fit(method="newton")`: the same Newton steps, tolerance, ridge and
+    convergence warning as statsmodels' `Logit`).
 
     Rows with the same covariates share their predicted probability, so the likelihood and its
     derivatives are exact sums over patterns weighted by their rows and events: with categorical
-    terms there are far fewer patterns than rows, and the products are sparse. Everything else
-    (Newton iterations, the cluster-robust covariance from the row-level scores, inference) is
-    statsmodels' own, on the full dense design.
+    terms there are far fewer patterns than rows, and the products are sparse. No dense copy of
+    the design is made (statsmodels' `Logit` would hold one, rows x columns).
     """
 
-    def __init__(self, endog, exog, sparse_exog=None, patterns=None, **kwargs):
-        super().__init__(endog, exog, **kwargs)
-        sx = sp.csr_matrix(self.exog) if sparse_exog is None else sparse_exog
-        self._xu, self._rows, self._events = collapse_patterns(sx, self.endog, patterns)
+    def __init__(self, endog, design, patterns=None):
+        super().__init__(np.asarray(endog, dtype=float))
+        self._xu, self._rows, self._events = collapse_patterns(
+            sp.csr_matrix(design), self.endog, patterns
+        )
         self._xut = self._xu.T.tocsr()
         # Pattern of every stored value: weighting patterns is one multiplication of `data`.
         self._pattern_of_value = np.repeat(np.arange(self._xu.shape[0]), np.diff(self._xu.indptr))
 
     def _linear(self, params: np.ndarray) -> np.ndarray:
         return self._xu @ params
+
+    def pattern_probabilities(self, params: np.ndarray) -> np.ndarray:
+        """Fitted probability of each covariate pattern."""
+        return _expit(self._linear(params))
 
     def loglike(self, params):
         eta = self._linear(params)
@@ -64,15 +72,26 @@ class SparseLogit(Logit):
         return -(self._xut @ weighted).toarray()
 
     def _check_perfect_pred(self, params, *args):
-        # statsmodels warns when every row's prediction equals its outcome. On patterns that
-        # means every pattern is pure (all or none of its rows have the event) and predicted
-        # as such; equal expected and observed counts alone hold at any saturated fit.
+        # statsmodels' `Logit` warns when every row's prediction equals its outcome. On patterns
+        # that means every pattern is pure (all or none of its rows have the event) and
+        # predicted as such; equal expected and observed counts alone hold at any saturated fit.
         p = _expit(self._linear(params))
         pure = (self._events == 0) | (self._events == self._rows)
         if pure.all() and np.allclose(p, self._events / self._rows):
             warnings.warn(
                 "Perfect separation or prediction detected", PerfectSeparationWarning, stacklevel=2
             )
+
+    def fit_newton(self, start_params: np.ndarray, maxiter: int):
+        """statsmodels' Newton fit, checking for perfect prediction after every step (as its
+        `Logit.fit` does); the covariance it returns is the non-robust one."""
+        return self.fit(
+            start_params=start_params,
+            method="newton",
+            maxiter=maxiter,
+            disp=False,
+            callback=self._check_perfect_pred,
+        )
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -177,39 +196,39 @@ def fit_logit(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            # Column-major exog: statsmodels sums the row scores by cluster column by column.
-            model = SparseLogit(
-                y, x.toarray(order="F"), sparse_exog=x, patterns=patterns, check_rank=False
-            )
-            res = model.fit(
-                start_params=start_params,
-                method="newton",
-                maxiter=settings.max_iterations,
-                disp=False,
-                cov_type="cluster",
-                cov_kwds={"groups": groups},
-            )
+            model = SparseLogit(y, x, patterns=patterns)
+            res = model.fit_newton(start_params, settings.max_iterations)
+            params = np.asarray(res.params)
+            # Clustered covariance and normal-theory inference as statsmodels' `Logit` with
+            # cov_type="cluster" computes them (its `cov_cluster`, `bse`, `pvalues`,
+            # `conf_int`), on the sparse design.
+            p = model.pattern_probabilities(params)
+            fitted = p[patterns] if patterns is not None else p
+            cov = cluster_covariance(x, y - fitted, groups, model.hessian(params))
+            bse = np.sqrt(np.diag(cov))
             alpha = 1 - settings.confidence_level
+            q = norm.ppf(1 - alpha / 2)
+            llf = float(res.llf)
+            k = len(names)
             fit = Fit(
                 ok=True,
                 names=names,
-                params=np.asarray(res.params),
-                bse=np.asarray(res.bse),
-                pvalues=np.asarray(res.pvalues),
-                conf=np.asarray(res.conf_int(alpha=alpha)),
+                params=params,
+                bse=bse,
+                pvalues=norm.sf(np.abs(params / bse)) * 2,
+                conf=np.column_stack([params - q * bse, params + q * bse]),
                 converged=bool(res.mle_retvals.get("converged", False)),
                 iterations=int(res.mle_retvals.get("iterations", 0)),
-                llf=float(res.llf),
+                llf=llf,
                 llnull=llnull,
-                prsquared=1.0 - float(res.llf) / llnull,
-                aic=float(res.aic),
-                nobs=int(res.nobs),
-                df_resid=int(res.df_resid),
+                prsquared=1.0 - llf / llnull,
+                # statsmodels' Logit: -2 (llf - (df_model + 1)), df_model = K - 1.
+                aic=-2.0 * (llf - (float(k - 1) + 1)),
+                nobs=len(y),
+                df_resid=len(y) - k,
                 n_clusters=n_clusters,
             )
-            fit.ame = average_marginal_effect(
-                x, fit.params, np.asarray(res.cov_params()), soc_cols[0], alpha
-            )
+            fit.ame = average_marginal_effect(x, fit.params, cov, soc_cols[0], alpha)
     except Exception as exc:  # one model's numerical failure must not stop the run
         return Fit(False, names, messages=[*messages, f"fit failed: {type(exc).__name__}: {exc}"])
     for w in caught:
