@@ -241,9 +241,62 @@ def test_cluster_covariance_matches_statsmodels_sandwich():
 
 def test_sparse_logit_keeps_no_dense_design():
     x, _, y, _, patterns = _clustered_problem(seed=13)
-    model = M.SparseLogit(y, x, patterns=patterns)
+    model = M.SparseLogit(y, M.collapse_patterns(x, y, patterns))
     assert model.exog is None
     assert model._xu.shape == (patterns.max() + 1, x.shape[1])
+
+
+def _blocks(seed: int, n: int = 3000) -> tuple[list, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frame = pl.DataFrame(
+        {
+            "soc": rng.choice([M.SOC_YES, M.SOC_NO], n),
+            "a": rng.choice(["x", "y", "z"], n),
+            "b": rng.choice(["p", "q", "r", "s"], n),
+        }
+    )
+    blocks = [
+        M.design_block(frame, "soc", M.SOC_NO),
+        M.design_block(frame, "a", "x"),
+        M.design_block(frame, "b", "p"),
+    ]
+    return blocks, (rng.random(n) < 0.3).astype(float)
+
+
+def test_patterns_extended_by_the_soc_block_match_patterns_of_all_blocks():
+    blocks, _ = _blocks(21)
+    n = len(blocks[0].codes)
+    for rest in (blocks[1:], blocks[2:], []):
+        shared = M.covariate_patterns(rest, n)
+        np.testing.assert_array_equal(
+            M.with_leading_block(blocks[0], shared), M.pattern_index([blocks[0], *rest])
+        )
+    numeric = M.Block(sp.csr_matrix(np.ones((n, 1))), [("v", "")], None)
+    assert M.with_leading_block(blocks[0], M.covariate_patterns([numeric], n)) is None
+
+
+def test_design_from_pattern_rows_equals_the_collapsed_full_design(settings):
+    """The pieces (patterns shared across SOC definitions, one row per pattern stacked) give
+    the same design, and the same fit bit for bit, as stacking every row and collapsing."""
+    blocks, y = _blocks(22)
+    patterns = M.pattern_index(blocks)
+    x, names = M.stack_blocks(len(y), blocks)
+    whole = M.collapse_patterns(x, y, patterns)
+    pieces, piece_names = M.blocks_pattern_design(blocks, y, patterns)
+    assert piece_names == names
+    assert (whole.matrix != pieces.matrix).nnz == 0
+    np.testing.assert_array_equal(whole.rows, pieces.rows)
+    np.testing.assert_array_equal(whole.events, pieces.events)
+    clusters = np.arange(len(y)) % 25
+    a = M.fit_logit(y, x, names, clusters, "soc", settings, patterns=patterns)
+    b = M.fit_patterns(y, pieces, names, clusters, "soc", settings)
+    np.testing.assert_array_equal(a.params, b.params)
+    np.testing.assert_array_equal(a.bse, b.bse)
+    # Every row its own pattern: the same estimates to rounding.
+    by_rows = M.fit_logit(y, x, names, clusters, "soc", settings)
+    np.testing.assert_allclose(by_rows.params, a.params, rtol=1e-10)
+    np.testing.assert_allclose(by_rows.bse, a.bse, rtol=1e-10)
+    np.testing.assert_allclose(by_rows.ame, a.ame, rtol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -559,7 +612,8 @@ def test_report_section_renders_published_numbers(tiny_run, settings, config, tm
 
 def _sparse_logit(x_rows: list[list[float]], y: list[float], patterns: list[int]):
     x = sp.csr_matrix(np.asarray(x_rows, dtype=float))
-    return M.SparseLogit(np.asarray(y), x, patterns=np.asarray(patterns))
+    y = np.asarray(y, dtype=float)
+    return M.SparseLogit(y, M.collapse_patterns(x, y, np.asarray(patterns)))
 
 
 def test_saturated_fit_is_not_called_perfect_prediction():

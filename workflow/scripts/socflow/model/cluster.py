@@ -13,22 +13,32 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def cluster_score_sums(x: sp.csr_matrix, resid: np.ndarray, groups: np.ndarray) -> np.ndarray:
+def cluster_score_sums(
+    x: sp.csr_matrix, resid: np.ndarray, groups: np.ndarray, of_row: np.ndarray | None = None
+) -> np.ndarray:
     """(clusters, columns) sums of the row scores x_i * resid_i over each cluster's rows
-    (`groups`: cluster codes 0..G-1, every code present)."""
-    n = x.shape[0]
+    (`groups`: every row's cluster code 0..G-1, every code present). With `of_row`, `x` holds
+    one row per covariate pattern and `of_row` is every row's pattern."""
+    n = len(resid)
     n_groups = int(groups.max()) + 1
-    by_cluster = sp.csr_matrix((resid, (groups, np.arange(n))), shape=(n_groups, n))
+    columns = np.arange(n) if of_row is None else of_row
+    # Clusters x patterns: a row's residual lands in its (cluster, pattern) cell.
+    by_cluster = sp.csr_matrix((resid, (groups, columns)), shape=(n_groups, x.shape[0]))
     return np.asarray((by_cluster @ x).toarray())
 
 
 def cluster_covariance(
-    x: sp.csr_matrix, resid: np.ndarray, groups: np.ndarray, hessian: np.ndarray
+    x: sp.csr_matrix,
+    resid: np.ndarray,
+    groups: np.ndarray,
+    hessian: np.ndarray,
+    of_row: np.ndarray | None = None,
 ) -> np.ndarray:
     """CR1 covariance of the coefficients: `hessian` is the log-likelihood's Hessian at the
-    estimate, `resid` each row's outcome minus its fitted probability."""
-    n, k = x.shape
-    sums = cluster_score_sums(x, resid, groups)
+    estimate, `resid` each row's outcome minus its fitted probability (`of_row`: see
+    `cluster_score_sums`)."""
+    n, k = len(resid), x.shape[1]
+    sums = cluster_score_sums(x, resid, groups, of_row)
     n_groups = sums.shape[0]
     bread = np.linalg.inv(hessian)
     cov = bread @ (sums.T @ sums) @ bread.T

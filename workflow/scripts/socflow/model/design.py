@@ -4,7 +4,7 @@ the collinearity check."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -18,19 +18,68 @@ from socflow.model.settings import INTERCEPT
 COLLINEAR_TOL = 1e-9
 
 
+@dataclass(frozen=True)
+class PatternDesign:
+    """A design reduced to its distinct rows ("covariate patterns"): `matrix` (patterns x
+    columns), the pattern of every row (`of_row`), and each pattern's numbers of rows and of
+    events. Rows with the same covariates share their fitted probability, so the likelihood,
+    the per-cluster scores and the marginal effect are exact sums over patterns."""
+
+    matrix: sp.csr_matrix
+    of_row: np.ndarray
+    rows: np.ndarray
+    events: np.ndarray
+
+    def columns(self, keep: np.ndarray) -> PatternDesign:
+        """The same patterns with only the columns `keep` (indices, in order)."""
+        return replace(self, matrix=self.matrix[:, keep])
+
+
+def first_rows(patterns: np.ndarray, n_patterns: int) -> np.ndarray:
+    """The first row of every pattern."""
+    first = np.full(n_patterns, len(patterns), dtype=np.int64)
+    np.minimum.at(first, patterns, np.arange(len(patterns)))
+    return first
+
+
 def collapse_patterns(
     x: sp.csr_matrix, y: np.ndarray, patterns: np.ndarray | None
-) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
-    """Distinct design rows (one per pattern), with their numbers of rows and of events."""
+) -> PatternDesign:
+    """Distinct design rows (one per pattern), with their numbers of rows and of events
+    (`patterns` None: every row is its own pattern)."""
     n = x.shape[0]
+    y = np.asarray(y, dtype=float)
     if patterns is None:
-        return x.tocsr(), np.ones(n), np.asarray(y, dtype=float)
+        return PatternDesign(x.tocsr(), np.arange(n), np.ones(n), y)
     n_patterns = int(patterns.max()) + 1
-    first = np.full(n_patterns, n, dtype=np.int64)
-    np.minimum.at(first, patterns, np.arange(n))
-    rows = np.bincount(patterns, minlength=n_patterns).astype(float)
-    events = np.bincount(patterns, weights=y, minlength=n_patterns)
-    return x.tocsr()[first], rows, events
+    return PatternDesign(
+        x.tocsr()[first_rows(patterns, n_patterns)],
+        patterns,
+        np.bincount(patterns, minlength=n_patterns).astype(float),
+        np.bincount(patterns, weights=y, minlength=n_patterns),
+    )
+
+
+def blocks_pattern_design(
+    blocks: list[Block], y: np.ndarray, patterns: np.ndarray | None
+) -> tuple[PatternDesign, list[tuple[str, str]]]:
+    """`collapse_patterns(stack_blocks(...))` without stacking the blocks' rows: only one row
+    of each pattern is stacked (the same matrix, built from far fewer rows)."""
+    n = len(y)
+    if patterns is None:
+        x, names = stack_blocks(n, blocks)
+        return collapse_patterns(x, y, None), names
+    n_patterns = int(patterns.max()) + 1
+    first = first_rows(patterns, n_patterns)
+    xu, names = stack_blocks(n_patterns, [b.take(first) for b in blocks])
+    y = np.asarray(y, dtype=float)
+    design = PatternDesign(
+        xu,
+        patterns,
+        np.bincount(patterns, minlength=n_patterns).astype(float),
+        np.bincount(patterns, weights=y, minlength=n_patterns),
+    )
+    return design, names
 
 
 @dataclass(frozen=True)
@@ -45,6 +94,12 @@ class Block:
     @property
     def width(self) -> int:
         return self.matrix.shape[1]
+
+    def take(self, rows: np.ndarray) -> Block:
+        """The block of these rows only."""
+        return Block(
+            self.matrix[rows], self.names, None if self.codes is None else self.codes[rows]
+        )
 
 
 def design_block(
@@ -92,6 +147,36 @@ def pattern_index(blocks: list[Block]) -> np.ndarray | None:
         key = key * (b.width + 1) + (b.codes + 1)
     _, inverse = np.unique(key, return_inverse=True)
     return inverse
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """Covariate patterns of some blocks: every row's pattern (None when a numeric term makes
+    every row its own) and how many there are."""
+
+    of_row: np.ndarray | None
+    count: int
+
+
+def covariate_patterns(blocks: list[Block], n: int) -> Patterns:
+    """The patterns of these blocks over `n` rows (no blocks: one pattern), computed once and
+    extended by `with_leading_block` for each SOC definition."""
+    if not blocks:
+        return Patterns(np.zeros(n, dtype=np.int64), 1)
+    inverse = pattern_index(blocks)
+    return Patterns(inverse, 0 if inverse is None else int(inverse.max()) + 1)
+
+
+def with_leading_block(block: Block, rest: Patterns) -> np.ndarray | None:
+    """`pattern_index([block, *rest_blocks])` from the patterns of the rest: the same numbering
+    (patterns sorted by the leading block's code, then by the rest's pattern), without sorting
+    the rows again."""
+    if block.codes is None or rest.of_row is None:
+        return None
+    key = (block.codes + 1) * rest.count + rest.of_row
+    present = np.zeros((block.width + 1) * rest.count, dtype=bool)
+    present[key] = True
+    return (np.cumsum(present) - 1)[key]
 
 
 def independent_columns(gram: np.ndarray, tol: float = COLLINEAR_TOL) -> np.ndarray:

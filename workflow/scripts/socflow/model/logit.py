@@ -16,7 +16,7 @@ from statsmodels.base.model import LikelihoodModel
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from socflow.model.cluster import cluster_covariance
-from socflow.model.design import collapse_patterns, independent_columns
+from socflow.model.design import PatternDesign, collapse_patterns, independent_columns
 from socflow.model.settings import ModelSettings
 
 # A log odds ratio beyond this (an odds ratio above about 22,000) does not come from data that
@@ -38,11 +38,9 @@ class SparseLogit(LikelihoodModel):
     the design is made (statsmodels' `Logit` would hold one, rows x columns).
     """
 
-    def __init__(self, endog, design, patterns=None):
+    def __init__(self, endog, design: PatternDesign):
         super().__init__(np.asarray(endog, dtype=float))
-        self._xu, self._rows, self._events = collapse_patterns(
-            sp.csr_matrix(design), self.endog, patterns
-        )
+        self._xu, self._rows, self._events = design.matrix, design.rows, design.events
         self._xut = self._xu.T.tocsr()
         # Pattern of every stored value: weighting patterns is one multiplication of `data`.
         self._pattern_of_value = np.repeat(np.arange(self._xu.shape[0]), np.diff(self._xu.indptr))
@@ -134,13 +132,29 @@ def fit_logit(
 ) -> Fit:
     """Fit `y ~ x` by maximum likelihood with standard errors clustered by `clusters`
     (`patterns`: each row's covariate pattern, see `pattern_index`, to speed the fit up).
+    See `fit_patterns`."""
+    design = collapse_patterns(x, y, patterns)
+    return fit_patterns(y, design, names, clusters, soc_term, settings, start)
+
+
+def fit_patterns(
+    y: np.ndarray,
+    design: PatternDesign,
+    names: list[tuple[str, str]],
+    clusters: np.ndarray,
+    soc_term: str,
+    settings: ModelSettings,
+    start: dict[tuple[str, str], float] | None = None,
+) -> Fit:
+    """Fit `y` on a design reduced to its covariate patterns, by maximum likelihood, with
+    standard errors clustered by `clusters` (one per row).
 
     Reports, and never raises on: collinear columns (dropped), perfect separation on a level
     (not fitted), non-convergence, implausibly large coefficients, numerical failure.
     """
     t0 = time.perf_counter()
     messages: list[str] = []
-    xu, rows, events = collapse_patterns(x, y, patterns)
+    xu, rows, events = design.matrix, design.rows, design.events
     gram = (xu.T @ xu.multiply(rows[:, None]).tocsr()).toarray()
     keep = independent_columns(gram)
     dropped = [names[j] for j in np.flatnonzero(~keep)]
@@ -149,8 +163,8 @@ def fit_logit(
         return Fit(False, names, messages=[f"{soc_term} is constant or collinear: not fitted"])
     if dropped:
         messages.append("collinear columns dropped: " + ", ".join(f"{t}={lv}" for t, lv in dropped))
-    x = x[:, np.flatnonzero(keep)]
-    xu = xu[:, np.flatnonzero(keep)]
+    design = design.columns(np.flatnonzero(keep))
+    xu = design.matrix
     names = [nm for nm, k in zip(names, keep, strict=True) if k]
     # A dummy whose rows all have, or all lack, the event has no finite maximum likelihood
     # estimate (perfect separation): report instead of fitting.
@@ -196,15 +210,14 @@ def fit_logit(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            model = SparseLogit(y, x, patterns=patterns)
+            model = SparseLogit(y, design)
             res = model.fit_newton(start_params, settings.max_iterations)
             params = np.asarray(res.params)
             # Clustered covariance and normal-theory inference as statsmodels' `Logit` with
             # cov_type="cluster" computes them (its `cov_cluster`, `bse`, `pvalues`,
             # `conf_int`), on the sparse design.
-            p = model.pattern_probabilities(params)
-            fitted = p[patterns] if patterns is not None else p
-            cov = cluster_covariance(x, y - fitted, groups, model.hessian(params))
+            resid = y - model.pattern_probabilities(params)[design.of_row]
+            cov = cluster_covariance(xu, resid, groups, model.hessian(params), of_row=design.of_row)
             bse = np.sqrt(np.diag(cov))
             alpha = 1 - settings.confidence_level
             q = norm.ppf(1 - alpha / 2)
@@ -228,7 +241,7 @@ def fit_logit(
                 df_resid=len(y) - k,
                 n_clusters=n_clusters,
             )
-            fit.ame = average_marginal_effect(x, fit.params, cov, soc_cols[0], alpha)
+            fit.ame = average_marginal_effect(design, fit.params, cov, soc_cols[0], alpha)
     except Exception as exc:  # one model's numerical failure must not stop the run
         return Fit(False, names, messages=[*messages, f"fit failed: {type(exc).__name__}: {exc}"])
     for w in caught:
@@ -254,20 +267,23 @@ def fit_logit(
 
 
 def average_marginal_effect(
-    x: sp.csr_matrix, params: np.ndarray, cov: np.ndarray, soc_col: int, alpha: float
+    design: PatternDesign, params: np.ndarray, cov: np.ndarray, soc_col: int, alpha: float
 ) -> tuple[float, float, float]:
     """Average difference in predicted probability, everyone as SOC minus everyone as non-SOC,
-    with a delta-method interval from the (cluster-robust) covariance."""
-    eta = x @ params
-    soc = x[:, soc_col].toarray().ravel()
+    with a delta-method interval from the (cluster-robust) covariance (averages over rows are
+    sums over patterns weighted by their rows)."""
+    xu, weight = design.matrix, design.rows
+    n = float(len(design.of_row))
+    eta = xu @ params
+    soc = xu[:, soc_col].toarray().ravel()
     eta1 = eta + (1 - soc) * params[soc_col]
     eta0 = eta - soc * params[soc_col]
     p1, p0 = _expit(eta1), _expit(eta0)
-    ame = float(np.mean(p1 - p0))
+    ame = float(weight @ (p1 - p0)) / n
     w1, w0 = p1 * (1 - p1), p0 * (1 - p0)
     # d AME / d beta: the SOC column is 1 in the first scenario and 0 in the second.
-    grad = (x.T @ (w1 - w0)) / x.shape[0]
-    grad[soc_col] = float(np.mean(w1))
+    grad = (xu.T @ (weight * (w1 - w0))) / n
+    grad[soc_col] = float(weight @ w1) / n
     se = math.sqrt(max(float(grad @ cov @ grad), 0.0))
     z = float(norm.ppf(1 - alpha / 2))
     return ame, ame - z * se, ame + z * se

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from socflow.model.design import design_block, pattern_index, stack_blocks
+from socflow.model.design import (
+    blocks_pattern_design,
+    covariate_patterns,
+    design_block,
+    with_leading_block,
+)
 from socflow.model.levels import model_levels
-from socflow.model.logit import Fit, fit_logit
+from socflow.model.logit import Fit, fit_patterns
 from socflow.model.population import soc_column
 from socflow.model.prepare import PreparedOutcome
 from socflow.model.settings import (
@@ -105,11 +110,17 @@ def fit_model(
         prepared.level_stats[soc_col] = model_levels(frame, [soc_col], outcome)
     levels = pl.concat([prepared.level_stats[t] for t in [soc_col, *categorical]])
     references = {soc_col: SOC_NO, **{t: prepared.references[t] for t in categorical}}
-    blocks = [design_block(frame, soc_col, SOC_NO), *[prepared.blocks[t] for t in terms[1:]]]
-    x, names = stack_blocks(frame.height, blocks)
-    fit = fit_logit(
-        prepared.y, x, names, prepared.clusters, soc_col, settings, start, pattern_index(blocks)
+    # The covariates' blocks and patterns are shared by every SOC definition: built once.
+    covariate_blocks = [prepared.blocks[t] for t in terms[1:]]
+    key = tuple(terms[1:])
+    if key not in prepared.covariate_patterns:
+        prepared.covariate_patterns[key] = covariate_patterns(covariate_blocks, frame.height)
+    shared = prepared.covariate_patterns[key]
+    soc_block = design_block(frame, soc_col, SOC_NO)
+    design, names = blocks_pattern_design(
+        [soc_block, *covariate_blocks], prepared.y, with_leading_block(soc_block, shared)
     )
+    fit = fit_patterns(prepared.y, design, names, prepared.clusters, soc_col, settings, start)
     messages.extend(fit.messages)
     result = ModelResult(
         outcome=outcome,

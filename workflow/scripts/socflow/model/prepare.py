@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
-from socflow.model.design import Block, design_block
+from socflow.model.design import Block, Patterns, design_block
 from socflow.model.levels import (
     _as_level_stats,
     _reference,
@@ -38,6 +38,8 @@ class PreparedOutcome:
     level_stats: dict[str, pl.DataFrame]
     blocks: dict[str, Block]
     nested: list[str]
+    # Covariate patterns of each set of covariate terms (see `models.fit_model`).
+    covariate_patterns: dict[tuple[str, ...], Patterns] = field(default_factory=dict)
 
 
 def prepare_outcome(
