@@ -239,6 +239,18 @@ def test_cluster_covariance_matches_statsmodels_sandwich():
     np.testing.assert_allclose(sums, expected, rtol=1e-12, atol=1e-12)
 
 
+def test_cluster_codes_number_clusters_as_np_unique_does():
+    rng = np.random.default_rng(14)
+    for clusters in (
+        rng.integers(1, 60, 5000).astype(np.uint32),  # dense ranks, as the stage passes them
+        rng.integers(-5, 5, 5000),
+        rng.choice(["c01", "c10", "c02"], 5000),
+        np.array([10**12, 3, 3, 10**12]),
+    ):
+        expected = np.unique(clusters, return_inverse=True)[1].ravel()
+        np.testing.assert_array_equal(M.cluster_codes(clusters), expected)
+
+
 def test_sparse_logit_keeps_no_dense_design():
     x, _, y, _, patterns = _clustered_problem(seed=13)
     model = M.SparseLogit(y, M.collapse_patterns(x, y, patterns))

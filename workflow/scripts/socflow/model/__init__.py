@@ -48,7 +48,7 @@ from socflow.model.candidates import (
     model_candidate,
     population_table,
 )
-from socflow.model.cluster import cluster_covariance, cluster_score_sums
+from socflow.model.cluster import cluster_codes, cluster_covariance, cluster_score_sums
 from socflow.model.design import (
     COLLINEAR_TOL,
     Block,
@@ -146,6 +146,7 @@ __all__ = [
     "blocks_pattern_design",
     "build_candidates",
     "build_population",
+    "cluster_codes",
     "cluster_covariance",
     "cluster_score_sums",
     "coefficient_table",

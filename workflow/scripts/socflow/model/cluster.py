@@ -13,6 +13,21 @@ import numpy as np
 import scipy.sparse as sp
 
 
+def cluster_codes(clusters: np.ndarray) -> np.ndarray:
+    """Every row's cluster as a code 0..G-1 in sorted order of the cluster labels (what
+    `np.unique(clusters, return_inverse=True)` gives), without sorting the rows when the
+    labels are small non-negative integers."""
+    if (
+        np.issubdtype(clusters.dtype, np.integer)
+        and len(clusters)
+        and 0 <= clusters.min()
+        and clusters.max() < 4 * len(clusters)
+    ):
+        present = np.bincount(clusters) > 0
+        return (np.cumsum(present) - 1)[clusters]
+    return np.unique(clusters, return_inverse=True)[1].ravel()
+
+
 def cluster_score_sums(
     x: sp.csr_matrix, resid: np.ndarray, groups: np.ndarray, of_row: np.ndarray | None = None
 ) -> np.ndarray:

@@ -96,10 +96,19 @@ class Block:
         return self.matrix.shape[1]
 
     def take(self, rows: np.ndarray) -> Block:
-        """The block of these rows only."""
-        return Block(
-            self.matrix[rows], self.names, None if self.codes is None else self.codes[rows]
-        )
+        """The block of these rows only (a categorical block is rebuilt from its codes)."""
+        if self.codes is None:
+            return Block(self.matrix[rows], self.names, None)
+        return _dummies(self.codes[rows], self.names)
+
+
+def _dummies(codes: np.ndarray, names: list[tuple[str, str]]) -> Block:
+    """One dummy column per level code 0..L-1; code -1 (the reference) has none."""
+    hit = np.flatnonzero(codes >= 0)
+    matrix = sp.csr_matrix(
+        (np.ones(len(hit)), (hit, codes[hit])), shape=(len(codes), len(names)), dtype=np.float64
+    )
+    return Block(matrix, names, codes)
 
 
 def design_block(
@@ -107,7 +116,6 @@ def design_block(
 ) -> Block:
     """Columns of one term: one dummy per non-reference level (in display order), or the
     numeric values as they are."""
-    n = frame.height
     if numeric:
         values = frame[term].cast(pl.Float64).to_numpy()
         return Block(sp.csr_matrix(values.reshape(-1, 1)), [(term, "")], None)
@@ -117,11 +125,7 @@ def design_block(
         .replace_strict({lv: j for j, lv in enumerate(levels)}, default=-1, return_dtype=pl.Int64)
         .to_numpy()
     )
-    hit = np.flatnonzero(codes >= 0)
-    matrix = sp.csr_matrix(
-        (np.ones(len(hit)), (hit, codes[hit])), shape=(n, len(levels)), dtype=np.float64
-    )
-    return Block(matrix, [(term, lv) for lv in levels], codes)
+    return _dummies(codes, [(term, lv) for lv in levels])
 
 
 def stack_blocks(n: int, blocks: list[Block]) -> tuple[sp.csr_matrix, list[tuple[str, str]]]:

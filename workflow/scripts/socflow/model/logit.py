@@ -15,7 +15,7 @@ from scipy.stats import norm
 from statsmodels.base.model import LikelihoodModel
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
-from socflow.model.cluster import cluster_covariance
+from socflow.model.cluster import cluster_codes, cluster_covariance
 from socflow.model.design import PatternDesign, collapse_patterns, independent_columns
 from socflow.model.settings import ModelSettings
 
@@ -195,7 +195,7 @@ def fit_patterns(
         start_params = np.array(
             [start.get(nm, s) for nm, s in zip(names, start_params, strict=True)]
         )
-    _, groups = np.unique(clusters, return_inverse=True)
+    groups = cluster_codes(clusters)
     n_clusters = int(groups.max()) + 1
     if n_clusters < 2:
         return Fit(
