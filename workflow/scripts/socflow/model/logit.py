@@ -218,7 +218,10 @@ def fit_patterns(
             # `conf_int`), on the sparse design.
             resid = y - model.pattern_probabilities(params)[design.of_row]
             cov = cluster_covariance(xu, resid, groups, model.hessian(params), of_row=design.of_row)
-            bse = np.sqrt(np.diag(cov))
+            # A negative variance (a singular Hessian, rounding) gives NaN silently, as in
+            # statsmodels' `bse`; the fit is then reported for its undefined coefficient.
+            with np.errstate(invalid="ignore"):
+                bse = np.sqrt(np.diag(cov))
             alpha = 1 - settings.confidence_level
             q = norm.ppf(1 - alpha / 2)
             llf = float(res.llf)
