@@ -93,6 +93,21 @@ def test_population_is_trial_defendant_cases_and_every_row_is_accounted_for(
     assert {"soc__offence_only", "soc__likely_tier"} <= set(pop.columns)
 
 
+def test_population_from_the_columns_read_equals_the_whole_tables(
+    tiny_canonical, settings, tmp_path
+):
+    crown, flags = tiny_canonical["crown_defendant_cases"], tiny_canonical["flags"]
+    crown.write_parquet(tmp_path / "crown.parquet")
+    flags.write_parquet(tmp_path / "flags.parquet")
+    some_crown, some_flags = M.read_inputs(
+        tmp_path / "crown.parquet", tmp_path / "flags.parquet", settings
+    )
+    assert some_crown.width < crown.width
+    whole = M.build_population(crown, flags, settings)
+    read = M.build_population(some_crown, some_flags, settings)
+    assert whole[0].equals(read[0]) and whole[1].equals(read[1])
+
+
 def test_excluded_outcomes_and_missing_values_are_counted(tiny_canonical, config):
     cfg = {**config["model"], "population": {"receipt_types": ["trial"],
                                              "exclude_outcomes": ["admin_finalised"]}}  # fmt: skip

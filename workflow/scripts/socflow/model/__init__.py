@@ -81,7 +81,14 @@ from socflow.model.models import (
     fit_model,
     model_terms,
 )
-from socflow.model.population import band_labels, build_population, soc_column, soc_definitions
+from socflow.model.population import (
+    band_labels,
+    build_population,
+    crown_columns,
+    read_inputs,
+    soc_column,
+    soc_definitions,
+)
 from socflow.model.prepare import PreparedOutcome, prepare_outcome
 from socflow.model.run import (
     ModelRun,
@@ -152,6 +159,7 @@ __all__ = [
     "coefficient_table",
     "collapse_patterns",
     "covariate_patterns",
+    "crown_columns",
     "design_block",
     "diagnostics_table",
     "estimates_table",
@@ -173,6 +181,7 @@ __all__ = [
     "plan_levels",
     "population_table",
     "prepare_outcome",
+    "read_inputs",
     "run_models",
     "run_stage",
     "soc_column",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from socflow.model.settings import (
@@ -47,6 +49,37 @@ def soc_definitions(flags: pl.DataFrame, soc_flag: str = "soc") -> dict[str, str
 def soc_column(definition: str) -> str:
     """The population column holding SOC status under a definition."""
     return SOC_TERM if definition == PRIMARY else f"{SOC_TERM}__{definition}"
+
+
+def crown_columns(settings: ModelSettings) -> set[str]:
+    """The Crown Court columns `build_population` reads (the canonical table has many more)."""
+    return {
+        "defendant_on_case_id",
+        "person",
+        "defendant_id",
+        "receipt_type",
+        "outcome",
+        "n_defendants",
+        settings.cluster,
+        *settings.model_terms(),
+    }
+
+
+def read_inputs(
+    crown_path: str | Path, flags_path: str | Path, settings: ModelSettings
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The Crown Court table and the SOC flags, only the columns `build_population` uses: the
+    same population as from the whole tables, for a fraction of the reading and memory."""
+    crown_schema = pl.read_parquet_schema(crown_path)
+    wanted = crown_columns(settings)
+    crown = pl.read_parquet(crown_path, columns=[c for c in crown_schema if c in wanted])
+    # Flag columns that the Crown Court table also has are taken from the latter.
+    flag_schema = pl.read_parquet_schema(flags_path)
+    flags = pl.read_parquet(
+        flags_path,
+        columns=[c for c in flag_schema if c == "defendant_on_case_id" or c not in crown_schema],
+    )
+    return crown, flags
 
 
 def build_population(

@@ -12,7 +12,7 @@ import polars as pl
 
 from socflow.model.candidates import build_candidates, exclusions_table
 from socflow.model.models import ModelResult, fit_model
-from socflow.model.population import build_population, soc_column, soc_definitions
+from socflow.model.population import build_population, read_inputs, soc_column, soc_definitions
 from socflow.model.prepare import PreparedOutcome, prepare_outcome
 from socflow.model.settings import (
     OUTCOME_KEYS,
@@ -144,8 +144,7 @@ def run_stage(
     `definition_labels` names the SOC definitions in words in the published outputs."""
     t0 = time.perf_counter()
     settings = ModelSettings.from_config(cfg, sdc)
-    crown = pl.read_parquet(crown_path)
-    flags = pl.read_parquet(flags_path)
+    crown, flags = read_inputs(crown_path, flags_path, settings)
     run = run_models(crown, flags, settings)
     run.population.write_parquet(out_population)
     estimates_table(run).write_parquet(out_estimates)
