@@ -20,8 +20,9 @@ rule model_outcomes:
     conda:
         "../../environment.yml"
     threads: 1
+    # Peak 1.4 GB at `full` (38 MB of input) by /usr/bin/time: a quarter more is asked.
     resources:
-        mem_mb=mem_mb(500, 90),
+        mem_mb=mem_mb(500, 33),
         runtime=runtime(20, 30),
     params:
         model=RUN["model"],

@@ -1,0 +1,292 @@
+"""The logistic fit: Newton's method (statsmodels' optimiser) on covariate patterns, with
+court-clustered standard errors from the sparse design, and the average marginal effect of SOC
+status."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import norm
+from statsmodels.base.model import LikelihoodModel
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+
+from socflow.model.cluster import cluster_codes, cluster_covariance
+from socflow.model.design import PatternDesign, collapse_patterns, independent_columns
+from socflow.model.settings import ModelSettings
+
+# A log odds ratio beyond this (an odds ratio above about 22,000) does not come from data that
+# overlap: it is the signature of (quasi-)complete separation, so the fit is flagged.
+SEPARATION_LOG_ODDS = 10.0
+# Fewer clusters than this make cluster-robust standard errors unreliable (too small).
+MIN_CLUSTERS = 20
+
+
+class SparseLogit(LikelihoodModel):
+    """The logistic log-likelihood, score, Hessian and perfect-prediction check of a sparse
+    design, computed on its distinct rows ("covariate patterns"), for statsmodels' maximum
+    likelihood machinery (`fit(method="newton")`: the same Newton steps, tolerance, ridge and
+    convergence warning as statsmodels' `Logit`).
+
+    Rows with the same covariates share their predicted probability, so the likelihood and its
+    derivatives are exact sums over patterns weighted by their rows and events: with categorical
+    terms there are far fewer patterns than rows, and the products are sparse. No dense copy of
+    the design is made (statsmodels' `Logit` would hold one, rows x columns).
+    """
+
+    def __init__(self, endog, design: PatternDesign):
+        super().__init__(np.asarray(endog, dtype=float))
+        self._xu, self._rows, self._events = design.matrix, design.rows, design.events
+        self._xut = self._xu.T.tocsr()
+        # Pattern of every stored value: weighting patterns is one multiplication of `data`.
+        self._pattern_of_value = np.repeat(np.arange(self._xu.shape[0]), np.diff(self._xu.indptr))
+
+    def _linear(self, params: np.ndarray) -> np.ndarray:
+        return self._xu @ params
+
+    def pattern_probabilities(self, params: np.ndarray) -> np.ndarray:
+        """Fitted probability of each covariate pattern."""
+        return _expit(self._linear(params))
+
+    def loglike(self, params):
+        eta = self._linear(params)
+        log_p = -np.logaddexp(0.0, -eta)
+        log_q = -np.logaddexp(0.0, eta)
+        return float(self._events @ log_p + (self._rows - self._events) @ log_q)
+
+    def score(self, params):
+        return self._xut @ (self._events - self._rows * _expit(self._linear(params)))
+
+    def hessian(self, params):
+        p = _expit(self._linear(params))
+        w = (self._rows * p * (1 - p))[self._pattern_of_value]
+        weighted = sp.csr_matrix(
+            (self._xu.data * w, self._xu.indices, self._xu.indptr), shape=self._xu.shape
+        )
+        return -(self._xut @ weighted).toarray()
+
+    def _check_perfect_pred(self, params, *args):
+        # statsmodels' `Logit` warns when every row's prediction equals its outcome. On patterns
+        # that means every pattern is pure (all or none of its rows have the event) and
+        # predicted as such; equal expected and observed counts alone hold at any saturated fit.
+        p = _expit(self._linear(params))
+        pure = (self._events == 0) | (self._events == self._rows)
+        if pure.all() and np.allclose(p, self._events / self._rows):
+            warnings.warn(
+                "Perfect separation or prediction detected", PerfectSeparationWarning, stacklevel=2
+            )
+
+    def fit_newton(self, start_params: np.ndarray, maxiter: int):
+        """statsmodels' Newton fit, checking for perfect prediction after every step (as its
+        `Logit.fit` does); the covariance it returns is the non-robust one."""
+        return self.fit(
+            start_params=start_params,
+            method="newton",
+            maxiter=maxiter,
+            disp=False,
+            callback=self._check_perfect_pred,
+        )
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+@dataclass
+class Fit:
+    """A fitted logistic regression (or why it was not fitted: `ok` False, `messages`)."""
+
+    ok: bool
+    names: list[tuple[str, str]] = field(default_factory=list)
+    params: np.ndarray | None = None
+    bse: np.ndarray | None = None
+    pvalues: np.ndarray | None = None
+    conf: np.ndarray | None = None  # (k, 2), log-odds scale
+    converged: bool = False
+    iterations: int = 0
+    llf: float = math.nan
+    llnull: float = math.nan
+    prsquared: float = math.nan
+    aic: float = math.nan
+    nobs: int = 0
+    df_resid: int = 0
+    n_clusters: int = 0
+    ame: tuple[float, float, float] | None = None  # SOC minus non-SOC, probability scale
+    seconds: float = 0.0
+    messages: list[str] = field(default_factory=list)
+
+
+def fit_logit(
+    y: np.ndarray,
+    x: sp.csr_matrix,
+    names: list[tuple[str, str]],
+    clusters: np.ndarray,
+    soc_term: str,
+    settings: ModelSettings,
+    start: dict[tuple[str, str], float] | None = None,
+    patterns: np.ndarray | None = None,
+) -> Fit:
+    """Fit `y ~ x` by maximum likelihood with standard errors clustered by `clusters`
+    (`patterns`: each row's covariate pattern, see `pattern_index`, to speed the fit up).
+    See `fit_patterns`."""
+    design = collapse_patterns(x, y, patterns)
+    return fit_patterns(y, design, names, clusters, soc_term, settings, start)
+
+
+def fit_patterns(
+    y: np.ndarray,
+    design: PatternDesign,
+    names: list[tuple[str, str]],
+    clusters: np.ndarray,
+    soc_term: str,
+    settings: ModelSettings,
+    start: dict[tuple[str, str], float] | None = None,
+) -> Fit:
+    """Fit `y` on a design reduced to its covariate patterns, by maximum likelihood, with
+    standard errors clustered by `clusters` (one per row).
+
+    Reports, and never raises on: collinear columns (dropped), perfect separation on a level
+    (not fitted), non-convergence, implausibly large coefficients, numerical failure.
+    """
+    t0 = time.perf_counter()
+    messages: list[str] = []
+    xu, rows, events = design.matrix, design.rows, design.events
+    gram = (xu.T @ xu.multiply(rows[:, None]).tocsr()).toarray()
+    keep = independent_columns(gram)
+    dropped = [names[j] for j in np.flatnonzero(~keep)]
+    soc_cols = [j for j, (t, _) in enumerate(names) if t == soc_term]
+    if not soc_cols or not keep[soc_cols].all():
+        return Fit(False, names, messages=[f"{soc_term} is constant or collinear: not fitted"])
+    if dropped:
+        messages.append("collinear columns dropped: " + ", ".join(f"{t}={lv}" for t, lv in dropped))
+    design = design.columns(np.flatnonzero(keep))
+    xu = design.matrix
+    names = [nm for nm, k in zip(names, keep, strict=True) if k]
+    # A dummy whose rows all have, or all lack, the event has no finite maximum likelihood
+    # estimate (perfect separation): report instead of fitting.
+    n_col = xu.T @ rows
+    ev_col = xu.T @ events
+    separated = [
+        names[j]
+        for j in range(1, len(names))
+        if names[j][0] not in settings.numeric_terms and (ev_col[j] == 0 or ev_col[j] == n_col[j])
+    ]
+    if y.sum() == 0 or y.sum() == len(y):
+        return Fit(False, names, messages=[*messages, "outcome does not vary: not fitted"])
+    if separated:
+        return Fit(
+            False,
+            names,
+            messages=[
+                *messages,
+                "perfect separation (no events, or only events) at "
+                + ", ".join(f"{t}={lv}" for t, lv in separated)
+                + ": not fitted",
+            ],
+        )
+    p0 = float(y.mean())
+    start_params = np.zeros(len(names))
+    start_params[0] = math.log(p0 / (1 - p0))
+    if start:
+        start_params = np.array(
+            [start.get(nm, s) for nm, s in zip(names, start_params, strict=True)]
+        )
+    groups = cluster_codes(clusters)
+    n_clusters = int(groups.max()) + 1
+    if n_clusters < 2:
+        return Fit(
+            False,
+            names,
+            messages=[*messages, "fewer than two clusters: clustered errors undefined"],
+        )
+    if n_clusters < MIN_CLUSTERS:
+        messages.append(f"only {n_clusters} clusters: clustered standard errors may be too small")
+    # Null model (intercept only) in closed form: statsmodels would refit it by BFGS.
+    llnull = len(y) * (p0 * math.log(p0) + (1 - p0) * math.log(1 - p0))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model = SparseLogit(y, design)
+            res = model.fit_newton(start_params, settings.max_iterations)
+            params = np.asarray(res.params)
+            # Clustered covariance and normal-theory inference as statsmodels' `Logit` with
+            # cov_type="cluster" computes them (its `cov_cluster`, `bse`, `pvalues`,
+            # `conf_int`), on the sparse design.
+            resid = y - model.pattern_probabilities(params)[design.of_row]
+            cov = cluster_covariance(xu, resid, groups, model.hessian(params), of_row=design.of_row)
+            # A negative variance (a singular Hessian, rounding) gives NaN silently, as in
+            # statsmodels' `bse`; the fit is then reported for its undefined coefficient.
+            with np.errstate(invalid="ignore"):
+                bse = np.sqrt(np.diag(cov))
+            alpha = 1 - settings.confidence_level
+            q = norm.ppf(1 - alpha / 2)
+            llf = float(res.llf)
+            k = len(names)
+            fit = Fit(
+                ok=True,
+                names=names,
+                params=params,
+                bse=bse,
+                pvalues=norm.sf(np.abs(params / bse)) * 2,
+                conf=np.column_stack([params - q * bse, params + q * bse]),
+                converged=bool(res.mle_retvals.get("converged", False)),
+                iterations=int(res.mle_retvals.get("iterations", 0)),
+                llf=llf,
+                llnull=llnull,
+                prsquared=1.0 - llf / llnull,
+                # statsmodels' Logit: -2 (llf - (df_model + 1)), df_model = K - 1.
+                aic=-2.0 * (llf - (float(k - 1) + 1)),
+                nobs=len(y),
+                df_resid=len(y) - k,
+                n_clusters=n_clusters,
+            )
+            fit.ame = average_marginal_effect(design, fit.params, cov, soc_cols[0], alpha)
+    except Exception as exc:  # one model's numerical failure must not stop the run
+        return Fit(False, names, messages=[*messages, f"fit failed: {type(exc).__name__}: {exc}"])
+    for w in caught:
+        text = str(w.message).splitlines()[0]
+        if issubclass(w.category, DeprecationWarning):
+            continue
+        messages.append(f"statsmodels warning: {w.category.__name__}: {text}")
+    if not fit.converged:
+        messages.append(f"did not converge within {settings.max_iterations} Newton iterations")
+    large = [
+        names[j]
+        for j in range(1, len(names))
+        if abs(fit.params[j]) > SEPARATION_LOG_ODDS or not np.isfinite(fit.bse[j])
+    ]
+    if large:
+        messages.append(
+            "possible quasi-separation (implausibly large or undefined coefficient) at "
+            + ", ".join(f"{t}={lv}" for t, lv in large)
+        )
+    fit.messages = messages
+    fit.seconds = time.perf_counter() - t0
+    return fit
+
+
+def average_marginal_effect(
+    design: PatternDesign, params: np.ndarray, cov: np.ndarray, soc_col: int, alpha: float
+) -> tuple[float, float, float]:
+    """Average difference in predicted probability, everyone as SOC minus everyone as non-SOC,
+    with a delta-method interval from the (cluster-robust) covariance (averages over rows are
+    sums over patterns weighted by their rows)."""
+    xu, weight = design.matrix, design.rows
+    n = float(len(design.of_row))
+    eta = xu @ params
+    soc = xu[:, soc_col].toarray().ravel()
+    eta1 = eta + (1 - soc) * params[soc_col]
+    eta0 = eta - soc * params[soc_col]
+    p1, p0 = _expit(eta1), _expit(eta0)
+    ame = float(weight @ (p1 - p0)) / n
+    w1, w0 = p1 * (1 - p1), p0 * (1 - p0)
+    # d AME / d beta: the SOC column is 1 in the first scenario and 0 in the second.
+    grad = (xu.T @ (weight * (w1 - w0))) / n
+    grad[soc_col] = float(weight @ w1) / n
+    se = math.sqrt(max(float(grad @ cov @ grad), 0.0))
+    z = float(norm.ppf(1 - alpha / 2))
+    return ame, ame - z * se, ame + z * se
