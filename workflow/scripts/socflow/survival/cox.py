@@ -18,6 +18,7 @@ from socflow.survival.efron import (
     newton_raphson,
     risk_sets,
     score_residuals_from,
+    sparse_design,
 )
 from socflow.survival.ph_test import ph_test
 from socflow.survival.robust import sandwich
@@ -89,11 +90,12 @@ def fit_cox(
     strata = strata or []
     times = frame[duration].to_numpy(dtype=float)
     events = frame[event].to_numpy(dtype=float)
-    x = frame[columns].to_numpy(dtype=float)
-    x = np.ascontiguousarray(x - x.mean(0))
+    raw = frame[columns].to_numpy(dtype=float)
+    centre = raw.mean(0)
+    x = np.ascontiguousarray(raw - centre)
     rs = risk_sets(times, events, strata_codes(frame, strata), ties)
     start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
-    solution = newton_raphson(rs, x, start, tolerance)
+    solution = newton_raphson(rs, x, start, tolerance, design=sparse_design(rs, raw, centre))
     beta = solution.beta
     variance = solution.variance
     if robust:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import sparse
 
 TIES = ("efron", "breslow")
 
@@ -172,6 +173,61 @@ def _crossprod(x: np.ndarray, weight: np.ndarray, patterns: RowPatterns | None) 
 
 
 @dataclass(frozen=True)
+class SparseDesign:
+    """A design of dummies as a sparse matrix of its uncentred values, x = matrix - centre.
+
+    Most entries of a dummy design are zero, so the per-row work of an evaluation (the linear
+    predictor, the risk-weighted block sums) is done on the non-zero entries only and centred
+    afterwards: sum_i r_i (X_i - c) = sum_i r_i X_i - c sum_i r_i. The centred results equal the
+    dense ones up to rounding (relative 1e-13 in the fitted coefficients and variances).
+    """
+
+    matrix: sparse.csr_matrix  # n x p, uncentred
+    centre: np.ndarray  # p
+    rows_by_block: sparse.csr_matrix  # blocks x n: row i in its block's row, weight set per call
+    events_by_block: sparse.csr_matrix  # blocks x n: the same for event rows only
+    event_sum: np.ndarray  # p: sum of the centred event rows
+
+
+def sparse_design(rs: RiskSets, x: np.ndarray, centre: np.ndarray) -> SparseDesign | None:
+    """`x` (uncentred) as a SparseDesign over the risk sets `rs`, or None when at least a
+    quarter of its entries are non-zero (no gain)."""
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or x.size == 0 or np.count_nonzero(x) > 0.25 * x.size:
+        return None
+    n = len(x)
+    matrix = sparse.csr_matrix(x)
+    n_blocks = len(rs.block_end)
+    rows_by_block = sparse.csr_matrix(
+        (np.ones(n), (rs.row_block, np.arange(n))), shape=(n_blocks, n)
+    )
+    ev = rs.event_rows
+    events_by_block = sparse.csr_matrix(
+        (np.ones(len(ev)), (rs.event_block, ev)), shape=(n_blocks, n)
+    )
+    event_sum = np.asarray(matrix[ev].sum(axis=0)).ravel() - len(ev) * centre
+    return SparseDesign(matrix, np.asarray(centre, dtype=float), rows_by_block,
+                        events_by_block, event_sum)  # fmt: skip
+
+
+def _weighted_block_sums(by_block: sparse.csr_matrix, weight: np.ndarray, d: SparseDesign):
+    """Per block, sum of weight_i X_i (uncentred) over the rows `by_block` puts in it."""
+    weighted = sparse.csr_matrix(
+        (weight[by_block.indices], by_block.indices, by_block.indptr), shape=by_block.shape
+    )
+    return (weighted @ d.matrix).toarray()
+
+
+def _sparse_crossprod(d: SparseDesign, weight: np.ndarray) -> np.ndarray:
+    """x' diag(weight) x of the centred design, from the sparse uncentred one."""
+    raw = (d.matrix.T @ d.matrix.multiply(weight[:, None])).toarray()
+    xw = d.matrix.T @ weight
+    c = d.centre
+    out = raw - np.outer(c, xw) - np.outer(xw, c) + weight.sum() * np.outer(c, c)
+    return (out + out.T) / 2
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """The partial likelihood and its pieces at one coefficient vector.
 
@@ -209,24 +265,40 @@ class Evaluation:
 
 
 def evaluate(
-    rs: RiskSets, x: np.ndarray, beta: np.ndarray, patterns: RowPatterns | None = None
+    rs: RiskSets,
+    x: np.ndarray,
+    beta: np.ndarray,
+    patterns: RowPatterns | None = None,
+    design: SparseDesign | None = None,
 ) -> Evaluation:
     """Log partial likelihood, score, information and the cumulative terms at `beta`.
 
     `x` should be centred (the caller's business: centring changes nothing but rounding) and
     row-major (`np.ascontiguousarray`): the row gathers are several times slower otherwise.
-    `patterns` (`row_patterns(x)`) make the information matrix cheap for a design of dummies.
+    `patterns` (`row_patterns(x)`) make the information matrix cheap for a design of dummies;
+    `design` (`sparse_design`: the same x, uncentred and sparse) makes the per-row work cheap.
     """
-    x = np.asarray(x, dtype=float)
-    eta = x @ beta
-    risk = np.exp(eta)
-    xr = x * risk[:, None]
-    s0 = _stratum_cumsum(np.add.reduceat(risk[rs.order], rs.block_start), rs.block_stratum)
-    s1 = _stratum_cumsum(np.add.reduceat(xr[rs.order], rs.block_start, axis=0), rs.block_stratum)
     ev = rs.event_rows
     kb = rs.event_block
-    d0 = rs.block_sums(risk[ev])
-    d1 = rs.block_sums(xr[ev])
+    if design is None:
+        x = np.asarray(x, dtype=float)
+        eta = x @ beta
+        risk = np.exp(eta)
+        xr = x * risk[:, None]
+        block_r = np.add.reduceat(risk[rs.order], rs.block_start)
+        block_rx = np.add.reduceat(xr[rs.order], rs.block_start, axis=0)
+        d0 = rs.block_sums(risk[ev])
+        d1 = rs.block_sums(xr[ev])
+    else:
+        eta = design.matrix @ beta - design.centre @ beta
+        risk = np.exp(eta)
+        block_r = np.add.reduceat(risk[rs.order], rs.block_start)
+        c = design.centre
+        block_rx = _weighted_block_sums(design.rows_by_block, risk, design) - np.outer(block_r, c)
+        d0 = rs.block_sums(risk[ev])
+        d1 = _weighted_block_sums(design.events_by_block, risk, design) - np.outer(d0, c)
+    s0 = _stratum_cumsum(block_r, rs.block_stratum)
+    s1 = _stratum_cumsum(block_rx, rs.block_stratum)
     frac = rs.event_fraction
     denom = s0[kb] - frac * d0[kb]
     inv = 1.0 / denom
@@ -253,8 +325,13 @@ def evaluate(
         patterns=patterns,
         **sums,
     )
-    score = x[ev].sum(0) - partial.copy_mean_sums().sum(0)
-    information = _crossprod(x, risk * cum_a, patterns) - partial.mean_outer()
+    event_sum = x[ev].sum(0) if design is None else design.event_sum
+    score = event_sum - partial.copy_mean_sums().sum(0)
+    if design is not None and patterns is None:
+        crossprod = _sparse_crossprod(design, risk * cum_a)
+    else:
+        crossprod = _crossprod(x, risk * cum_a, patterns)
+    information = crossprod - partial.mean_outer()
     return replace(partial, score=score, information=information)
 
 
@@ -308,29 +385,31 @@ def newton_raphson(
     initial: np.ndarray | None = None,
     tolerance: float = 1e-9,
     max_iterations: int = 50,
+    design: SparseDesign | None = None,
 ) -> CoxSolution:
     """Maximise the partial likelihood by Newton-Raphson with step halving.
 
     Stops when every component of the Newton step is at most `tolerance` * (1 + |beta_j|), after
     taking that last step; Newton's quadratic convergence then leaves the coefficients within
     about the square of the tolerance of the maximum whatever the start. Raises
-    CoxConvergenceError when the tolerance is not reached in `max_iterations` steps.
+    CoxConvergenceError when the tolerance is not reached in `max_iterations` steps. `design`
+    (`sparse_design` of the uncentred x) does each evaluation on the non-zero entries.
     """
     x = np.ascontiguousarray(x, dtype=float)
     p = x.shape[1]
     patterns = row_patterns(x)
     beta = np.zeros(p) if initial is None else np.asarray(initial, dtype=float).copy()
-    null = evaluate(rs, x, np.zeros(p), patterns).log_likelihood
-    ev = evaluate(rs, x, beta, patterns)
+    null = evaluate(rs, x, np.zeros(p), patterns, design).log_likelihood
+    ev = evaluate(rs, x, beta, patterns, design)
     if initial is not None and ev.log_likelihood < null:
         beta = np.zeros(p)
-        ev = evaluate(rs, x, beta, patterns)
+        ev = evaluate(rs, x, beta, patterns, design)
     step_size = np.inf
     for iteration in range(1, max_iterations + 1):
         step = _solve(ev.information, ev.score)
         step_size = float(np.max(np.abs(step) / (1.0 + np.abs(beta)))) if p else 0.0
         candidate = beta + step
-        trial = evaluate(rs, x, candidate, patterns)
+        trial = evaluate(rs, x, candidate, patterns, design)
         halvings = 0
         while not np.isfinite(trial.log_likelihood) or (
             trial.log_likelihood < ev.log_likelihood - 1e-12 * abs(ev.log_likelihood)
@@ -338,7 +417,7 @@ def newton_raphson(
             if halvings == 30:
                 raise CoxConvergenceError("Cox fit: step halving failed to raise the likelihood")
             candidate = (beta + candidate) / 2
-            trial = evaluate(rs, x, candidate, patterns)
+            trial = evaluate(rs, x, candidate, patterns, design)
             halvings += 1
         beta, ev = candidate, trial
         if step_size <= tolerance:
