@@ -22,6 +22,11 @@ def replicate_type_counts(
     `resample="courts"`: it draws courts with replacement, each bringing all its cases.
     """
     n_cases = len(design.type_of_case)
+    # The type codes in the narrowest integer that holds them: gathering a code for every
+    # drawn case reads the table at random, and a smaller table stays in cache (twice as fast
+    # with two bytes a code as with four).
+    narrow = np.uint16 if design.n_types <= 2**16 else np.int32
+    type_code = design.type_of_case.astype(narrow)
     done = 0
     while done < n_replicates:
         r = min(block, n_replicates - done)
@@ -32,12 +37,10 @@ def replicate_type_counts(
             counts = court_counts[:, design.court_of_type] * design.cases_per_type[None, :]
         else:
             # Every replicate of the block draws its cases in one call (the same stream as one
-            # call per replicate), tallied by type with one count over (replicate, type) codes.
+            # call per replicate), tallied by type one replicate at a time.
             draws = rng.integers(0, n_cases, size=(r, n_cases), dtype=np.int32)
-            wide = np.int32 if r * design.n_types < 2**31 else np.int64
-            codes = design.type_of_case[draws].astype(wide, copy=False)
-            codes += (np.arange(r, dtype=wide) * design.n_types)[:, None]
-            counts = np.bincount(codes.ravel(), minlength=r * design.n_types).reshape(r, -1)
+            codes = type_code[draws]
+            counts = np.stack([np.bincount(row, minlength=design.n_types) for row in codes])
         done += r
         yield counts.astype(np.float64)
 

@@ -38,7 +38,8 @@ class UnitPersons:
             units=units,
             unit_code=pairs["u"].to_numpy().astype(np.int64),
             person_code=codes,
-            n_persons=int(np.unique(codes).size),
+            # Person codes are dense numbers: counting them needs no sort.
+            n_persons=int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0,
         )
 
     def per_unit(self) -> np.ndarray:
