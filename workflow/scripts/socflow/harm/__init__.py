@@ -41,7 +41,7 @@ defendant-case and case), `concentration` (Gini, top shares, Lorenz, D), `design
 collapsed into types), `bootstrap` (replicates and intervals), `permutation` (the test of harm
 distributed like cases), `settings`, `estimation` (point estimates, replicates, tests),
 `table_format`, `soc_comparison`, `unit_tables` and `weight_tables` (the tables), `candidates`
-(outputs for disclosure), `run` (the rules' entry points).
+(outputs for disclosure), `run` and `run_weights` (the rules' entry points).
 """
 
 import importlib
@@ -95,7 +95,7 @@ _EXPORTS = {
     "read_cchi": "cchi",
     "replicate_type_counts": "bootstrap",
     "run_harm": "run",
-    "run_harm_weights": "run",
+    "run_harm_weights": "run_weights",
     "sensitivity_table": "soc_comparison",
     "sentences": "weights",
     "soc_tables": "soc_comparison",
