@@ -82,6 +82,42 @@ def test_multiplicity_stats_equal_stats_of_the_expanded_resample():
         assert fast["dissimilarity"][r] == pytest.approx(d, abs=1e-5)
 
 
+@pytest.mark.parametrize(("n_cases", "n_types"), [(5000, 300), (90_000, 70_000)])
+def test_replicate_type_counts_are_the_draws_of_the_seed(n_cases, n_types):
+    # Each replicate's type counts are the tally of the cases drawn from the seeded stream:
+    # counted one case at a time, with the narrow (two-byte) type codes and the wide ones.
+    rng = np.random.default_rng(n_types)
+    type_of_case = np.concatenate([np.arange(n_types), rng.integers(0, n_types, n_cases - n_types)])
+    design = harm.Design(
+        type_of_case=type_of_case.astype(np.int32),
+        cases_per_type=np.bincount(type_of_case, minlength=n_types),
+        court_of_type=np.zeros(n_types, dtype=np.int64),
+        n_courts=1,
+    )
+    got = np.concatenate(
+        list(harm.replicate_type_counts(design, 7, np.random.default_rng(5), "cases", block=3))
+    )
+    stream = np.random.default_rng(5)
+    expected = []
+    for r in (3, 3, 1):
+        draws = stream.integers(0, n_cases, size=(r, n_cases), dtype=np.int32)
+        for row in draws:
+            tally = np.zeros(n_types)
+            np.add.at(tally, type_of_case[row], 1.0)
+            expected.append(tally)
+    np.testing.assert_array_equal(got, np.array(expected))
+    assert got.sum(axis=1).tolist() == [float(n_cases)] * 7
+
+
+def test_unit_persons_count_distinct_persons():
+    rows = pl.DataFrame({"unit": ["b", "a", "b", "a", "c", "b"], "person_code": [0, 0, 0, 3, 3, 5]})
+    people = harm.UnitPersons.of(rows, ["a", "b", "c"])
+    assert people.n_persons == 3
+    assert people.per_unit().tolist() == [2, 2, 1]
+    # Units in order a, b, c: persons {0, 3}, then 5, then nobody new.
+    assert people.cumulative(np.array([0, 1, 2])).tolist() == [0, 2, 3, 3]
+
+
 def test_lorenz_points_never_rest_on_fewer_than_the_minimum_units():
     for n_units, min_units in ((7, 2), (12, 2), (77, 2), (77, 4), (1000, 2), (3, 2)):
         ks = harm.lorenz_ranks(n_units, 0.05, min_units)

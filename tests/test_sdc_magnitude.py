@@ -1,9 +1,11 @@
 """Magnitude tables: threshold, dominance (N, K), p-ratio, negatives and secondary cells."""
 
+import numpy as np
 import polars as pl
 import pytest
 
 from socflow.sdc import SdcThresholds, check_magnitude_table
+from socflow.sdc.magnitude import per_person_sums
 
 THR = SdcThresholds()
 
@@ -176,3 +178,35 @@ def test_invalid_input():
         check_magnitude_table(df, [], "days", "person", THR)
     with pytest.raises(ValueError, match="missing column"):
         check_magnitude_table(df, ["g"], "nope", "person", THR)
+
+
+@pytest.mark.parametrize(("n_persons", "max_terms"), [(3000, 40), (40, 3000), (20000, 3)])
+def test_per_person_sums_match_sorting_inside_each_group(n_persons, max_terms):
+    # The per-person sums are added in ascending order of the terms, persons in order: the
+    # same bits as the group-by that sorts inside each group, whatever the row order and the
+    # spread of magnitudes (terms from 1e-8 to 1e8, mixed signs, many terms per person).
+    rng = np.random.default_rng(n_persons)
+    sizes = rng.integers(1, max_terms, n_persons)
+    person = np.repeat(np.arange(n_persons), sizes)
+    v = rng.standard_normal(len(person)) * 10.0 ** rng.integers(-8, 9, len(person))
+    contrib = pl.DataFrame(
+        {
+            "k": rng.integers(0, 3, len(person)).astype(str),
+            "__person__": person.astype(str),
+            "__v__": v,
+            "__neg__": (v < 0).astype(np.int64),
+        }
+    ).sample(fraction=1.0, shuffle=True, seed=1)
+    for keys in (["k"], []):
+        cols = keys or ["__all__"]
+        frame = contrib.with_columns(pl.lit(0).alias("__all__")) if not keys else contrib
+        reference = (
+            frame.group_by([*cols, "__person__"])
+            .agg(pl.col("__v__").sort().sum(), pl.col("__neg__").sum())
+            .sort([*cols, "__person__"])
+        )
+        got = per_person_sums(frame, cols)
+        assert got.equals(reference)
+        assert (
+            got["__v__"].to_numpy().view(np.int64) == reference["__v__"].to_numpy().view(np.int64)
+        ).all()
