@@ -26,7 +26,7 @@ from socflow.custody.candidates import build_candidates
 from socflow.custody.matching import NEAR, NOT_CUSTODIAL, SPANS, UNMATCHED
 from socflow.custody.run import with_soc_status
 from socflow.disclose import disclose_stage, read_checked
-from socflow.establishments import EstablishmentSettings
+from socflow.establishments import EstablishmentSettings, prepare_panel
 from socflow.establishments import analyse as est_analyse
 from socflow.establishments.candidates import build_candidates as est_candidates
 from socflow.headline import NEEDS_PRISON_DATA, recall_to_prison
@@ -278,9 +278,11 @@ def test_report_sections_render_with_and_without_outputs(stage, small_world, tmp
         title = "After custody: recall and re-appearance"
     else:
         s = EstablishmentSettings()
-        tables = ("prison_establishment_spells", "prison_incidents", "prison_journeys", "xjs_link")
+        tables = ("prison_establishment_spells", "prison_incidents", "prison_journeys")
         empty = {t: pl.DataFrame(schema=schema.polars_schema(t)) for t in tables}
-        parts = est_analyse(*empty.values(), pl.DataFrame({"person_id": ["p"], "soc": [True]}), s)
+        ids = pl.DataFrame(schema={"row_id": pl.String, "person_id": pl.String})
+        panel_parts = prepare_panel(*empty.values(), ids, s)
+        parts = est_analyse(panel_parts, pl.DataFrame({"person_id": ["p"], "soc": [True]}), s)
         cands = est_candidates(*parts, s)
         title = "Establishments"
     write_candidates(cands, tmp_path / "c", stage=stage)
