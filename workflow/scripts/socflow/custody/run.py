@@ -19,6 +19,13 @@ from socflow.outputs import write_candidates
 log = logging.getLogger(__name__)
 
 JOURNEY_COLUMNS = ["row_id", "reception_date", "release_date", "reception_reason", "release_reason"]
+COHORT_COLUMNS = [
+    "person_id",
+    "index_defendant_on_case_id",
+    "index_disposal_date",
+    "soc",
+    "custodial",
+]
 
 
 def with_soc_status(cohort: pl.DataFrame) -> pl.DataFrame:
@@ -53,7 +60,7 @@ def run_custody(
     """Rule `custody`: read the cohort and the prison journeys, write the person-level recall
     follow-up (for the headline table), a summary and the candidates."""
     s = CustodySettings.from_config(cfg)
-    cohort = pl.read_parquet(paths["cohort"])
+    cohort = pl.read_parquet(paths["cohort"], columns=COHORT_COLUMNS)
     journeys = read_ingested(paths["journeys"], "prison_journeys", JOURNEY_COLUMNS)
     link = pl.read_parquet(paths["link"])
     matched, follow, excluded = analyse(cohort, journeys, link, s)
