@@ -8,7 +8,7 @@ rule custody:
     input:
         cohort="results/linkage/cohort.parquet",
         journeys=ingested("prison_journeys"),
-        link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
     output:
         recall="results/custody/recall.parquet",
         summary="results/custody/summary.json",

@@ -12,7 +12,7 @@ rule establishment_panel:
         spells=ingested("prison_establishment_spells"),
         incidents=ingested("prison_incidents"),
         journeys=ingested("prison_journeys"),
-        link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
     output:
         establishment_months="results/establishments/establishment_months.parquet",
         prisoners="results/establishments/prisoners.parquet",

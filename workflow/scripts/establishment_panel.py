@@ -19,7 +19,7 @@ try:
             "spells": snakemake.input.spells,
             "incidents": snakemake.input.incidents,
             "journeys": snakemake.input.journeys,
-            "link": snakemake.input.link,
+            "person_ids": snakemake.input.person_ids,
         },
         cfg=snakemake.params.establishments,
         out_parts={

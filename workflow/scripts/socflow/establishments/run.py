@@ -21,7 +21,7 @@ from socflow.establishments.settings import EstablishmentSettings
 from socflow.establishments.soc_share import build_panel, prisoner_exposure, soc_strata, with_soc
 from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
-from socflow.survival.linking import resolve_person_ids
+from socflow.persons import read_person_ids
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,7 @@ def run_establishment_panel(
     spells = read_ingested(paths["spells"], "prison_establishment_spells", SPELL_COLUMNS)
     incidents = read_ingested(paths["incidents"], "prison_incidents", INCIDENT_COLUMNS)
     journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
-    link = pl.read_parquet(paths["link"])
-    ids = resolve_person_ids(link, "prison", s.fanout_rule)
+    ids = read_person_ids(paths["person_ids"], "prison", s.fanout_rule)
     parts = prepare_panel(spells, incidents, journeys, ids, s)
     parts.write(out_parts)
     log.info(
