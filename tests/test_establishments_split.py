@@ -247,8 +247,15 @@ def test_split_panel_equals_the_one_pass_panel(seed, tmp_path):
     paths = {n: tmp_path / f"{n}.parquet" for n in ("establishment_months", "prisoners",
                                                     "prisoner_months")}  # fmt: skip
     parts.write(paths)
+    soc_codes = with_soc(parts.prisoners, cohort).filter("soc")["prisoner_code"]
+    assert 0 < soc_codes.len() < parts.prisoners.height
+    soc_only = PanelParts.read(paths, prisoner_codes=soc_codes)
+    assert soc_only.prisoner_months.height < parts.prisoner_months.height
     parts = PanelParts.read(paths)
     soc_prisoners = with_soc(parts.prisoners, cohort)
+    # the SOC prisoners' months alone give the same SOC status
+    assert build_panel(soc_only, soc_prisoners, S).equals(build_panel(parts, soc_prisoners, S))
+    assert soc_strata(soc_only, soc_prisoners, S).equals(soc_strata(parts, soc_prisoners, S))
     expected_panel = ref_panel(spells, incidents, who, S)
     assert expected_panel.height > 50 and expected_panel["soc_prisoner_days"].sum() > 0
     assert build_panel(parts, soc_prisoners, S).equals(expected_panel)

@@ -59,9 +59,20 @@ class PanelParts:
             getattr(self, name).write_parquet(paths[name])
 
     @classmethod
-    def read(cls, paths: dict[str, str | Path]) -> PanelParts:
-        """The parts from their files (`paths` keyed by PART_NAMES)."""
-        return cls(**{name: pl.read_parquet(paths[name]) for name in PART_NAMES})
+    def read(
+        cls, paths: dict[str, str | Path], prisoner_codes: pl.Series | None = None
+    ) -> PanelParts:
+        """The parts from their files (`paths` keyed by PART_NAMES); with `prisoner_codes`,
+        only those prisoners' prisoner-months (the SOC status needs only the SOC prisoners':
+        the file is filtered as it is read)."""
+        months = pl.scan_parquet(paths["prisoner_months"])
+        if prisoner_codes is not None:
+            months = months.filter(pl.col(CODE).is_in(prisoner_codes.implode()))
+        return cls(
+            establishment_months=pl.read_parquet(paths["establishment_months"]),
+            prisoners=pl.read_parquet(paths["prisoners"]),
+            prisoner_months=months.collect(),
+        )
 
 
 def prisoners(journeys: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:

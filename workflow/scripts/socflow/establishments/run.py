@@ -15,7 +15,7 @@ import polars as pl
 
 from socflow.establishments.candidates import build_candidates
 from socflow.establishments.models import PanelFit, fit_all
-from socflow.establishments.panel import PanelParts, prepare_panel
+from socflow.establishments.panel import CODE, PanelParts, prepare_panel
 from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
 from socflow.establishments.settings import EstablishmentSettings
 from socflow.establishments.soc_share import build_panel, prisoner_exposure, soc_strata, with_soc
@@ -84,8 +84,13 @@ def run_establishments(
     statistics and model rate ratios go to the disclosure stage."""
     s = EstablishmentSettings.from_config(cfg)
     t0 = time.perf_counter()
-    parts = PanelParts.read(paths)
     cohort = pl.read_parquet(paths["cohort"], columns=["person_id", "soc"])
+    soc_codes = (
+        with_soc(pl.read_parquet(paths["prisoners"], columns=[CODE, "person_id"]), cohort)
+        .filter(pl.col("soc"))
+        .get_column(CODE)
+    )
+    parts = PanelParts.read(paths, prisoner_codes=soc_codes)
     panel, exposure, fits, rates = analyse(parts, cohort, s)
     for f in fits:
         log.info("%s %s: rate ratio %s (%s, %s)%s", f.incident_type, f.family, f.rate_ratio,
