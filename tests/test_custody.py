@@ -26,11 +26,12 @@ from socflow.custody.candidates import build_candidates
 from socflow.custody.matching import NEAR, NOT_CUSTODIAL, SPANS, UNMATCHED
 from socflow.custody.run import with_soc_status
 from socflow.disclose import disclose_stage, read_checked
-from socflow.establishments import EstablishmentSettings
+from socflow.establishments import EstablishmentSettings, prepare_panel
 from socflow.establishments import analyse as est_analyse
 from socflow.establishments.candidates import build_candidates as est_candidates
 from socflow.headline import NEEDS_PRISON_DATA, recall_to_prison
 from socflow.outputs import write_candidates
+from socflow.persons import person_ids_of, person_lookup
 from socflow.report import OutputView, _env, build_views
 from socflow.sdc import SdcThresholds
 
@@ -72,6 +73,11 @@ def journeys_frame(rows: list[dict]) -> pl.DataFrame:
     canon = schema.polars_schema("prison_journeys")
     full = [{c: r.get(c) for c in canon} for r in rows]
     return pl.DataFrame(full, schema=canon)
+
+
+def prison_ids(link: pl.DataFrame) -> pl.DataFrame:
+    """The prison rows' person IDs as rule person_ids resolves them."""
+    return person_ids_of(person_lookup(link), "prison")
 
 
 def link_frame(pairs: list[tuple[str, str, str]]) -> pl.DataFrame:
@@ -149,7 +155,7 @@ def test_match_rule(small_world):
 def test_recall_follow_up(small_world):
     cohort, journeys, link = small_world
     s = CustodySettings(follow_up_end_date=date(2020, 12, 31))
-    _matched, follow, excluded = analyse(cohort, journeys, link, s)
+    _matched, follow, excluded = analyse(cohort, journeys, prison_ids(link), s)
     by = {r["person_id"]: r for r in follow.iter_rows(named=True)}
     assert set(by) == {"p1", "p2"}
     assert by["p1"]["status"] == 1 and by["p1"]["time"] == 300  # recalled 300 days after
@@ -160,7 +166,7 @@ def test_recall_follow_up(small_world):
     }
     # Follow-up ending before the recall: censored at the end
     early = CustodySettings(follow_up_end_date=D + timedelta(days=400))
-    _, follow2, _ = analyse(cohort, journeys, link, early)
+    _, follow2, _ = analyse(cohort, journeys, prison_ids(link), early)
     p1 = follow2.filter(pl.col("person_id") == "p1").row(0, named=True)
     assert (p1["status"], p1["time"]) == (0, 200)
 
@@ -227,7 +233,7 @@ def test_risk_ratio_recovers_planted_value():
 def test_candidates_rest_on_persons(small_world):
     cohort, journeys, link = small_world
     s = CustodySettings()
-    matched, follow, _ = analyse(cohort, journeys, link, s)
+    matched, follow, _ = analyse(cohort, journeys, prison_ids(link), s)
     cands = {c.output_id: c for c in build_candidates(matched, follow, s)}
     assert set(cands) == {"custody_match", "custody_recall", "custody_outcomes"}
     match = cands["custody_match"].data
@@ -245,7 +251,10 @@ def test_empty_prison_data():
           "soc": True, "custodial": True}]
     )  # fmt: skip
     matched, follow, _ = analyse(
-        cohort, journeys_frame([]), link_frame([("crown", "x", "p1")]), CustodySettings()
+        cohort,
+        journeys_frame([]),
+        prison_ids(link_frame([("crown", "x", "p1")])),
+        CustodySettings(),
     )
     assert matched["match_type"].to_list() == [UNMATCHED]
     assert follow.height == 0
@@ -258,7 +267,7 @@ def test_headline_recall_row(small_world):
     """The headline's recall row: the custody stage's cumulative incidence at 2 years when
     prison data exist; "needs prison data" when they do not."""
     cohort, journeys, link = small_world
-    _, follow, _ = analyse(cohort, journeys, link, CustodySettings())
+    _, follow, _ = analyse(cohort, journeys, prison_ids(link), CustodySettings())
     rows = {r["population"]: r for r in recall_to_prison(follow).iter_rows(named=True)}
     assert set(rows) == {"SOC", "non-SOC", "all"}
     assert rows["SOC"]["value"] == pytest.approx(1.0) and rows["SOC"]["base"] == 1
@@ -273,14 +282,16 @@ def test_report_sections_render_with_and_without_outputs(stage, small_world, tmp
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())[stage]
     if stage == "custody":
         cohort, journeys, link = small_world
-        matched, follow, _ = analyse(cohort, journeys, link, CustodySettings())
+        matched, follow, _ = analyse(cohort, journeys, prison_ids(link), CustodySettings())
         cands = build_candidates(matched, follow, CustodySettings())
         title = "After custody: recall and re-appearance"
     else:
         s = EstablishmentSettings()
-        tables = ("prison_establishment_spells", "prison_incidents", "prison_journeys", "xjs_link")
+        tables = ("prison_establishment_spells", "prison_incidents", "prison_journeys")
         empty = {t: pl.DataFrame(schema=schema.polars_schema(t)) for t in tables}
-        parts = est_analyse(*empty.values(), pl.DataFrame({"person_id": ["p"], "soc": [True]}), s)
+        ids = pl.DataFrame(schema={"row_id": pl.String, "person_id": pl.String})
+        panel_parts = prepare_panel(*empty.values(), ids, s)
+        parts = est_analyse(panel_parts, pl.DataFrame({"person_id": ["p"], "soc": [True]}), s)
         cands = est_candidates(*parts, s)
         title = "Establishments"
     write_candidates(cands, tmp_path / "c", stage=stage)

@@ -16,11 +16,14 @@ from socflow.establishments import (
     build_panel,
     fit_panel,
     person_rates,
+    prepare_panel,
     prisoners,
     spell_months,
+    with_soc,
     within_rate_ratio,
 )
 from socflow.establishments.candidates import build_candidates
+from socflow.survival.linking import resolve_person_ids
 
 S = EstablishmentSettings(first_date=date(2016, 1, 1), last_date=date(2016, 12, 31))
 
@@ -28,6 +31,13 @@ S = EstablishmentSettings(first_date=date(2016, 1, 1), last_date=date(2016, 12, 
 def frame(table: str, rows: list[dict]) -> pl.DataFrame:
     canon = schema.polars_schema(table)
     return pl.DataFrame([{c: r.get(c) for c in canon} for r in rows], schema=canon)
+
+
+NO_IDS = pl.DataFrame(schema={"row_id": pl.String, "person_id": pl.String})
+
+
+def prison_ids(link: pl.DataFrame) -> pl.DataFrame:
+    return resolve_person_ids(link, "prison")
 
 
 def test_spell_months_split_days_by_month():
@@ -64,7 +74,7 @@ def test_spells_without_an_end_stop_at_the_next_spell_or_the_release():
         {"row_id": "j1", "reception_date": date(2016, 1, 1), "release_date": date(2016, 4, 1)},
         {"row_id": "j2", "reception_date": date(2016, 6, 1), "release_date": date(2016, 6, 11)},
     ])  # fmt: skip
-    who = prisoners(journeys, frame("xjs_link", []), pl.DataFrame({"person_id": [], "soc": []}))
+    who = prisoners(journeys, NO_IDS)
     got = (
         spell_months(spells, S, who)
         .group_by("journey_row_id", "establishment_id")
@@ -108,10 +118,12 @@ def test_panel_shares_and_counts():
              "incident_date": date(2017, 1, 7), "incident_type": "drugs_find"},
         ],
     )  # fmt: skip
-    who = prisoners(journeys, link, cohort)
+    parts = prepare_panel(spells, incidents, journeys, prison_ids(link), S)
+    soc_prisoners = with_soc(parts.prisoners, cohort)
     # j3 has no person ID: a prisoner of its own, non-SOC
-    assert who.filter(pl.col("journey_row_id") == "j3")["soc"].to_list() == [False]
-    panel = build_panel(spells, incidents, who, S)
+    j3 = soc_prisoners.filter(pl.col("prisoner") == "journey:j3")
+    assert j3["soc"].to_list() == [False] and j3["person_id"].to_list() == [None]
+    panel = build_panel(parts, soc_prisoners, S)
     row = panel.row(0, named=True)
     assert row["prisoner_days"] == 31 + 10 + 20
     assert row["soc_share"] == pytest.approx(31 / 61)
@@ -168,10 +180,11 @@ def test_no_prison_tables_no_error():
     empty = {t: frame(t, []) for t in ("prison_establishment_spells", "prison_incidents",
                                        "prison_journeys", "xjs_link")}  # fmt: skip
     cohort = pl.DataFrame({"person_id": ["p1"], "soc": [True]})
-    panel, exposure, fits, rates = analyse(
+    parts = prepare_panel(
         empty["prison_establishment_spells"], empty["prison_incidents"],
-        empty["prison_journeys"], empty["xjs_link"], cohort, S,
+        empty["prison_journeys"], prison_ids(empty["xjs_link"]), S,
     )  # fmt: skip
+    panel, exposure, fits, rates = analyse(parts, cohort, S)
     assert panel.height == 0 and exposure.height == 0
     assert all(f.rate_ratio is None and f.error for f in fits)
     cands = build_candidates(panel, exposure, fits, rates, S)

@@ -8,7 +8,7 @@ rule custody:
     input:
         cohort="results/linkage/cohort.parquet",
         journeys=ingested("prison_journeys"),
-        link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
     output:
         recall="results/custody/recall.parquet",
         summary="results/custody/summary.json",
@@ -21,7 +21,9 @@ rule custody:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        # 0.7 GB sampled peak at `full` from 337 MB of input (mostly the person IDs of all
+        # datasets, of which it reads the prison rows only)
+        mem_mb=mem_mb(500, 3),
         runtime=runtime(10, 30),
     params:
         custody=RUN["custody"],

@@ -1,15 +1,45 @@
 # Establishments: incident rates of establishment-months against their SOC-prisoner share, and
-# incident rates of SOC against non-SOC prisoners (socflow/establishments/). The panel names
-# establishments and stays in results/establishments/; only pooled statistics and model rate
-# ratios go to the disclosure stage (results/establishments/candidates).
+# incident rates of SOC against non-SOC prisoners (socflow/establishments/). Who was held where
+# and involved in what does not depend on the SOC flags: establishment_panel writes it once,
+# and an edit of the code list re-runs only the SOC shares and the models (establishments).
+# The panel and its parts name establishments and stay in results/establishments/; only pooled
+# statistics and model rate ratios go to the disclosure stage
+# (results/establishments/candidates).
 
 
-rule establishments:
+rule establishment_panel:
     input:
         spells=ingested("prison_establishment_spells"),
         incidents=ingested("prison_incidents"),
         journeys=ingested("prison_journeys"),
-        link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
+    output:
+        establishment_months="results/establishments/establishment_months.parquet",
+        prisoners="results/establishments/prisoners.parquet",
+        prisoner_months="results/establishments/prisoner_months.parquet",
+    log:
+        "logs/establishments/establishment_panel.log",
+    benchmark:
+        "benchmarks/establishments/establishment_panel.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        # 1.8 GB sampled peak at `full` from 364 MB of input (mostly the person IDs of all
+        # datasets, of which it reads the prison rows only)
+        mem_mb=mem_mb(500, 8),
+        runtime=runtime(10, 30),
+    params:
+        establishments=RUN["establishments"],
+    script:
+        "../scripts/establishment_panel.py"
+
+
+rule establishments:
+    input:
+        establishment_months="results/establishments/establishment_months.parquet",
+        prisoners="results/establishments/prisoners.parquet",
+        prisoner_months="results/establishments/prisoner_months.parquet",
         cohort="results/linkage/cohort.parquet",
     output:
         panel="results/establishments/panel.parquet",
@@ -23,7 +53,8 @@ rule establishments:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        # 2.2 GB sampled peak at `full` from 33 MB of input (the panel's parts and the cohort)
+        mem_mb=mem_mb(500, 120),
         runtime=runtime(10, 30),
     params:
         establishments=RUN["establishments"],

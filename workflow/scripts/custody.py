@@ -19,7 +19,7 @@ try:
         paths={
             "cohort": snakemake.input.cohort,
             "journeys": snakemake.input.journeys,
-            "link": snakemake.input.link,
+            "person_ids": snakemake.input.person_ids,
         },
         cfg=snakemake.params.custody,
         out_recall=snakemake.output.recall,

@@ -16,10 +16,9 @@ from socflow.establishments import EstablishmentsConfigError, run_establishments
 try:
     candidates = run_establishments(
         paths={
-            "spells": snakemake.input.spells,
-            "incidents": snakemake.input.incidents,
-            "journeys": snakemake.input.journeys,
-            "link": snakemake.input.link,
+            "establishment_months": snakemake.input.establishment_months,
+            "prisoners": snakemake.input.prisoners,
+            "prisoner_months": snakemake.input.prisoner_months,
             "cohort": snakemake.input.cohort,
         },
         cfg=snakemake.params.establishments,

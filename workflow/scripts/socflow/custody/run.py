@@ -10,15 +10,23 @@ from typing import Any
 import polars as pl
 
 from socflow.custody.candidates import GROUP, build_candidates
-from socflow.custody.matching import match_journeys, match_rates, prison_journeys_with_persons
+from socflow.custody.matching import journeys_with_person_ids, match_journeys, match_rates
 from socflow.custody.recall import recall_follow_up
 from socflow.custody.settings import NON_SOC_LABEL, SOC_LABEL, CustodySettings
 from socflow.mapping import check_link_matches, read_ingested
 from socflow.outputs import write_candidates
+from socflow.persons import read_person_ids
 
 log = logging.getLogger(__name__)
 
 JOURNEY_COLUMNS = ["row_id", "reception_date", "release_date", "reception_reason", "release_reason"]
+COHORT_COLUMNS = [
+    "person_id",
+    "index_defendant_on_case_id",
+    "index_disposal_date",
+    "soc",
+    "custodial",
+]
 
 
 def with_soc_status(cohort: pl.DataFrame) -> pl.DataFrame:
@@ -28,16 +36,13 @@ def with_soc_status(cohort: pl.DataFrame) -> pl.DataFrame:
 
 
 def analyse(
-    cohort: pl.DataFrame, journeys: pl.DataFrame, link: pl.DataFrame, s: CustodySettings
+    cohort: pl.DataFrame, journeys: pl.DataFrame, ids: pl.DataFrame, s: CustodySettings
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, int]]:
-    """Matched cohort (one row per person), recall follow-up, and persons left out."""
-    prison = prison_journeys_with_persons(journeys, link, s.match.fanout_rule)
-    check_link_matches(
-        prison.select("row_id", "person_id").drop_nulls("person_id"),
-        journeys,
-        "prison",
-        "prison_journeys",
-    )
+    """Matched cohort (one row per person), recall follow-up, and persons left out. `ids`: the
+    person IDs of the prison rows of the linking table under `s.match.fanout_rule` (row_id,
+    person_id: socflow.persons.read_person_ids)."""
+    check_link_matches(ids, journeys, "prison", "prison_journeys")
+    prison = journeys_with_person_ids(journeys, ids)
     matched = match_journeys(with_soc_status(cohort), prison, s.match)
     follow, excluded = recall_follow_up(matched, prison, s)
     return matched, follow, excluded
@@ -53,10 +58,10 @@ def run_custody(
     """Rule `custody`: read the cohort and the prison journeys, write the person-level recall
     follow-up (for the headline table), a summary and the candidates."""
     s = CustodySettings.from_config(cfg)
-    cohort = pl.read_parquet(paths["cohort"])
+    cohort = pl.read_parquet(paths["cohort"], columns=COHORT_COLUMNS)
     journeys = read_ingested(paths["journeys"], "prison_journeys", JOURNEY_COLUMNS)
-    link = pl.read_parquet(paths["link"])
-    matched, follow, excluded = analyse(cohort, journeys, link, s)
+    ids = read_person_ids(paths["person_ids"], "prison", s.match.fanout_rule)
+    matched, follow, excluded = analyse(cohort, journeys, ids, s)
     rates = match_rates(matched, GROUP)
     for r in rates.iter_rows(named=True):
         log.info("match: %s %s: %s persons", r[GROUP], r["match_type"], r["persons"])

@@ -1,4 +1,5 @@
-"""The establishment x month panel: prisoner-days, SOC-prisoner share and incident counts.
+"""Who was held where and involved in what: the parts of the establishment x month panel that
+do not depend on the SOC flags (rule `establishment_panel`; `soc_share` adds SOC status).
 
 * **Prisoner-days.** Each establishment spell counts the days from its start (inclusive) to
   its end (exclusive: the day of transfer or release is spent at the next place). A spell with
@@ -6,34 +7,78 @@
   next spell, else at the journey's release, else (still in custody) at the last date of the
   panel. Days are split by calendar month and cut to the panel's dates (config
   `establishments.first_date` / `last_date`).
-* **SOC prisoners.** A prisoner is SOC when their cross-justice person ID (xjs_link, source
-  `prison`) belongs to a person of the linked cohort whose index Crown Court case is SOC.
-  Prisoners with no Crown Court case in the study window (not in the cohort) and prisoners
-  whose journey carries no person ID count as non-SOC: the data cannot show them to be SOC.
-  The status is the person's, whatever the date of the spell.
+* **Prisoners.** A prisoner is a cross-justice person ID (xjs_link, source `prison`), or, for
+  a journey that carries none, the journey itself (`journey:<row_id>`): such a prisoner can
+  never be shown to be SOC.
 * **Incidents.** Distinct incidents (`incident_id`) of each type per establishment and month
-  of the incident date; incidents outside the panel's dates are left out.
+  of the incident date, and involvements (rows of prison_incidents: one per prisoner per
+  incident); incidents outside the panel's dates are left out.
+
+The parts (`PanelParts`) are per establishment-month totals, per prisoner totals, and per
+prisoner x establishment x month days and involvements of the prisoners with a person ID (the
+only ones who can be SOC). They name establishments and stay in results/.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import polars as pl
 
 from socflow.establishments.settings import EstablishmentSettings
-from socflow.survival.linking import resolve_person_ids
 
 PRISONER = "prisoner"
+CODE = "prisoner_code"
+PART_NAMES = ("establishment_months", "prisoners", "prisoner_months")
 
 
-def prisoners(
-    journeys: pl.DataFrame, link: pl.DataFrame, cohort: pl.DataFrame, rule: str = "smallest"
-) -> pl.DataFrame:
-    """journey row_id -> prisoner key (person ID, else `journey:<row_id>`), soc (bool) and the
-    journey's release_date (where a spell without an end stops)."""
-    ids = resolve_person_ids(link, "prison", rule).select("row_id", "person_id")
-    soc_persons = cohort.filter(pl.col("soc").fill_null(False)).select("person_id").unique()
+@dataclass(frozen=True)
+class PanelParts:
+    """The flag-independent parts of the panel.
+
+    `establishment_months`: establishment_id, month, prisoner_days (null where no spell fell in
+    the month), `n_<type>` distinct incidents and `involved_<type>` involvements, one row per
+    establishment-month with spell-days or incidents; sorted.
+    `prisoners`: prisoner_code (rank of the key among all prisoners), prisoner (null for spells
+    of journeys missing from
+    prison_journeys), person_id, prisoner_days and `n_<type>` involvements; sorted by prisoner.
+    `prisoner_months`: prisoner_code, establishment_id, month, days and `n_<type>`
+    involvements of prisoners with a person ID; sorted.
+    """
+
+    establishment_months: pl.DataFrame
+    prisoners: pl.DataFrame
+    prisoner_months: pl.DataFrame
+
+    def write(self, paths: dict[str, str | Path]) -> None:
+        """Each part to its file (`paths` keyed by PART_NAMES)."""
+        for name in PART_NAMES:
+            Path(paths[name]).parent.mkdir(parents=True, exist_ok=True)
+            getattr(self, name).write_parquet(paths[name])
+
+    @classmethod
+    def read(
+        cls, paths: dict[str, str | Path], prisoner_codes: pl.Series | None = None
+    ) -> PanelParts:
+        """The parts from their files (`paths` keyed by PART_NAMES); with `prisoner_codes`,
+        only those prisoners' prisoner-months (the SOC status needs only the SOC prisoners':
+        the file is filtered as it is read)."""
+        months = pl.scan_parquet(paths["prisoner_months"])
+        if prisoner_codes is not None:
+            months = months.filter(pl.col(CODE).is_in(prisoner_codes.implode()))
+        return cls(
+            establishment_months=pl.read_parquet(paths["establishment_months"]),
+            prisoners=pl.read_parquet(paths["prisoners"]),
+            prisoner_months=months.collect(),
+        )
+
+
+def prisoners(journeys: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
+    """journey row_id -> prisoner key (person ID, else `journey:<row_id>`), person_id and the
+    journey's release_date (where a spell without an end stops). `ids` holds row_id and
+    person_id of the prison journeys (socflow.survival.resolve_person_ids)."""
     release = (
         pl.col("release_date")
         if "release_date" in journeys.columns
@@ -41,39 +86,42 @@ def prisoners(
     )
     return (
         journeys.select("row_id", release)
-        .join(ids, on="row_id", how="left")
+        .join(ids.select("row_id", "person_id"), on="row_id", how="left")
         .with_columns(
-            pl.coalesce("person_id", pl.lit("journey:") + pl.col("row_id")).alias(PRISONER),
-            pl.col("person_id")
-            .is_in(soc_persons["person_id"].implode())
-            .fill_null(False)
-            .alias("soc"),
+            pl.coalesce("person_id", pl.lit("journey:") + pl.col("row_id")).alias(PRISONER)
         )
-        .select(pl.col("row_id").alias("journey_row_id"), PRISONER, "soc", "release_date")
+        .select(pl.col("row_id").alias("journey_row_id"), PRISONER, "person_id", "release_date")
     )
 
 
 def spell_months(
-    spells: pl.DataFrame, s: EstablishmentSettings, who: pl.DataFrame | None = None
+    spells: pl.DataFrame,
+    s: EstablishmentSettings,
+    who: pl.DataFrame | None = None,
+    carry: tuple[str, ...] = (),
 ) -> pl.DataFrame:
-    """One row per spell x calendar month: journey_row_id, establishment_id, month, days.
+    """One row per spell x calendar month: journey_row_id, establishment_id, month, days, and
+    the spells' `carry` columns.
 
-    `who` (`prisoners`) gives the journeys' release dates for spells without an end."""
+    `who` (`prisoners`) gives the journeys' release dates for spells without an end; without
+    it, a `release_date` column of `spells` does, else none."""
     first = s.first_date
     stop = s.last_date + timedelta(days=1)  # exclusive
     if who is not None:
         spells = spells.join(
             who.select("journey_row_id", "release_date"), on="journey_row_id", how="left"
         )
-    else:
+    elif "release_date" not in spells.columns:
         spells = spells.with_columns(pl.lit(None, dtype=pl.Date).alias("release_date"))
-    next_start = (
-        pl.col("start_date").shift(-1).over("journey_row_id", order_by=["start_date", "end_date"])
-    )
+    # The journey's next spell in order of start and end: one sort, no window over strings.
+    spells = spells.sort("journey_row_id", "start_date", "end_date", maintain_order=True)
+    same_journey = pl.col("journey_row_id").shift(-1).eq_missing(pl.col("journey_row_id"))
+    next_start = pl.when(same_journey).then(pl.col("start_date").shift(-1))
     end = pl.coalesce("end_date", next_start, "release_date", pl.lit(stop))
     cut = spells.select(
         "journey_row_id",
         "establishment_id",
+        *carry,
         pl.max_horizontal(pl.col("start_date"), pl.lit(first)).alias("_from"),
         pl.min_horizontal(end, pl.lit(stop)).alias("_to"),
     ).filter(pl.col("_to") > pl.col("_from"))
@@ -95,119 +143,124 @@ def spell_months(
             .alias("days")
         )
     )
-    return months.select("journey_row_id", "establishment_id", "month", "days")
+    return months.select("journey_row_id", "establishment_id", "month", "days", *carry)
 
 
-def build_panel(
+def _involvement_counts(incident_types: tuple[str, ...], prefix: str = "n_") -> list[pl.Expr]:
+    return [
+        (pl.col("incident_type") == t).sum().cast(pl.Int64).alias(f"{prefix}{t}")
+        for t in incident_types
+    ]
+
+
+def prepare_panel(
     spells: pl.DataFrame,
     incidents: pl.DataFrame,
-    who: pl.DataFrame,
+    journeys: pl.DataFrame,
+    ids: pl.DataFrame,
     s: EstablishmentSettings,
-) -> pl.DataFrame:
-    """Establishment x month rows with prisoner_days, soc_prisoner_days, soc_share, the
-    number of distinct prisoners and one `n_<type>` count per incident type; sorted."""
-    days = spell_months(spells, s, who).join(who, on="journey_row_id", how="left")
-    exposure = days.group_by("establishment_id", "month").agg(
-        pl.col("days").sum().alias("prisoner_days"),
-        pl.col("days").filter(pl.col("soc").fill_null(False)).sum().alias("soc_prisoner_days"),
+) -> PanelParts:
+    """The flag-independent parts of the panel from the prison tables and the journeys'
+    person IDs (`ids`: row_id, person_id)."""
+    types = s.incident_types
+    counts = [f"n_{t}" for t in types]
+    # Establishments as an Enum of their sorted IDs: grouped and sorted as integers, in the
+    # order of the IDs; plain strings again in the parts.
+    places = pl.Enum(
+        pl.concat([spells["establishment_id"], incidents["establishment_id"]])
+        .drop_nulls()
+        .unique()
+        .sort()
     )
-    counts = (
+    spells = spells.with_columns(pl.col("establishment_id").cast(places))
+    incidents = incidents.with_columns(pl.col("establishment_id").cast(places))
+    who = prisoners(journeys, ids)
+    # Prisoners numbered in the order of their key: the work below groups integers, not
+    # strings, and the order by code is the order by key.
+    keys = who.select(PRISONER, "person_id").unique(PRISONER).sort(PRISONER).with_row_index(CODE)
+    journey_code = who.join(keys.select(PRISONER, CODE), on=PRISONER, how="left").select(
+        "journey_row_id", CODE, "release_date"
+    )
+    # Spells of journeys missing from prison_journeys keep a null code (no prisoner).
+    days = spell_months(
+        spells.select("journey_row_id", "establishment_id", "start_date", "end_date").join(
+            journey_code, on="journey_row_id", how="left"
+        ),
+        s,
+        carry=(CODE,),
+    ).drop("journey_row_id")
+    in_dates = (
         incidents.filter(pl.col("incident_date").is_between(s.first_date, s.last_date))
         .with_columns(
             pl.col("incident_date").dt.month_start().alias("month"),
             pl.col("incident_type").cast(pl.String),
         )
-        .group_by("establishment_id", "month")
-        .agg(
-            pl.col("incident_id")
-            .filter(pl.col("incident_type") == t)
-            .n_unique()
-            .cast(pl.Int64)
-            .alias(f"n_{t}")
-            for t in s.incident_types
-        )
+        .select("incident_id", "journey_row_id", "establishment_id", "month", "incident_type")
     )
-    return (
-        exposure.join(counts, on=["establishment_id", "month"], how="full", coalesce=True)
+    # Involvements of journeys known to prison_journeys: the only ones a prisoner is known for.
+    involved = in_dates.join(
+        journey_code.select("journey_row_id", CODE), on="journey_row_id", how="inner"
+    ).select(CODE, "establishment_id", "month", "incident_type")
+
+    month_key = ["establishment_id", "month"]
+    establishment_months = (
+        days.group_by(month_key)
+        .agg(pl.col("days").sum().cast(pl.Int64).alias("prisoner_days"))
+        .join(
+            in_dates.group_by(month_key).agg(
+                *[
+                    pl.col("incident_id")
+                    .filter(pl.col("incident_type") == t)
+                    .n_unique()
+                    .cast(pl.Int64)
+                    .alias(f"n_{t}")
+                    for t in types
+                ],
+                *_involvement_counts(types, "involved_"),
+            ),
+            on=month_key,
+            how="full",
+            coalesce=True,
+        )
+        .with_columns(pl.col(f"{p}{t}").fill_null(0) for p in ("n_", "involved_") for t in types)
+        .sort(month_key)
+        .with_columns(pl.col("establishment_id").cast(pl.String))
+    )
+
+    totals = (
+        days.group_by(CODE)
+        .agg(pl.col("days").sum().cast(pl.Int64).alias("prisoner_days"))
+        .join(
+            involved.group_by(CODE).agg(_involvement_counts(types)),
+            on=CODE,
+            how="full",
+            coalesce=True,
+        )
+        .join(keys, on=CODE, how="left")
         .with_columns(
-            pl.col("prisoner_days").fill_null(0).cast(pl.Int64),
-            pl.col("soc_prisoner_days").fill_null(0).cast(pl.Int64),
-            *[pl.col(f"n_{t}").fill_null(0) for t in s.incident_types],
+            pl.col("prisoner_days").fill_null(0), *[pl.col(c).fill_null(0) for c in counts]
         )
-        .with_columns(
-            pl.when(pl.col("prisoner_days") > 0)
-            .then(pl.col("soc_prisoner_days") / pl.col("prisoner_days"))
-            .alias("soc_share")
-        )
-        .sort("establishment_id", "month")
+        .select(CODE, PRISONER, "person_id", "prisoner_days", *counts)
+        .sort(CODE, nulls_last=False)
     )
 
-
-def prisoner_exposure(
-    spells: pl.DataFrame, incidents: pl.DataFrame, who: pl.DataFrame, s: EstablishmentSettings
-) -> pl.DataFrame:
-    """One row per prisoner: soc, prisoner_days in the panel's dates and `n_<type>` incident
-    involvements (rows of prison_incidents: one per prisoner per incident)."""
-    days = (
-        spell_months(spells, s, who)
-        .join(who, on="journey_row_id", how="left")
-        .group_by(PRISONER)
-        .agg(pl.col("days").sum().alias("prisoner_days"), pl.col("soc").first())
-    )
-    involved = (
-        incidents.filter(pl.col("incident_date").is_between(s.first_date, s.last_date))
-        .join(who, on="journey_row_id", how="inner")
-        .with_columns(pl.col("incident_type").cast(pl.String))
-        .group_by(PRISONER)
-        .agg(
-            (pl.col("incident_type") == t).sum().cast(pl.Int64).alias(f"n_{t}")
-            for t in s.incident_types
+    with_person = keys.drop_nulls("person_id").select(CODE)
+    key = [CODE, *month_key]
+    prisoner_months = (
+        days.join(with_person, on=CODE, how="semi")
+        .group_by(key)
+        .agg(pl.col("days").sum().cast(pl.Int64))
+        .join(
+            involved.join(with_person, on=CODE, how="semi")
+            .group_by(key)
+            .agg(_involvement_counts(types)),
+            on=key,
+            how="full",
+            coalesce=True,
         )
+        .with_columns(pl.col("days").fill_null(0), *[pl.col(c).fill_null(0) for c in counts])
+        .select(*key, "days", *counts)
+        .sort(key)
+        .with_columns(pl.col("establishment_id").cast(pl.String))
     )
-    return (
-        days.join(involved, on=PRISONER, how="left")
-        .with_columns(pl.col(f"n_{t}").fill_null(0) for t in s.incident_types)
-        .with_columns(pl.col("soc").fill_null(False))
-        .filter(pl.col("prisoner_days") > 0)
-        .sort(PRISONER)
-    )
-
-
-def soc_strata(
-    spells: pl.DataFrame, incidents: pl.DataFrame, who: pl.DataFrame, s: EstablishmentSettings
-) -> pl.DataFrame:
-    """Per establishment x month: prisoner-days of SOC (`days_soc`) and other prisoners
-    (`days_other`) and, per incident type, involvements of each (`n_<type>_soc`,
-    `n_<type>_other`): what the within-establishment-month rate ratio conditions on."""
-    days = (
-        spell_months(spells, s, who)
-        .join(who, on="journey_row_id", how="left")
-        .group_by("establishment_id", "month")
-        .agg(
-            pl.col("days").filter(pl.col("soc").fill_null(False)).sum().alias("days_soc"),
-            pl.col("days").filter(~pl.col("soc").fill_null(False)).sum().alias("days_other"),
-        )
-    )
-    soc = pl.col("soc").fill_null(False)
-    involved = (
-        incidents.filter(pl.col("incident_date").is_between(s.first_date, s.last_date))
-        .join(who, on="journey_row_id", how="left")
-        .with_columns(
-            pl.col("incident_date").dt.month_start().alias("month"),
-            pl.col("incident_type").cast(pl.String),
-        )
-        .group_by("establishment_id", "month")
-        .agg(
-            *[((pl.col("incident_type") == t) & soc).sum().alias(f"n_{t}_soc")
-              for t in s.incident_types],
-            *[((pl.col("incident_type") == t) & ~soc).sum().alias(f"n_{t}_other")
-              for t in s.incident_types],
-        )
-    )  # fmt: skip
-    counts = [c for c in involved.columns if c.startswith("n_")]
-    return (
-        days.join(involved, on=["establishment_id", "month"], how="left")
-        .with_columns(pl.col(c).fill_null(0).cast(pl.Int64) for c in counts)
-        .with_columns(pl.col("days_soc").cast(pl.Int64), pl.col("days_other").cast(pl.Int64))
-        .sort("establishment_id", "month")
-    )
+    return PanelParts(establishment_months, totals, prisoner_months)

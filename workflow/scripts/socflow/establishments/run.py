@@ -1,4 +1,6 @@
-"""The whole stage: panel, models, person-level rates, and the rule's entry point."""
+"""The whole stage and the rules' entry points: `establishment_panel` (the flag-independent
+parts of the panel, socflow.establishments.panel) and `establishments` (SOC status, models,
+person-level rates and the candidates)."""
 
 from __future__ import annotations
 
@@ -13,29 +15,31 @@ import polars as pl
 
 from socflow.establishments.candidates import build_candidates
 from socflow.establishments.models import PanelFit, fit_all
-from socflow.establishments.panel import build_panel, prisoner_exposure, prisoners, soc_strata
+from socflow.establishments.panel import CODE, PanelParts, prepare_panel
 from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
 from socflow.establishments.settings import EstablishmentSettings
+from socflow.establishments.soc_share import build_panel, prisoner_exposure, soc_strata, with_soc
 from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
+from socflow.persons import read_person_ids
 
 log = logging.getLogger(__name__)
 
+SPELL_COLUMNS = ["journey_row_id", "establishment_id", "start_date", "end_date"]
+INCIDENT_COLUMNS = [
+    "incident_id", "journey_row_id", "establishment_id", "incident_date", "incident_type",
+]  # fmt: skip
+
 
 def analyse(
-    spells: pl.DataFrame,
-    incidents: pl.DataFrame,
-    journeys: pl.DataFrame,
-    link: pl.DataFrame,
-    cohort: pl.DataFrame,
-    s: EstablishmentSettings,
+    parts: PanelParts, cohort: pl.DataFrame, s: EstablishmentSettings
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[PanelFit], list[PersonRates]]:
     """Panel, per-prisoner exposure, panel model fits and person-level rates."""
-    who = prisoners(journeys, link, cohort, s.fanout_rule)
-    panel = build_panel(spells, incidents, who, s)
-    exposure = prisoner_exposure(spells, incidents, who, s)
+    soc_prisoners = with_soc(parts.prisoners, cohort)
+    panel = build_panel(parts, soc_prisoners, s)
+    exposure = prisoner_exposure(soc_prisoners, s)
     fits = fit_all(panel, s)
-    strata = soc_strata(spells, incidents, who, s)
+    strata = soc_strata(parts, soc_prisoners, s)
     rates = []
     for t in s.incident_types:
         ratio, ci, n = within_rate_ratio(strata, t, s)
@@ -50,6 +54,25 @@ def analyse(
     return panel, exposure, fits, rates
 
 
+def run_establishment_panel(
+    paths: dict[str, str], cfg: dict[str, Any], out_parts: dict[str, str | Path]
+) -> PanelParts:
+    """Rule `establishment_panel`: the flag-independent parts of the panel (they name
+    establishments and stay in results/)."""
+    s = EstablishmentSettings.from_config(cfg)
+    spells = read_ingested(paths["spells"], "prison_establishment_spells", SPELL_COLUMNS)
+    incidents = read_ingested(paths["incidents"], "prison_incidents", INCIDENT_COLUMNS)
+    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
+    ids = read_person_ids(paths["person_ids"], "prison", s.fanout_rule)
+    parts = prepare_panel(spells, incidents, journeys, ids, s)
+    parts.write(out_parts)
+    log.info(
+        "%d establishment-months, %d prisoners, %d prisoner-months of persons",
+        parts.establishment_months.height, parts.prisoners.height, parts.prisoner_months.height,
+    )  # fmt: skip
+    return parts
+
+
 def run_establishments(
     paths: dict[str, str],
     cfg: dict[str, Any],
@@ -61,12 +84,14 @@ def run_establishments(
     statistics and model rate ratios go to the disclosure stage."""
     s = EstablishmentSettings.from_config(cfg)
     t0 = time.perf_counter()
-    spells = read_ingested(paths["spells"], "prison_establishment_spells")
-    incidents = read_ingested(paths["incidents"], "prison_incidents")
-    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
-    link = pl.read_parquet(paths["link"])
     cohort = pl.read_parquet(paths["cohort"], columns=["person_id", "soc"])
-    panel, exposure, fits, rates = analyse(spells, incidents, journeys, link, cohort, s)
+    soc_codes = (
+        with_soc(pl.read_parquet(paths["prisoners"], columns=[CODE, "person_id"]), cohort)
+        .filter(pl.col("soc"))
+        .get_column(CODE)
+    )
+    parts = PanelParts.read(paths, prisoner_codes=soc_codes)
+    panel, exposure, fits, rates = analyse(parts, cohort, s)
     for f in fits:
         log.info("%s %s: rate ratio %s (%s, %s)%s", f.incident_type, f.family, f.rate_ratio,
                  f.ci_lower, f.ci_upper, f" error: {f.error}" if f.error else "")  # fmt: skip
