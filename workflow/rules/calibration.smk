@@ -3,15 +3,38 @@
 # the headline-measure code the report uses. The report shows the table in its synthetic-data box.
 
 
+rule calibration_marginals:
+    input:
+        unpack(calibration_linked_inputs),
+        crown="results/ingest/crown_defendant_cases.parquet",
+        mags="results/ingest/mags_defendant_cases.parquet",
+        link="results/ingest/xjs_link.parquet",
+    output:
+        marginals="results/validation/calibration_marginals.parquet",
+    log:
+        "logs/validation/calibration_marginals.log",
+    benchmark:
+        "benchmarks/validation/calibration_marginals.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 8),
+        runtime=runtime(10, 30),
+    params:
+        first_year=config["describe"]["first_year"],
+        last_year=config["describe"]["last_year"],
+    script:
+        "../scripts/calibration_marginals.py"
+
+
 rule calibration:
     input:
         unpack(calibration_recall),
-        unpack(calibration_linked_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
         flags="results/soc/defendant_cases.parquet",
         follow_up="results/survival/follow_up.parquet",
-        mags="results/ingest/mags_defendant_cases.parquet",
-        link="results/ingest/xjs_link.parquet",
+        marginals="results/validation/calibration_marginals.parquet",
         targets=config["synthetic"]["calibration_targets"],
     output:
         table="results/validation/calibration.csv",

@@ -26,13 +26,36 @@ rule linkage_cohort:
         "../scripts/linkage_cohort.py"
 
 
-rule linkage:
+rule linkage_person_rows:
     input:
         unpack(linkage_optional_inputs),
+        crown="results/ingest/crown_defendant_cases.parquet",
+        link="results/ingest/xjs_link.parquet",
+    output:
+        rows=directory("results/linkage/person_rows"),
+    log:
+        "logs/linkage/linkage_person_rows.log",
+    benchmark:
+        "benchmarks/linkage/linkage_person_rows.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 13),
+        runtime=runtime(10, 30),
+    params:
+        linkage=RUN["linkage"],
+        present=linkage_present_columns(),
+    script:
+        "../scripts/linkage_person_rows.py"
+
+
+rule linkage:
+    input:
         cohort="results/linkage/cohort.parquet",
         cohort_flow="results/linkage/cohort_flow.csv",
         crown="results/ingest/crown_defendant_cases.parquet",
-        link="results/ingest/xjs_link.parquet",
+        person_rows="results/linkage/person_rows",
     output:
         summary="results/linkage/summary.json",
         candidates=directory("results/linkage/candidates"),
@@ -49,6 +72,5 @@ rule linkage:
     params:
         linkage=RUN["linkage"],
         sdc=config["sdc"],
-        present=linkage_present_columns(),
     script:
         "../scripts/linkage.py"

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
+from socflow.linkage.linked import person_ids
 from socflow.linkage.settings import LinkageConfigError, Settings
 from socflow.mapping import check_link_matches
 from socflow.survival.cohort import filter_with_flow
-from socflow.survival.linking import attach_person_ids, resolve_person_ids
+from socflow.survival.linking import attach_person_ids
 from socflow.survival.settings import str_col
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,20 @@ CROWN_COLUMNS = (
 
 
 def build_cohort(
-    crown: pl.DataFrame, link: pl.DataFrame, flags: pl.DataFrame, s: Settings
+    crown: pl.DataFrame, link: pl.DataFrame | pl.LazyFrame, flags: pl.DataFrame, s: Settings
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The linked cohort (columns `COHORT_SCHEMA`, sorted by person_id) and its flow.
 
     `crown` is the ingested Crown Court table, `link` the linking table, `flags` the SOC
-    stage's flags (`soc`: the primary definition). The flow counts defendant-cases and linked
+    stage's flags (`soc`: the primary definition); a lazy `link` is read for the Crown Court
+    rows only. The flow counts defendant-cases and linked
     persons (distinct cross-justice IDs) left after each step.
     """
     if "soc" not in flags.columns:
         raise LinkageConfigError(
             "results/soc/defendant_cases.parquet has no column 'soc' (the primary definition)"
         )
-    ids = resolve_person_ids(link, "crown", s.fanout_rule)
+    ids = person_ids(link, "crown", s.fanout_rule)
     check_link_matches(ids, crown, "crown", "crown_defendant_cases")
     rows = attach_person_ids(_with_columns(crown), ids).join(
         flags.select("defendant_on_case_id", "soc"), on="defendant_on_case_id", how="left"
@@ -157,7 +159,7 @@ def run_cohort(
     crown = crown.select([c for c in CROWN_COLUMNS if c in crown.columns])
     cohort, flow = build_cohort(
         crown,
-        pl.read_parquet(paths["link"]),
+        pl.scan_parquet(paths["link"]),
         pl.read_parquet(paths["flags"], columns=["defendant_on_case_id", "soc"]),
         s,
     )

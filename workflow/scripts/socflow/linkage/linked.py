@@ -29,8 +29,18 @@ LINKED_DATASETS: tuple[LinkedDataset, ...] = (
 DATASET_OF = {d.table: d for d in LINKED_DATASETS}
 
 
+def person_ids(link: pl.DataFrame | pl.LazyFrame, source: str, fanout_rule: str) -> pl.DataFrame:
+    """One person per row of `source` (`socflow.survival.resolve_person_ids`); a lazy `link`
+    is read for that source's rows only, so the whole linking table is never held."""
+    ids = resolve_person_ids(link, source, fanout_rule)  # type: ignore[arg-type]
+    return ids.collect() if isinstance(ids, pl.LazyFrame) else ids
+
+
 def person_rows(
-    rows: pl.DataFrame, link: pl.DataFrame, dataset: LinkedDataset, fanout_rule: str
+    rows: pl.DataFrame,
+    link: pl.DataFrame | pl.LazyFrame,
+    dataset: LinkedDataset,
+    fanout_rule: str,
 ) -> pl.DataFrame:
     """The rows of a linked table that carry a cross-justice person ID, with `person_id`.
 
@@ -38,7 +48,7 @@ def person_rows(
     linking table does not reach cannot be attributed to anyone and are dropped. A linking table
     whose rows of this source match no row of the table is a mapping error.
     """
-    ids = resolve_person_ids(link, dataset.source, fanout_rule)
+    ids = person_ids(link, dataset.source, fanout_rule)
     check_link_matches(ids, rows, dataset.source, dataset.table)
     return rows.join(ids.select("row_id", "person_id"), on="row_id", how="inner")
 
