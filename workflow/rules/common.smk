@@ -82,13 +82,13 @@ def ingest_inputs(wildcards):
 
 
 def flag_soc_optional_inputs(wildcards):
-    """The offence-level table and the linking table, where the extract has them (the link only
-    when the Crown table has the row key it joins on)."""
+    """The offence-level table and the person IDs of the linking table, where the extract has
+    them (the IDs only when the Crown table has the row key they join on)."""
     inputs = {}
     if has("crown_offences"):
         inputs["offences"] = ingested("crown_offences")
     if has("xjs_link") and has("crown_defendant_cases", "row_id"):
-        inputs["link"] = ingested("xjs_link")
+        inputs["person_ids"] = PERSON_IDS
     return inputs
 
 
@@ -162,6 +162,10 @@ def linkage_present_columns():
 
 def dataset_spec(wildcards):
     return DATASETS[wildcards.table]
+
+
+# One person ID per row of every linked dataset, under each fan-out rule (rule person_ids).
+PERSON_IDS = "results/persons/person_ids.parquet"
 
 
 def ingested(table):
@@ -307,7 +311,7 @@ def co_offending_inputs(wildcards):
     }
     if RUN["soc"]["groups"]["include_mags"]:
         inputs["mags"] = "results/ingest/mags_defendant_cases.parquet"
-        inputs["link"] = "results/ingest/xjs_link.parquet"
+        inputs["person_ids"] = PERSON_IDS
     return inputs
 
 

@@ -29,3 +29,24 @@ rule ingest:
         age_bands=config["age_bands"],
     script:
         "../scripts/ingest.py"
+
+
+# The linking table resolved once to one person ID per dataset row (socflow/persons.py): the
+# stages that follow persons read only their datasets' rows of it.
+rule person_ids:
+    input:
+        link="results/ingest/xjs_link.parquet",
+    output:
+        lookup=PERSON_IDS,
+    log:
+        "logs/persons/person_ids.log",
+    benchmark:
+        "benchmarks/persons/person_ids.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 18),
+        runtime=runtime(10, 30),
+    script:
+        "../scripts/person_ids.py"

@@ -17,7 +17,7 @@ run_co_offending_groups(
     flags_path=snakemake.input.flags,
     crown_path=snakemake.input.crown,
     mags_path=snakemake.input.get("mags"),
-    link_path=snakemake.input.get("link"),
+    person_ids_path=snakemake.input.get("person_ids"),
     out_person_groups=snakemake.output.person_groups,
     out_groups=snakemake.output.groups,
     out_candidates=snakemake.output.candidates,

@@ -19,7 +19,7 @@ try:
     changes = run_compare_code_lists(
         crown_path=snakemake.input.crown,
         offences_path=snakemake.input.get("offences"),
-        link_path=snakemake.input.get("link"),
+        person_ids_path=snakemake.input.get("person_ids"),
         flags_path=snakemake.input.flags,
         baseline_path=snakemake.input.baseline,
         baseline_version=snakemake.params.baseline_version,

@@ -18,7 +18,7 @@ try:
     run_flag_soc(
         crown_path=snakemake.input.crown,
         offences_path=snakemake.input.get("offences"),
-        link_path=snakemake.input.get("link"),
+        person_ids_path=snakemake.input.get("person_ids"),
         code_list_path=snakemake.input.code_list,
         ho_codes_path=snakemake.input.ho_codes,
         code_list_version=snakemake.params.code_list_version,

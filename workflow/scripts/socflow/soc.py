@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from socflow.ingest import normalise_ho_code
 from socflow.mapping import check_link_matches, read_ingested
 from socflow.outputs import Candidate, write_candidates
+from socflow.persons import read_link_rows
 
 LIFE_YEARS = 99.0  # "life" as a number, above any finite statutory maximum
 CRITERIA = ("offence", "seriousness", "codefendants")
@@ -444,7 +445,7 @@ def group_size_table(person_group: pl.DataFrame, groups: pl.DataFrame) -> pl.Dat
 def run_flag_soc(
     crown_path: str,
     offences_path: str | None,
-    link_path: str | None,
+    person_ids_path: str | None,
     code_list_path: str,
     ho_codes_path: str,
     code_list_version: str,
@@ -470,7 +471,7 @@ def run_flag_soc(
     flags, counts = flag_all(
         crown,
         read_ingested(offences_path, "crown_offences"),
-        read_ingested(link_path, "xjs_link"),
+        read_link_rows(person_ids_path, "crown"),
         codes,
         primary,
         variants,
@@ -520,7 +521,7 @@ def run_co_offending_groups(
     flags_path: str,
     crown_path: str,
     mags_path: str | None,
-    link_path: str | None,
+    person_ids_path: str | None,
     out_person_groups: str,
     out_groups: str,
     out_candidates: str,
@@ -530,7 +531,7 @@ def run_co_offending_groups(
     flags = pl.read_parquet(flags_path)
     crown = pl.read_parquet(crown_path)
     mags = pl.read_parquet(mags_path) if mags_path else None
-    link = pl.read_parquet(link_path) if link_path else None
+    link = read_link_rows(person_ids_path, "mags") if person_ids_path else None
     membership = group_membership(crown, flags, mags, link)
     case_flags = flags.select(
         pl.concat_str(pl.lit("crown:"), "case_id").alias("case_id"), "soc_case", "soc_category"
@@ -630,7 +631,7 @@ def status_changes(flags_now: pl.DataFrame, flags_before: pl.DataFrame, unit: st
 def run_compare_code_lists(
     crown_path: str,
     offences_path: str | None,
-    link_path: str | None,
+    person_ids_path: str | None,
     flags_path: str,
     baseline_path: str,
     baseline_version: str,
@@ -648,7 +649,7 @@ def run_compare_code_lists(
     flags_before, _ = flag_all(
         crown,
         read_ingested(offences_path, "crown_offences"),
-        read_ingested(link_path, "xjs_link"),
+        read_link_rows(person_ids_path, "crown"),
         baseline,
         primary,
         [],

@@ -46,8 +46,13 @@ def prison_journeys_with_persons(
 ) -> pl.DataFrame:
     """Journeys with the person ID of their prisoner (null when `xjs_link` has no prison row
     for the journey); reasons as plain strings."""
-    ids = resolve_person_ids(link, "prison", fanout_rule).select("row_id", "person_id")
-    return journeys.join(ids, on="row_id", how="left").with_columns(
+    return journeys_with_person_ids(journeys, resolve_person_ids(link, "prison", fanout_rule))
+
+
+def journeys_with_person_ids(journeys: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
+    """Journeys with the person ID of their prisoner from the prison rows' resolved IDs `ids`
+    (row_id, person_id: `socflow.persons.read_person_ids`); reasons as plain strings."""
+    return journeys.join(ids.select("row_id", "person_id"), on="row_id", how="left").with_columns(
         pl.col("reception_reason").cast(pl.String),
         pl.col("release_reason").cast(pl.String),
     )

@@ -1,0 +1,160 @@
+"""One cross-justice person ID per row of every linked dataset, resolved once after ingest.
+
+The linking table (`xjs_link`) has one row per (dataset row, person ID): a dataset row linked to
+several IDs fans out. Every stage that follows persons needs one ID per row, under one of two
+rules (`FANOUT_RULES`):
+
+- "smallest": the smallest ID (as the SOC flags' person key does);
+- "most_linked": the ID carried by the most rows of the whole linking table, ties to the
+  smallest (a spurious extra ID is usually seen on one row only).
+
+Rule `person_ids` writes both, with the number of IDs the row carried, dataset by dataset, so
+that a stage reads only its datasets' rows (`read_person_ids`) instead of grouping the whole
+linking table again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+
+from socflow.mapping import read_ingested
+
+FANOUT_RULES = ("smallest", "most_linked")
+
+LOOKUP_COLUMNS = ("source_dataset", "row_id", "person_id", "person_id_most_linked", "n_ids")
+
+
+def person_lookup(link: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """One row per (source_dataset, row_id): the smallest person ID, the most-linked one where
+    it differs (null elsewhere) and n_ids, dataset by dataset (`lookup_parts`)."""
+    link = link.lazy()
+    parts = list(lookup_parts(link))
+    if not parts:
+        return _resolve(link.filter(pl.lit(False)), link)
+    return pl.concat(parts)
+
+
+def lookup_parts(link: pl.LazyFrame) -> Iterator[pl.DataFrame]:
+    """The lookup of each dataset in turn, in the order of `source_dataset`'s categories (or
+    sorted values), each dataset's rows in their first appearance in the linking table: a fixed
+    order without sorting 26M strings, and one dataset in memory at a time."""
+    dtype = link.collect_schema()["source_dataset"]
+    if isinstance(dtype, pl.Enum):
+        sources = dtype.categories.to_list()
+    else:
+        sources = link.select(pl.col("source_dataset").unique().sort()).collect().to_series()
+    for source in sources:
+        part = _resolve(link.filter(pl.col("source_dataset") == source), link)
+        if part.height:
+            yield part
+
+
+def _resolve(rows: pl.LazyFrame, link: pl.LazyFrame) -> pl.DataFrame:
+    keys = ["source_dataset", "row_id"]
+    resolved = (
+        rows.select(*keys, "person_id")
+        .group_by(keys, maintain_order=True)
+        .agg(pl.col("person_id").min(), pl.col("person_id").n_unique().alias("n_ids"))
+        .collect()
+    )
+    fanned = resolved.filter(pl.col("n_ids") > 1).select(keys)
+    most = pl.DataFrame(schema={**resolved.select(keys).schema, "most_linked": pl.String})
+    if fanned.height:
+        candidates = rows.join(fanned.lazy(), on=keys, how="semi").select(*keys, "person_id")
+        # Row counts over the whole linking table, of the IDs the fanned rows carry only.
+        weight = (
+            link.join(candidates.select("person_id").unique(), on="person_id", how="semi")
+            .group_by("person_id")
+            .agg(pl.len().alias("n_rows"))
+        )
+        most = (
+            candidates.join(weight, on="person_id", how="left")
+            .group_by(keys)
+            .agg(
+                pl.col("person_id")
+                .sort_by(["n_rows", "person_id"], descending=[True, False])
+                .first()
+                .alias("most_linked")
+            )
+            .collect()
+        )
+    return resolved.join(most, on=keys, how="left", maintain_order="left").select(
+        *keys,
+        "person_id",
+        pl.when(pl.col("most_linked") != pl.col("person_id"))
+        .then("most_linked")
+        .alias("person_id_most_linked"),
+        pl.col("n_ids").cast(pl.UInt32),
+    )
+
+
+def write_person_lookup(link_path: str | Path, out: str | Path) -> dict[str, int]:
+    """Rule person_ids: resolve the ingested linking table and write the lookup, one dataset at
+    a time (the largest, the magistrates' rows, bounds the memory). Returns rows per dataset."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    writer: pq.ParquetWriter | None = None
+    try:
+        for part in lookup_parts(pl.scan_parquet(link_path)):
+            table = part.to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
+            # Row groups never span two datasets, and carry min/max statistics of
+            # source_dataset: a reader of one dataset skips the others'.
+            writer.write_table(table, row_group_size=1 << 20)
+            counts[str(part["source_dataset"][0])] = part.height
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        empty = person_lookup(pl.scan_parquet(link_path))
+        empty.write_parquet(out)
+    return counts
+
+
+def _column(fanout_rule: str) -> str:
+    if fanout_rule not in FANOUT_RULES:
+        raise ValueError(f"fan-out rule must be one of {FANOUT_RULES}, got {fanout_rule!r}")
+    return "person_id" if fanout_rule == "smallest" else "person_id_most_linked"
+
+
+def person_ids_of(
+    lookup: pl.LazyFrame | pl.DataFrame, dataset: str, fanout_rule: str = "smallest"
+) -> pl.DataFrame:
+    """row_id, person_id and n_ids of `dataset`'s rows under `fanout_rule`."""
+    person = (
+        pl.col("person_id")
+        if _column(fanout_rule) == "person_id"
+        else pl.coalesce("person_id_most_linked", "person_id").alias("person_id")
+    )
+    return (
+        lookup.lazy()
+        .filter(pl.col("source_dataset") == dataset)
+        .select("row_id", person, "n_ids")
+        .collect()
+    )
+
+
+def read_person_ids(path: str | Path, dataset: str, fanout_rule: str = "smallest") -> pl.DataFrame:
+    """`person_ids_of` the lookup file written by rule person_ids (reading only `dataset`'s rows
+    and the one person ID column the rule needs)."""
+    return person_ids_of(pl.scan_parquet(path), dataset, fanout_rule)
+
+
+def read_link_rows(path: str | Path | None, *datasets: str) -> pl.DataFrame:
+    """The lookup's rows of `datasets` in the linking table's shape (source_dataset, row_id,
+    person_id: the smallest ID, one row per dataset row); an empty linking table without `path`
+    (an extract without one)."""
+    if not path:
+        return read_ingested(None, "xjs_link")
+    return (
+        pl.scan_parquet(path)
+        .filter(pl.col("source_dataset").cast(pl.String).is_in(list(datasets)))
+        .select("source_dataset", "row_id", "person_id")
+        .collect()
+    )
