@@ -21,6 +21,7 @@ from socflow import calibration as cal
 from socflow import headline as hl
 from socflow import survival as sv
 from socflow.calibration_linked import INCIDENT_MEASURES
+from socflow.persons import write_person_lookup
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = REPO / "resources" / "synthetic" / "calibration_targets.csv"
@@ -137,6 +138,8 @@ def test_the_two_rules_give_the_whole_calibration_table(tiny_canonical, tiny_cal
     for name, frame in frames.items():
         paths[name] = str(tmp_path / f"{name}.parquet")
         frame.write_parquet(paths[name])
+    paths["person_ids"] = str(tmp_path / "person_ids.parquet")
+    write_person_lookup(paths["link"], paths["person_ids"])
     paths["marginals"] = str(tmp_path / "marginals.parquet")
     marginals = cal.run_marginals(paths, 2013, 2020, paths["marginals"])
     assert set(marginals["measure"]) == {

@@ -18,6 +18,7 @@ from socflow.linkage.person_rows import COURT, MANIFEST, prepare_person_rows, re
 from socflow.linkage.run import read_person_rows
 from socflow.linkage.settings import LinkageConfigError
 from socflow.outputs import write_candidates
+from socflow.persons import write_person_lookup
 from socflow.sdc.thresholds import SdcThresholds
 from socflow.survival import resolve_person_ids
 
@@ -45,6 +46,8 @@ def _candidates(directory) -> dict[str, bytes]:
 def test_the_two_rules_give_what_the_whole_analysis_gives(tmp_path, with_mags):
     w = world(n_persons=1500, seed=11)
     paths = _files(w, tmp_path, with_mags)
+    paths["person_ids"] = str(tmp_path / "person_ids.parquet")
+    write_person_lookup(paths["link"], paths["person_ids"])
     run_person_rows(paths, CFG, tmp_path / "person_rows")
     paths["person_rows"] = str(tmp_path / "person_rows")
     split = run_linkage(paths, CFG, {}, tmp_path / "summary.json", tmp_path / "split")
@@ -93,14 +96,18 @@ def test_a_missing_manifest_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.parametrize("rule", ["smallest", "most_linked"])
-def test_person_ids_from_a_lazy_link_equal_the_eager_ones(rule):
+def test_person_ids_from_the_lookup_equal_those_of_the_linking_table(tmp_path, rule):
     link = world(n_persons=300, seed=14)["link"]
     # A fan-out row: one Crown row carrying a second person ID.
     link = pl.concat([link, link.filter(pl.col("source_dataset") == "crown").head(1)
                       .with_columns(pl.lit("P99999").alias("person_id"))])  # fmt: skip
+    link.write_parquet(tmp_path / "link.parquet")
+    write_person_lookup(tmp_path / "link.parquet", tmp_path / "ids.parquet")
+    lookup = pl.scan_parquet(tmp_path / "ids.parquet")
     for source in ("crown", "mags", "oasys"):
-        eager = resolve_person_ids(link, source, rule).sort("row_id")
-        assert person_ids(link.lazy(), source, rule).sort("row_id").equals(eager)
+        expected = resolve_person_ids(link, source, rule).sort("row_id")
+        assert person_ids(lookup, source, rule).sort("row_id").equals(expected)
+        assert person_ids(link, source, rule).sort("row_id").equals(expected)
 
 
 def test_standardised_differences_match_direct_moments_with_nulls():

@@ -9,6 +9,7 @@ rule calibration_marginals:
         crown="results/ingest/crown_defendant_cases.parquet",
         mags="results/ingest/mags_defendant_cases.parquet",
         link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
     output:
         marginals="results/validation/calibration_marginals.parquet",
     log:

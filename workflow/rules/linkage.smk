@@ -5,7 +5,7 @@
 rule linkage_cohort:
     input:
         crown="results/ingest/crown_defendant_cases.parquet",
-        link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
         flags="results/soc/defendant_cases.parquet",
     output:
         cohort="results/linkage/cohort.parquet",
@@ -30,7 +30,7 @@ rule linkage_person_rows:
     input:
         unpack(linkage_optional_inputs),
         crown="results/ingest/crown_defendant_cases.parquet",
-        link="results/ingest/xjs_link.parquet",
+        person_ids=PERSON_IDS,
     output:
         rows=directory("results/linkage/person_rows"),
     log:

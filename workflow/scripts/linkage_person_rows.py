@@ -20,7 +20,7 @@ try:
     run_person_rows(
         paths={
             "crown": snakemake.input.crown,
-            "link": snakemake.input.link,
+            "person_ids": snakemake.input.person_ids,
             "mags": snakemake.input.get("mags"),
             **{t: snakemake.input.get(t) for t in TABLES},
         },

@@ -18,7 +18,8 @@ import polars as pl
 
 from socflow.calibration_linked import incident_rates, oasys_match
 from socflow.headline import ALL, SCHEMA, HeadlineInputs, headline_measures
-from socflow.survival import attach_person_ids, resolve_person_ids
+from socflow.persons import person_ids_of, person_lookup
+from socflow.survival import attach_person_ids
 
 TARGET_COLUMNS = ("measure", "population", "definition", "target", "tolerance", "source")
 OUTPUT_COLUMNS = ("measure", "population", "target", "synthetic", "tolerance", "within")
@@ -83,20 +84,23 @@ def _one(measure: str, numerator: int, base: int, unit: str) -> pl.DataFrame:
 
 
 def returning_defendants(
-    mags: pl.DataFrame, link: pl.DataFrame, fanout_rule: str = "smallest"
+    mags: pl.DataFrame, ids: pl.DataFrame | pl.LazyFrame, fanout_rule: str = "smallest"
 ) -> pl.DataFrame:
     """Share of people whose first magistrates' criminal case was disposed of in 2011 who had
     another magistrates' criminal case disposed of after it, by the end of 2019.
 
-    People are the linking table's cross-justice IDs, resolved as the re-appearance stage does
-    (`socflow.survival.resolve_person_ids`); breaches and civil applications are not cases.
+    People are the cross-justice IDs of the person lookup of rule person_ids (`ids`; or of a
+    linking table, resolved here as that rule does), as the re-appearance stage reads them;
+    breaches and civil applications are not cases.
     """
+    schema = ids.collect_schema() if isinstance(ids, pl.LazyFrame) else ids.schema
+    lookup = ids if "n_ids" in schema else person_lookup(ids)
     # Criminal cases first: the person IDs are joined to the rows counted only.
     criminal = mags.filter(
         (pl.col("proceeding_type").cast(pl.String) == "criminal")
         & pl.col("disposal_date").is_not_null()
     )
-    rows = attach_person_ids(criminal, resolve_person_ids(link, "mags", fanout_rule)).filter(
+    rows = attach_person_ids(criminal, person_ids_of(lookup, "mags", fanout_rule)).filter(
         pl.col("person_id").is_not_null()
     )
     first = rows.group_by("person_id").agg(pl.col("disposal_date").min().alias("first"))
@@ -148,16 +152,19 @@ def marginal_measures(
     mags: pl.DataFrame | None = None,
     link: pl.DataFrame | None = None,
     linked: dict[str, pl.DataFrame] | None = None,
+    ids: pl.DataFrame | pl.LazyFrame | None = None,
 ) -> pl.DataFrame:
     """The measures that do not depend on the SOC flags (headline schema without `label`):
     Crown rows per magistrates' row, returning defendants, and with `linked` the incident rates
     and OASys coverage (study years `first_year`-`last_year`). `crown` needs row_id,
-    sentence_type and disposal_date only."""
+    sentence_type and disposal_date only. Returning defendants read the person lookup `ids`
+    (rule person_ids) when given, else resolve `link`; the OASys coverage joins the linking
+    table's Crown Court and OASys rows as they are."""
     parts = [pl.DataFrame(schema=SCHEMA)]
     if mags is not None:
         parts.append(crown_to_mags_rows(crown, mags))
-        if link is not None:
-            parts.append(returning_defendants(mags, link))
+        if ids is not None or link is not None:
+            parts.append(returning_defendants(mags, ids if ids is not None else link))
     linked = linked or {}
     if "prison_incidents" in linked and "prison_establishment_spells" in linked:
         parts.append(
@@ -198,9 +205,8 @@ def calibration_table(measures: pl.DataFrame, targets: pl.DataFrame) -> pl.DataF
 # Columns the marginals read (`marginal_measures`).
 CROWN_MARGINAL_COLUMNS = ["row_id", "sentence_type", "disposal_date"]
 MAGS_MARGINAL_COLUMNS = ["row_id", "case_id", "proceeding_type", "disposal_date"]
-# Sources of the linking table the marginals join: the magistrates' persons (returning
-# defendants, smallest ID on fan-out) and the Crown Court and OASys rows (OASys coverage).
-LINK_SOURCES = ("crown", "mags", "oasys")
+# Sources of the linking table the OASys coverage joins (every ID of a fanned-out row).
+LINK_SOURCES = ("crown", "oasys")
 
 
 def run_marginals(
@@ -218,8 +224,9 @@ def run_marginals(
             .filter(pl.col("source_dataset").cast(pl.String).is_in(LINK_SOURCES))
             .collect()
         )
+    ids = pl.scan_parquet(paths["person_ids"])
     linked = {t: pl.read_parquet(paths[t]) for t in LINKED_CALIBRATION_TABLES if paths.get(t)}
-    measures = marginal_measures(crown, first_year, last_year, mags, link, linked)
+    measures = marginal_measures(crown, first_year, last_year, mags, link, linked, ids)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     measures.write_parquet(out)
     return measures

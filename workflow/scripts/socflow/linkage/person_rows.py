@@ -28,20 +28,21 @@ MANIFEST = "manifest.json"
 def prepare_person_rows(
     crown: pl.DataFrame,
     mags: pl.DataFrame | None,
-    link: pl.DataFrame | pl.LazyFrame,
+    ids: pl.DataFrame | pl.LazyFrame,
     linked_tables: dict[str, pl.DataFrame],
     s: Settings,
 ) -> dict[str, pl.DataFrame]:
     """The court rows (key `COURT`) and each linked table's rows (or persons) with person_id.
 
     `linked_tables` holds the linked tables the extract has; `mags` is None without the
-    magistrates' table; `link` may be lazy (then each source's rows are read on their own).
+    magistrates' table; `ids` is the person lookup of rule person_ids (lazy: each source's rows
+    are read on their own) or a linking table (`socflow.linkage.linked.person_ids`).
     """
-    out = {COURT: court_rows(crown, mags if mags is not None else crown.clear(), link, s)}
+    out = {COURT: court_rows(crown, mags if mags is not None else crown.clear(), ids, s)}
     for d in LINKED_DATASETS:
         if d.table not in linked_tables:
             continue
-        rows = person_rows(linked_tables[d.table], link, DATASET_OF[d.table], s.fanout_rule)
+        rows = person_rows(linked_tables[d.table], ids, DATASET_OF[d.table], s.fanout_rule)
         if d.table not in ROWS_KEPT:
             rows = rows.select("person_id").unique().sort("person_id")
         out[d.table] = rows

@@ -38,6 +38,7 @@ from socflow.linkage.results import Results
 from socflow.linkage.settings import Settings
 from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
+from socflow.persons import person_lookup
 from socflow.sdc.thresholds import SdcThresholds
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def analyse(
     """Run every analysis the inputs allow. `linked_tables` holds the linked tables the extract
     has (absent ones are left out); `mags` is None without the magistrates' table. The same as
     the two rules: `prepare_person_rows` (linkage_person_rows), then `analyse_persons`."""
-    rows = prepare_person_rows(crown, mags, link, linked_tables, s)
+    rows = prepare_person_rows(crown, mags, person_lookup(link), linked_tables, s)
     return analyse_persons(cohort, cohort_flow, crown, rows, s, thr, with_mags=mags is not None)
 
 
@@ -159,8 +160,8 @@ def run_person_rows(
         mags = read_ingested(paths["mags"], "mags_defendant_cases", MAGS_HISTORY_COLUMNS)
     linked = read_linked_tables(paths, present)
     log.info("linked tables read: %s", ", ".join(linked) or "none")
-    # Lazy: each source's rows of the linking table are read when they are resolved.
-    rows = prepare_person_rows(crown, mags, pl.scan_parquet(paths["link"]), linked, s)
+    # Lazy: each source's person IDs are read when its rows are joined.
+    rows = prepare_person_rows(crown, mags, pl.scan_parquet(paths["person_ids"]), linked, s)
     for name, frame in rows.items():
         log.info("%s: %d rows with a person", name, frame.height)
     write_person_rows(rows, mags is not None, out_dir)
