@@ -20,7 +20,7 @@ rule calibration_marginals:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 8),
+        mem_mb=mem_mb(500, 6.5),
         runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],
@@ -47,7 +47,7 @@ rule calibration:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 8),
+        mem_mb=mem_mb(500, 60),
         runtime=runtime(10, 30),
     params:
         first_year=config["describe"]["first_year"],

@@ -18,7 +18,7 @@ rule linkage_cohort:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        mem_mb=mem_mb(500, 2.5),
         runtime=runtime(10, 30),
     params:
         linkage=RUN["linkage"],
@@ -41,7 +41,7 @@ rule linkage_person_rows:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        mem_mb=mem_mb(500, 7),
         runtime=runtime(10, 30),
     params:
         linkage=RUN["linkage"],
@@ -67,7 +67,7 @@ rule linkage:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        mem_mb=mem_mb(500, 10),
         runtime=runtime(10, 30),
     params:
         linkage=RUN["linkage"],
