@@ -1,6 +1,9 @@
 # Synthetic runs only: how close the synthetic extracts come to the published picture of the
 # courts and of the linked prison data (resources/synthetic/calibration_targets.csv), computed by
 # the headline-measure code the report uses. The report shows the table in its synthetic-data box.
+# calibration_marginals does not read the SOC flags: an edit of the code list re-runs only the
+# headline measures (calibration). Peaks at `full` (/usr/bin/time): calibration_marginals
+# 4.1 GB, calibration 2.1 GB.
 
 
 rule calibration_marginals:
