@@ -20,6 +20,8 @@ import yaml
 from socflow import calibration as cal
 from socflow import headline as hl
 from socflow import survival as sv
+from socflow.calibration_linked import INCIDENT_MEASURES
+from socflow.persons import write_person_lookup
 
 REPO = Path(__file__).resolve().parents[1]
 TARGETS = REPO / "resources" / "synthetic" / "calibration_targets.csv"
@@ -121,7 +123,31 @@ def tiny_calibration(tiny_canonical):
         pl.col("age_at_offence").cast(pl.Float64).std().alias("sd"),
         (pl.len() / pl.col("case_id").n_unique()).alias("per_case"),
     )
-    return measures, cal.load_targets(TARGETS), spread
+    return measures, cal.load_targets(TARGETS), spread, inputs
+
+
+def test_the_two_rules_give_the_whole_calibration_table(tiny_canonical, tiny_calibration, tmp_path):
+    """calibration_marginals (flag-independent, reading only the columns and link sources it
+    needs) then calibration, through their files, give the table of the whole computation."""
+    measures, targets, _, inputs = tiny_calibration
+    t = tiny_canonical
+    paths = {"targets": str(TARGETS)}
+    frames = {"crown": t["crown_defendant_cases"], "mags": t["mags_defendant_cases"],
+              "link": t["xjs_link"], "flags": t["flags"], "follow_up": inputs.follow_up,
+              **{name: t[name] for name in cal.LINKED_CALIBRATION_TABLES}}  # fmt: skip
+    for name, frame in frames.items():
+        paths[name] = str(tmp_path / f"{name}.parquet")
+        frame.write_parquet(paths[name])
+    paths["person_ids"] = str(tmp_path / "person_ids.parquet")
+    write_person_lookup(paths["link"], paths["person_ids"])
+    paths["marginals"] = str(tmp_path / "marginals.parquet")
+    marginals = cal.run_marginals(paths, 2013, 2020, paths["marginals"])
+    assert set(marginals["measure"]) == {
+        "crown_to_mags_rows", "returning_defendants", "oasys_match_crown_custody",
+        *INCIDENT_MEASURES,
+    }  # fmt: skip
+    table = cal.run_calibration(paths, 2013, 2020, tmp_path / "calibration.csv")
+    assert table.equals(cal.calibration_table(measures, targets))
 
 
 def _standard_error(row: dict, spread: dict[str, tuple[float, float]]) -> float:
@@ -139,7 +165,7 @@ def _standard_error(row: dict, spread: dict[str, tuple[float, float]]) -> float:
 
 
 def test_tiny_world_is_calibrated(tiny_calibration):
-    measures, targets, spread = tiny_calibration
+    measures, targets, spread, _ = tiny_calibration
     sd = {r[0]: (r[1], r[2]) for r in spread.iter_rows()}
     table = cal.calibration_table(measures, targets)
     assert table.filter(pl.col("within") == "not computed").height == 0

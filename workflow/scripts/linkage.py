@@ -14,20 +14,16 @@ log = setup(snakemake)
 from socflow.linkage import LinkageConfigError, run_linkage  # noqa: E402
 from socflow.mapping import LinkError  # noqa: E402
 
-TABLES = ("prison_journeys", "oasys_assessments", "probation_starts", "pnc_events")
 try:
     run_linkage(
         paths={
             "cohort": snakemake.input.cohort,
             "cohort_flow": snakemake.input.cohort_flow,
             "crown": snakemake.input.crown,
-            "link": snakemake.input.link,
-            "mags": snakemake.input.get("mags"),
-            **{t: snakemake.input.get(t) for t in TABLES},
+            "person_rows": snakemake.input.person_rows,
         },
         cfg=snakemake.params.linkage,
         sdc=snakemake.params.sdc,
-        present=snakemake.params.present,
         out_summary=snakemake.output.summary,
         out_candidates=snakemake.output.candidates,
     )

@@ -18,7 +18,7 @@ try:
     run_cohort(
         paths={
             "crown": snakemake.input.crown,
-            "link": snakemake.input.link,
+            "person_ids": snakemake.input.person_ids,
             "flags": snakemake.input.flags,
         },
         cfg=snakemake.params.linkage,

@@ -18,7 +18,8 @@ import polars as pl
 
 from socflow.calibration_linked import incident_rates, oasys_match
 from socflow.headline import ALL, SCHEMA, HeadlineInputs, headline_measures
-from socflow.survival import attach_person_ids, resolve_person_ids
+from socflow.persons import person_ids_of, person_lookup
+from socflow.survival import attach_person_ids
 
 TARGET_COLUMNS = ("measure", "population", "definition", "target", "tolerance", "source")
 OUTPUT_COLUMNS = ("measure", "population", "target", "synthetic", "tolerance", "within")
@@ -83,18 +84,24 @@ def _one(measure: str, numerator: int, base: int, unit: str) -> pl.DataFrame:
 
 
 def returning_defendants(
-    mags: pl.DataFrame, link: pl.DataFrame, fanout_rule: str = "smallest"
+    mags: pl.DataFrame, ids: pl.DataFrame | pl.LazyFrame, fanout_rule: str = "smallest"
 ) -> pl.DataFrame:
     """Share of people whose first magistrates' criminal case was disposed of in 2011 who had
     another magistrates' criminal case disposed of after it, by the end of 2019.
 
-    People are the linking table's cross-justice IDs, resolved as the re-appearance stage does
-    (`socflow.survival.resolve_person_ids`); breaches and civil applications are not cases.
+    People are the cross-justice IDs of the person lookup of rule person_ids (`ids`; or of a
+    linking table, resolved here as that rule does), as the re-appearance stage reads them;
+    breaches and civil applications are not cases.
     """
-    rows = attach_person_ids(mags, resolve_person_ids(link, "mags", fanout_rule)).filter(
-        pl.col("person_id").is_not_null()
-        & (pl.col("proceeding_type").cast(pl.String) == "criminal")
+    schema = ids.collect_schema() if isinstance(ids, pl.LazyFrame) else ids.schema
+    lookup = ids if "n_ids" in schema else person_lookup(ids)
+    # Criminal cases first: the person IDs are joined to the rows counted only.
+    criminal = mags.filter(
+        (pl.col("proceeding_type").cast(pl.String) == "criminal")
         & pl.col("disposal_date").is_not_null()
+    )
+    rows = attach_person_ids(criminal, person_ids_of(lookup, "mags", fanout_rule)).filter(
+        pl.col("person_id").is_not_null()
     )
     first = rows.group_by("person_id").agg(pl.col("disposal_date").min().alias("first"))
     cohort = first.filter(pl.col("first").dt.year() == RETURNING_COHORT_YEAR)
@@ -130,25 +137,47 @@ def calibration_measures(
     linked: dict[str, pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """The headline measures and the extra marginals, in the headline schema; with `linked`
-    (ingested linked tables by name), the incident rates and OASys coverage too."""
-    parts = [headline_measures(inputs).drop("label")]
+    (ingested linked tables by name), the incident rates and OASys coverage too. The same as
+    the two rules: `marginal_measures` (calibration_marginals), then `with_headline`."""
+    marginals = marginal_measures(
+        inputs.crown, inputs.first_year, inputs.last_year, mags, link, linked
+    )
+    return with_headline(inputs, marginals)
+
+
+def marginal_measures(
+    crown: pl.DataFrame,
+    first_year: int,
+    last_year: int,
+    mags: pl.DataFrame | None = None,
+    link: pl.DataFrame | None = None,
+    linked: dict[str, pl.DataFrame] | None = None,
+    ids: pl.DataFrame | pl.LazyFrame | None = None,
+) -> pl.DataFrame:
+    """The measures that do not depend on the SOC flags (headline schema without `label`):
+    Crown rows per magistrates' row, returning defendants, and with `linked` the incident rates
+    and OASys coverage (study years `first_year`-`last_year`). `crown` needs row_id,
+    sentence_type and disposal_date only. Returning defendants read the person lookup `ids`
+    (rule person_ids) when given, else resolve `link`; the OASys coverage joins the linking
+    table's Crown Court and OASys rows as they are."""
+    parts = [pl.DataFrame(schema=SCHEMA)]
     if mags is not None:
-        parts.append(crown_to_mags_rows(inputs.crown, mags))
-        if link is not None:
-            parts.append(returning_defendants(mags, link))
+        parts.append(crown_to_mags_rows(crown, mags))
+        if ids is not None or link is not None:
+            parts.append(returning_defendants(mags, ids if ids is not None else link))
     linked = linked or {}
     if "prison_incidents" in linked and "prison_establishment_spells" in linked:
         parts.append(
             incident_rates(linked["prison_incidents"], linked["prison_establishment_spells"])
         )
     if "oasys_assessments" in linked and link is not None:
-        parts.append(
-            oasys_match(
-                inputs.crown, link, linked["oasys_assessments"], inputs.first_year,
-                inputs.last_year,
-            )
-        )  # fmt: skip
+        parts.append(oasys_match(crown, link, linked["oasys_assessments"], first_year, last_year))
     return pl.concat(parts)
+
+
+def with_headline(inputs: HeadlineInputs, marginals: pl.DataFrame) -> pl.DataFrame:
+    """The headline measures (which read the SOC flags), then the marginals."""
+    return pl.concat([headline_measures(inputs).drop("label"), marginals])
 
 
 def calibration_table(measures: pl.DataFrame, targets: pl.DataFrame) -> pl.DataFrame:
@@ -173,11 +202,41 @@ def calibration_table(measures: pl.DataFrame, targets: pl.DataFrame) -> pl.DataF
     return joined.with_columns(within.alias("within")).select(OUTPUT_COLUMNS)
 
 
+# Columns the marginals read (`marginal_measures`).
+CROWN_MARGINAL_COLUMNS = ["row_id", "sentence_type", "disposal_date"]
+MAGS_MARGINAL_COLUMNS = ["row_id", "case_id", "proceeding_type", "disposal_date"]
+# Sources of the linking table the OASys coverage joins (every ID of a fanned-out row).
+LINK_SOURCES = ("crown", "oasys")
+
+
+def run_marginals(
+    paths: dict[str, str | None], first_year: int, last_year: int, out: str | Path
+) -> pl.DataFrame:
+    """Rule calibration_marginals: the flag-independent measures, written once."""
+    crown = pl.read_parquet(paths["crown"], columns=CROWN_MARGINAL_COLUMNS)
+    mags = (
+        pl.read_parquet(paths["mags"], columns=MAGS_MARGINAL_COLUMNS) if paths.get("mags") else None
+    )
+    link = None
+    if paths.get("link"):
+        link = (
+            pl.scan_parquet(paths["link"])
+            .filter(pl.col("source_dataset").cast(pl.String).is_in(LINK_SOURCES))
+            .collect()
+        )
+    ids = pl.scan_parquet(paths["person_ids"])
+    linked = {t: pl.read_parquet(paths[t]) for t in LINKED_CALIBRATION_TABLES if paths.get(t)}
+    measures = marginal_measures(crown, first_year, last_year, mags, link, linked, ids)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    measures.write_parquet(out)
+    return measures
+
+
 def run_calibration(
     paths: dict[str, str | None], first_year: int, last_year: int, out: str | Path
 ) -> pl.DataFrame:
-    """The rule's work: read the stage outputs and the targets, write the calibration table."""
-    mags_cols = ["row_id", "case_id", "proceeding_type", "disposal_date"]
+    """Rule calibration: the headline measures from the stage outputs, the marginals
+    (`run_marginals`), and the targets; writes the calibration table."""
     inputs = HeadlineInputs(
         crown=pl.read_parquet(paths["crown"]),
         flags=pl.read_parquet(paths["flags"]),
@@ -186,12 +245,8 @@ def run_calibration(
         last_year=last_year,
         recall=pl.read_parquet(paths["recall"]) if paths.get("recall") else None,
     )
-    mags = pl.read_parquet(paths["mags"], columns=mags_cols) if paths.get("mags") else None
-    link = pl.read_parquet(paths["link"]) if paths.get("link") else None
-    linked = {t: pl.read_parquet(paths[t]) for t in LINKED_CALIBRATION_TABLES if paths.get(t)}
-    table = calibration_table(
-        calibration_measures(inputs, mags, link, linked), load_targets(paths["targets"])
-    )
+    measures = with_headline(inputs, pl.read_parquet(paths["marginals"]))
+    table = calibration_table(measures, load_targets(paths["targets"]))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     table.write_csv(out, float_precision=4)
     return table

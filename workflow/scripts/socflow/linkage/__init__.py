@@ -19,14 +19,15 @@ the linking table (`xjs_link`); socflow consumes these IDs and never re-links.
   extract when one is mapped.
 
 Layout (one question per module): `settings` (config), `cohort` (the linked cohort), `linked`
-(rows of the linked tables with their person), `balance` (standardised differences),
+(rows of the linked tables with their person), `person_rows` (every row the stage reads with
+its person, written once by a flag-independent rule), `balance` (standardised differences),
 `diagnostics`, `profiles`, `need_models`, `history`, `results`, `candidates` (outputs for
 disclosure), `run` (the stage and the rule's entry point). Method note:
 docs/methods/linkage.md.
 """
 
 from socflow.linkage.cohort import COHORT_SCHEMA, build_cohort, run_cohort
-from socflow.linkage.run import analyse, run_linkage
+from socflow.linkage.run import analyse, analyse_persons, run_linkage, run_person_rows
 from socflow.linkage.settings import LinkageConfigError, Settings
 
 __all__ = [
@@ -34,7 +35,9 @@ __all__ = [
     "LinkageConfigError",
     "Settings",
     "analyse",
+    "analyse_persons",
     "build_cohort",
     "run_cohort",
     "run_linkage",
+    "run_person_rows",
 ]

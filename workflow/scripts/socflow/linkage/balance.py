@@ -40,18 +40,31 @@ def standardised_differences(
     names = list(kinds)
     if not names:
         return _empty()
-    long = (
+    # One wide aggregation per group: unpivoting every characteristic into one long column
+    # would copy the whole table once per characteristic.
+    stats_of = {"n": lambda x: x.count(), "m": lambda x: x.mean(),
+                "v": lambda x: x.var(ddof=1), "k": lambda x: (x != 0).sum()}  # fmt: skip
+    wide = (
         features.select(pl.col(group).alias("_g"), *[pl.col(c).cast(pl.Float64) for c in names])
         .drop_nulls("_g")
-        .unpivot(index="_g", on=names, variable_name="characteristic", value_name="x")
-        .drop_nulls("x")
+        .group_by("_g")
+        .agg(
+            fn(pl.col(c)).alias(f"{i}:{stat}")
+            for i, c in enumerate(names)
+            for stat, fn in stats_of.items()
+        )
     )
-    per_group = long.group_by("characteristic", "_g").agg(
-        pl.len().alias("n"),
-        pl.col("x").mean().alias("m"),
-        pl.col("x").var(ddof=1).alias("v"),
-        (pl.col("x") != 0).sum().alias("k"),
-    )
+    per_group = pl.concat(
+        [
+            wide.select(
+                pl.lit(c).alias("characteristic"),
+                "_g",
+                *[pl.col(f"{i}:{stat}").alias(stat) for stat in stats_of],
+            )
+            for i, c in enumerate(names)
+        ],
+        how="vertical_relaxed",
+    ).filter(pl.col("n") > 0)
     frame = pl.DataFrame(
         {"characteristic": names, "kind": [kinds[c] for c in names]},
         schema={"characteristic": pl.String, "kind": pl.String},

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import polars as pl
 
+from socflow.linkage.linked import person_ids
 from socflow.linkage.settings import LinkageConfigError, Settings
 from socflow.mapping import check_link_matches
 from socflow.survival.cohort import filter_with_flow
-from socflow.survival.linking import attach_person_ids, resolve_person_ids
+from socflow.survival.linking import attach_person_ids
 from socflow.survival.settings import str_col
 
 log = logging.getLogger(__name__)
@@ -52,21 +53,22 @@ CROWN_COLUMNS = (
 
 
 def build_cohort(
-    crown: pl.DataFrame, link: pl.DataFrame, flags: pl.DataFrame, s: Settings
+    crown: pl.DataFrame, ids: pl.DataFrame | pl.LazyFrame, flags: pl.DataFrame, s: Settings
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The linked cohort (columns `COHORT_SCHEMA`, sorted by person_id) and its flow.
 
-    `crown` is the ingested Crown Court table, `link` the linking table, `flags` the SOC
-    stage's flags (`soc`: the primary definition). The flow counts defendant-cases and linked
+    `crown` is the ingested Crown Court table, `ids` the person lookup of rule person_ids (or a
+    linking table: `socflow.linkage.linked.person_ids`), `flags` the SOC stage's flags (`soc`:
+    the primary definition). The flow counts defendant-cases and linked
     persons (distinct cross-justice IDs) left after each step.
     """
     if "soc" not in flags.columns:
         raise LinkageConfigError(
             "results/soc/defendant_cases.parquet has no column 'soc' (the primary definition)"
         )
-    ids = resolve_person_ids(link, "crown", s.fanout_rule)
-    check_link_matches(ids, crown, "crown", "crown_defendant_cases")
-    rows = attach_person_ids(_with_columns(crown), ids).join(
+    resolved = person_ids(ids, "crown", s.fanout_rule)
+    check_link_matches(resolved, crown, "crown", "crown_defendant_cases")
+    rows = attach_person_ids(_with_columns(crown), resolved).join(
         flags.select("defendant_on_case_id", "soc"), on="defendant_on_case_id", how="left"
     )
     steps: list[tuple[str, pl.Expr | None]] = [
@@ -151,13 +153,13 @@ def _with_columns(crown: pl.DataFrame) -> pl.DataFrame:
 def run_cohort(
     paths: dict[str, str], cfg: dict, out_cohort: str | Path, out_flow: str | Path
 ) -> pl.DataFrame:
-    """Rule linkage_cohort: read the Crown table, link and flags; write cohort and flow."""
+    """Rule linkage_cohort: read the Crown table, person IDs and flags; write cohort and flow."""
     s = Settings.from_config(cfg)
     crown = pl.read_parquet(paths["crown"])
     crown = crown.select([c for c in CROWN_COLUMNS if c in crown.columns])
     cohort, flow = build_cohort(
         crown,
-        pl.read_parquet(paths["link"]),
+        pl.scan_parquet(paths["person_ids"]),
         pl.read_parquet(paths["flags"], columns=["defendant_on_case_id", "soc"]),
         s,
     )

@@ -17,8 +17,8 @@ import polars as pl
 
 from socflow.linkage.balance import BINARY, CONTINUOUS, COUNT, standardised_differences
 from socflow.linkage.diagnostics import soc_status
+from socflow.linkage.linked import person_ids
 from socflow.linkage.settings import SOC_LABEL, Settings
-from socflow.survival.linking import attach_person_ids, resolve_person_ids
 from socflow.survival.settings import str_col
 
 COURT_MEASURES = {
@@ -58,9 +58,10 @@ def index_start(cohort: pl.DataFrame, crown: pl.DataFrame) -> pl.DataFrame:
 
 
 def court_rows(
-    crown: pl.DataFrame, mags: pl.DataFrame, link: pl.DataFrame, s: Settings
+    crown: pl.DataFrame, mags: pl.DataFrame, ids: pl.DataFrame | pl.LazyFrame, s: Settings
 ) -> pl.DataFrame:
-    """Every court row with a cross-justice person: person_id, source, case_id,
+    """Every court row with a cross-justice person (`ids`: the person lookup or a linking
+    table, `socflow.linkage.linked.person_ids`): person_id, source, case_id,
     disposal_date, age_at_offence, convicted, custody. Magistrates' breaches and civil
     applications are not appearances for an offence and are left out."""
     parts = []
@@ -72,8 +73,10 @@ def court_rows(
             rows = rows.filter(
                 str_col("proceeding_type").is_null() | (str_col("proceeding_type") == "criminal")
             )
-        ids = resolve_person_ids(link, source, s.fanout_rule)
-        linked = attach_person_ids(rows, ids).drop_nulls("person_id")
+        resolved = person_ids(ids, source, s.fanout_rule)
+        linked = rows.join(
+            resolved.select("row_id", "person_id"), on="row_id", how="inner", maintain_order="left"
+        ).drop_nulls("person_id")
         parts.append(
             linked.select(
                 "person_id",

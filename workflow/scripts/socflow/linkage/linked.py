@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from socflow.mapping import check_link_matches
-from socflow.survival.linking import resolve_person_ids
+from socflow.persons import person_ids_of, person_lookup
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,20 @@ LINKED_DATASETS: tuple[LinkedDataset, ...] = (
 DATASET_OF = {d.table: d for d in LINKED_DATASETS}
 
 
+def person_ids(ids: pl.DataFrame | pl.LazyFrame, source: str, fanout_rule: str) -> pl.DataFrame:
+    """row_id, person_id and n_ids of the rows of `source`: from the person lookup that rule
+    person_ids writes (`socflow.persons`; lazy, only that source's rows are read), or from a
+    linking table (source_dataset, row_id, person_id), resolved here as that rule does."""
+    schema = ids.collect_schema() if isinstance(ids, pl.LazyFrame) else ids.schema
+    lookup = ids if "n_ids" in schema else person_lookup(ids)
+    return person_ids_of(lookup, source, fanout_rule)
+
+
 def person_rows(
-    rows: pl.DataFrame, link: pl.DataFrame, dataset: LinkedDataset, fanout_rule: str
+    rows: pl.DataFrame,
+    ids: pl.DataFrame | pl.LazyFrame,
+    dataset: LinkedDataset,
+    fanout_rule: str,
 ) -> pl.DataFrame:
     """The rows of a linked table that carry a cross-justice person ID, with `person_id`.
 
@@ -38,9 +50,11 @@ def person_rows(
     linking table does not reach cannot be attributed to anyone and are dropped. A linking table
     whose rows of this source match no row of the table is a mapping error.
     """
-    ids = resolve_person_ids(link, dataset.source, fanout_rule)
-    check_link_matches(ids, rows, dataset.source, dataset.table)
-    return rows.join(ids.select("row_id", "person_id"), on="row_id", how="inner")
+    resolved = person_ids(ids, dataset.source, fanout_rule)
+    check_link_matches(resolved, rows, dataset.source, dataset.table)
+    return rows.join(
+        resolved.select("row_id", "person_id"), on="row_id", how="inner", maintain_order="left"
+    )
 
 
 def persons_found(cohort: pl.DataFrame, linked: dict[str, pl.DataFrame]) -> pl.DataFrame:

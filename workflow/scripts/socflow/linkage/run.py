@@ -16,13 +16,18 @@ from socflow.linkage.history import (
     COURT_MEASURES,
     PNC_MEASURES,
     court_history,
-    court_rows,
     history_summary,
     index_start,
     pnc_history,
 )
-from socflow.linkage.linked import DATASET_OF, LINKED_DATASETS, person_rows, persons_found
+from socflow.linkage.linked import LINKED_DATASETS, persons_found
 from socflow.linkage.need_models import fit_need_models
+from socflow.linkage.person_rows import (
+    COURT,
+    prepare_person_rows,
+    read_manifest,
+    write_person_rows,
+)
 from socflow.linkage.profiles import (
     nearest_assessment,
     need_shares,
@@ -33,12 +38,15 @@ from socflow.linkage.results import Results
 from socflow.linkage.settings import Settings
 from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
+from socflow.persons import person_lookup
 from socflow.sdc.thresholds import SdcThresholds
 
 log = logging.getLogger(__name__)
 CROWN_HISTORY_COLUMNS = ["row_id", "defendant_on_case_id", "case_id", "offence_date",
                          "receipt_date", "disposal_date", "age_at_offence", "outcome_group",
                          "sentence_type"]  # fmt: skip
+# The index case's dates (`index_start`).
+INDEX_COLUMNS = ["defendant_on_case_id", "offence_date", "receipt_date", "disposal_date"]
 MAGS_HISTORY_COLUMNS = ["row_id", "case_id", "proceeding_type", "disposal_date",
                         "age_at_offence", "outcome_group", "sentence_type"]  # fmt: skip
 
@@ -54,13 +62,26 @@ def analyse(
     thr: SdcThresholds,
 ) -> Results:
     """Run every analysis the inputs allow. `linked_tables` holds the linked tables the extract
-    has (absent ones are left out); `mags` is None without the magistrates' table."""
+    has (absent ones are left out); `mags` is None without the magistrates' table. The same as
+    the two rules: `prepare_person_rows` (linkage_person_rows), then `analyse_persons`."""
+    rows = prepare_person_rows(crown, mags, person_lookup(link), linked_tables, s)
+    return analyse_persons(cohort, cohort_flow, crown, rows, s, thr, with_mags=mags is not None)
+
+
+def analyse_persons(
+    cohort: pl.DataFrame,
+    cohort_flow: pl.DataFrame,
+    crown: pl.DataFrame,
+    rows: dict[str, pl.DataFrame],
+    s: Settings,
+    thr: SdcThresholds,
+    with_mags: bool = True,
+) -> Results:
+    """Every analysis, from the rows already resolved to persons (`prepare_person_rows`: key
+    `court` and one per linked table present). `crown` needs the index case's dates only."""
     t0 = time.perf_counter()
-    r = Results(settings=s, cohort_flow=cohort_flow, with_mags=mags is not None)
-    linked = {
-        t: person_rows(rows, link, DATASET_OF[t], s.fanout_rule)
-        for t, rows in linked_tables.items()
-    }
+    r = Results(settings=s, cohort_flow=cohort_flow, with_mags=with_mags)
+    linked = {t: frame for t, frame in rows.items() if t != COURT}
     found = persons_found(cohort, linked)
     datasets = {f"found_{d.table}": d.label for d in LINKED_DATASETS if d.table in linked}
     if "oasys_assessments" in linked:
@@ -80,8 +101,7 @@ def analyse(
         r.found = found_shares(found, datasets, s.confidence_level)
         r.balance = linked_balance(found, datasets, s.confidence_level)
     with_start = index_start(cohort, crown)
-    rows = court_rows(crown, mags if mags is not None else crown.clear(), link, s)
-    history, r.history_coverage = court_history(with_start, rows, s, with_mags=mags is not None)
+    history, r.history_coverage = court_history(with_start, rows[COURT], s, with_mags=with_mags)
     r.court_history = history_summary(history, COURT_MEASURES, s.confidence_level)
     if "pnc_events" in linked:
         pnc = pnc_history(with_start, linked["pnc_events"])
@@ -113,29 +133,56 @@ def summary(r: Results, cohort: pl.DataFrame) -> dict[str, Any]:
     return out
 
 
-def read_inputs(
+def read_linked_tables(
     paths: dict[str, str | None], present: dict[str, list[str]] | None = None
-) -> dict[str, Any]:
-    """The stage's inputs; the linked tables and the magistrates' table only where given, and
-    of a linked table only the columns the extract has (`present`; all when not given)."""
-    crown = pl.read_parquet(paths["crown"])
-    crown = crown.select([c for c in CROWN_HISTORY_COLUMNS if c in crown.columns])
-    mags = None
-    if paths.get("mags"):
-        mags = read_ingested(paths["mags"], "mags_defendant_cases", MAGS_HISTORY_COLUMNS)
+) -> dict[str, pl.DataFrame]:
+    """The linked tables given in `paths`, of each only the columns the extract has
+    (`present`; all when not given)."""
     linked = {}
     for d in LINKED_DATASETS:
         if paths.get(d.table):
             columns = None if present is None else list(present.get(d.table, [])) or None
             linked[d.table] = pl.read_parquet(paths[d.table], columns=columns)
+    return linked
+
+
+def run_person_rows(
+    paths: dict[str, str | None],
+    cfg: dict[str, Any],
+    out_dir: str | Path,
+    present: dict[str, list[str]] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Rule linkage_person_rows: every dataset's rows with their person (flag-independent)."""
+    s = Settings.from_config(cfg)
+    crown = _read_columns(paths["crown"], CROWN_HISTORY_COLUMNS)
+    mags = None
+    if paths.get("mags"):
+        mags = read_ingested(paths["mags"], "mags_defendant_cases", MAGS_HISTORY_COLUMNS)
+    linked = read_linked_tables(paths, present)
+    log.info("linked tables read: %s", ", ".join(linked) or "none")
+    # Lazy: each source's person IDs are read when its rows are joined.
+    rows = prepare_person_rows(crown, mags, pl.scan_parquet(paths["person_ids"]), linked, s)
+    for name, frame in rows.items():
+        log.info("%s: %d rows with a person", name, frame.height)
+    write_person_rows(rows, mags is not None, out_dir)
+    return rows
+
+
+def read_person_rows(out_dir: str | Path, cohort: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The rows `run_person_rows` wrote, of the cohort's persons only."""
+    persons = cohort.select("person_id").lazy()
     return {
-        "cohort": pl.read_parquet(paths["cohort"]),
-        "cohort_flow": pl.read_csv(paths["cohort_flow"]),
-        "crown": crown,
-        "mags": mags,
-        "link": pl.read_parquet(paths["link"]),
-        "linked": linked,
+        name: pl.scan_parquet(Path(out_dir) / f"{name}.parquet")
+        .join(persons, on="person_id", how="semi", maintain_order="left")
+        .collect()
+        for name in read_manifest(out_dir)["tables"]
     }
+
+
+def _read_columns(path: str | Path, columns: list[str]) -> pl.DataFrame:
+    """The given columns of a Parquet file, those it has."""
+    present = pl.read_parquet_schema(path)
+    return pl.read_parquet(path, columns=[c for c in columns if c in present])
 
 
 def run_linkage(
@@ -144,16 +191,20 @@ def run_linkage(
     sdc: dict[str, Any],
     out_summary: str | Path,
     out_candidates: str | Path,
-    present: dict[str, list[str]] | None = None,
 ) -> Results:
-    """Rule linkage: read the inputs, analyse, write the summary and the candidates."""
+    """Rule linkage: the cohort joined to the rows `run_person_rows` wrote; every analysis,
+    the summary and the candidates."""
     s = Settings.from_config(cfg)
     thr = SdcThresholds.from_config(sdc)
-    data = read_inputs(paths, present)
-    log.info("linked tables read: %s", ", ".join(data["linked"]) or "none")
-    r = analyse(data["cohort"], data["cohort_flow"], data["crown"], data["mags"], data["link"],
-                data["linked"], s, thr)  # fmt: skip
-    info = summary(r, data["cohort"])
+    cohort = pl.read_parquet(paths["cohort"])
+    rows = read_person_rows(paths["person_rows"], cohort)
+    with_mags = bool(read_manifest(paths["person_rows"])["with_mags"])
+    log.info("linked tables: %s", ", ".join(t for t in rows if t != COURT) or "none")
+    r = analyse_persons(
+        cohort, pl.read_csv(paths["cohort_flow"]), _read_columns(paths["crown"], INDEX_COLUMNS),
+        rows, s, thr, with_mags=with_mags,
+    )  # fmt: skip
+    info = summary(r, cohort)
     for key, value in info.items():
         log.info("%s: %s", key, value)
     Path(out_summary).parent.mkdir(parents=True, exist_ok=True)

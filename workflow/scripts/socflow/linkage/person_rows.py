@@ -1,0 +1,70 @@
+"""The rows of every dataset the stage reads, each with its cross-justice person.
+
+Nothing here depends on SOC status, so the rule `linkage_person_rows` writes these once and an
+edit of the SOC code list re-runs only the joins to the cohort (rule `linkage`). Court rows are
+those of the criminal histories (`socflow.linkage.history.court_rows`); of the OASys and PNC
+tables every row with a person is kept (the profiles and PNC histories read the rows); of the
+other linked tables only which persons they hold is needed (`persons_found`), so only the
+distinct persons are kept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from socflow.linkage.history import court_rows
+from socflow.linkage.linked import DATASET_OF, LINKED_DATASETS, person_rows
+from socflow.linkage.settings import LinkageConfigError, Settings
+
+COURT = "court"
+# Linked tables whose rows are analysed; of the others only the distinct persons are kept.
+ROWS_KEPT = ("oasys_assessments", "pnc_events")
+MANIFEST = "manifest.json"
+
+
+def prepare_person_rows(
+    crown: pl.DataFrame,
+    mags: pl.DataFrame | None,
+    ids: pl.DataFrame | pl.LazyFrame,
+    linked_tables: dict[str, pl.DataFrame],
+    s: Settings,
+) -> dict[str, pl.DataFrame]:
+    """The court rows (key `COURT`) and each linked table's rows (or persons) with person_id.
+
+    `linked_tables` holds the linked tables the extract has; `mags` is None without the
+    magistrates' table; `ids` is the person lookup of rule person_ids (lazy: each source's rows
+    are read on their own) or a linking table (`socflow.linkage.linked.person_ids`).
+    """
+    out = {COURT: court_rows(crown, mags if mags is not None else crown.clear(), ids, s)}
+    for d in LINKED_DATASETS:
+        if d.table not in linked_tables:
+            continue
+        rows = person_rows(linked_tables[d.table], ids, DATASET_OF[d.table], s.fanout_rule)
+        if d.table not in ROWS_KEPT:
+            rows = rows.select("person_id").unique().sort("person_id")
+        out[d.table] = rows
+    return out
+
+
+def write_person_rows(rows: dict[str, pl.DataFrame], with_mags: bool, out_dir: str | Path) -> None:
+    """One Parquet file per key of `rows`, and a manifest naming them (and whether the court
+    rows include the magistrates' court)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in rows.items():
+        frame.write_parquet(out / f"{name}.parquet")
+    manifest = {"tables": sorted(rows), "with_mags": with_mags}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def read_manifest(out_dir: str | Path) -> dict:
+    """The manifest `write_person_rows` wrote; a clear error when it is missing."""
+    path = Path(out_dir) / MANIFEST
+    if not path.is_file():
+        raise LinkageConfigError(
+            f"{path} is missing: the rule linkage_person_rows did not finish (rule linkage)"
+        )
+    return json.loads(path.read_text())
