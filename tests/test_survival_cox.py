@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from socflow import survival as sv
+from socflow.survival.efron import evaluate, risk_sets, sparse_design
 
 from .survival_helpers import make_settings, simulated_follow_up
 
@@ -120,8 +121,6 @@ def test_pooling_notes_name_the_level_merged_into():
 def test_sparse_design_evaluation_equals_the_dense_one(ties):
     """The sparse path (uncentred non-zero entries, centred afterwards) gives the dense
     evaluation's likelihood, score and information to rounding (relative 1e-12)."""
-    from socflow.survival.efron import evaluate, risk_sets, sparse_design
-
     rng = np.random.default_rng(5)
     n = 4000
     levels = [rng.integers(0, 5, size=n) for _ in range(3)]

@@ -105,18 +105,6 @@ def headline_inputs(wildcards):
     return inputs
 
 
-def calibration_linked_inputs(wildcards):
-    """The linked tables behind the incident-rate and OASys-coverage targets, where present."""
-    inputs = {}
-    if has("prison_incidents") and has("prison_establishment_spells"):
-        inputs.update(
-            linked_inputs("prison_incidents", "prison_establishment_spells"),
-        )
-    if has("oasys_assessments"):
-        inputs.update(linked_inputs("oasys_assessments"))
-    return inputs
-
-
 def calibration_recall(wildcards):
     """The custody stage's recall follow-up, when it runs (the headline recall row)."""
     if "custody" in PLAN.skipped_stages:

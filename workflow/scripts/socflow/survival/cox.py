@@ -90,12 +90,13 @@ def fit_cox(
     strata = strata or []
     times = frame[duration].to_numpy(dtype=float)
     events = frame[event].to_numpy(dtype=float)
-    raw = frame[columns].to_numpy(dtype=float)
-    centre = raw.mean(0)
-    x = np.ascontiguousarray(raw - centre)
+    x = np.ascontiguousarray(frame[columns].to_numpy(dtype=float))
+    centre = x.mean(0)
     rs = risk_sets(times, events, strata_codes(frame, strata), ties)
+    design = sparse_design(rs, x, centre)
+    x -= centre  # centred in place: one n x p array held, not two
     start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
-    solution = newton_raphson(rs, x, start, tolerance, design=sparse_design(rs, raw, centre))
+    solution = newton_raphson(rs, x, start, tolerance, design=design)
     beta = solution.beta
     variance = solution.variance
     if robust:

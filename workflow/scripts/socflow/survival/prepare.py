@@ -194,16 +194,12 @@ def read_cohort(in_dir: str | Path) -> Cohort:
     """The cohort folder `write_cohort` wrote."""
     d = Path(in_dir)
     summary = json.loads((d / SUMMARY_FILE).read_text())
-    stacked = pl.concat(
-        [pl.read_parquet(d / FOLLOW_UPS_FILE), pl.read_parquet(d / SENSITIVITY_FILE)],
-        how="diagonal",
-    )
     follow_ups = {}
     for v in summary["variants"]:
-        frame = stacked.filter(pl.col("variant") == v).drop("variant")
-        if v not in FULL_VARIANTS:
-            frame = frame.select(SENSITIVITY_COLUMNS)
-        follow_ups[v] = frame
+        file = FOLLOW_UPS_FILE if v in FULL_VARIANTS else SENSITIVITY_FILE
+        follow_ups[v] = (
+            pl.scan_parquet(d / file).filter(pl.col("variant") == v).drop("variant").collect()
+        )
     return Cohort(
         flow=pl.DataFrame(summary["flow"]),
         excluded=summary["excluded"],

@@ -98,6 +98,9 @@ def analyse_cohort(
     sensitivity = sensitivity_table(
         [(v, f) for v, f in follow_ups.items() if v not in (PRIMARY, ESTIMATED_RELEASE)], s
     )
+    # The sensitivity variants are done with: their memory goes before the Cox fits.
+    estimated = follow_ups.get(ESTIMATED_RELEASE)
+    del follow_ups
     t1 = time.perf_counter()
     cox = design = None
     error = ""
@@ -107,14 +110,9 @@ def analyse_cohort(
         except Exception as exc:  # a failed fit is reported, never fatal
             error = f"{type(exc).__name__}: {exc}"
             log.error("Cox model not fitted: %s", error)
-    if ESTIMATED_RELEASE in follow_ups:
+    if estimated is not None:
         sensitivity = pl.concat(
-            [
-                sensitivity,
-                estimated_release_rows(
-                    follow_ups[ESTIMATED_RELEASE], s, fit_model and cox is not None
-                ),
-            ]
+            [sensitivity, estimated_release_rows(estimated, s, fit_model and cox is not None)]
         )
     timings["cox"] = time.perf_counter() - t1
     coverage_rows = cohort.coverage_rows
