@@ -32,7 +32,19 @@ def test_continuous_predictions_equal_lifelines():
     )
 
 
-def test_large_grid_falls_back_to_lifelines(monkeypatch):
+@pytest.mark.parametrize("cells", [200, 1000, 7919])
+def test_grid_counted_in_chunks_of_predictions_equals_lifelines(monkeypatch, cells):
+    rng = np.random.default_rng(cells)
+    time = rng.integers(1, 50, size=3000).astype(float)
+    predicted = rng.integers(0, 400, size=3000) * 0.013
+    event = rng.random(3000) < 0.5
+    monkeypatch.setattr(concordance, "MAX_GRID_CELLS", cells)  # chunks of 4 to 161 predictions
+    assert concordance.concordance_index(time, predicted, event) == lifelines_index(
+        time, predicted, event
+    )
+
+
+def test_more_death_times_than_the_grid_falls_back_to_lifelines(monkeypatch):
     rng = np.random.default_rng(3)
     time = rng.integers(1, 40, size=500).astype(float)
     predicted = rng.normal(size=500)

@@ -46,7 +46,7 @@ rule person_ids:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 18),
+        mem_mb=mem_mb(500, 16),
         runtime=runtime(10, 30),
     script:
         "../scripts/person_ids.py"

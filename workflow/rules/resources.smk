@@ -15,8 +15,9 @@
 # `full`. Snakemake's sampled RSS misses short peaks (data_quality_report: 3.5 GB sampled,
 # 6.8 GB by /usr/bin/time), so a job asks for about twice its sampled peak at `full`, or a
 # quarter more than its /usr/bin/time peak where known (e.g. ingest of the linking table 2.7 GB
-# sampled from 185 MB of Parquet, flag_soc 1.5 GB from 223 MB, model_outcomes 2.0 GB from
-# 38 MB, re-appearance 6.0 GB from 650 MB). A `tiny` job asks for 500-600 MB. Snakemake
+# sampled from 185 MB of Parquet, flag_soc 0.9 GB from 340 MB, model_outcomes 1.4 GB by
+# /usr/bin/time, the re-appearance cohort 5.0 GB from 825 MB, its estimates 3.0 GB from 146 MB).
+# A `tiny` job asks for 500-600 MB. Snakemake
 # evaluates these once a job's inputs exist; a retried job (profiles/slurm: `retries`) asks for
 # twice as much.
 import math

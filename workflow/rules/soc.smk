@@ -22,7 +22,7 @@ rule flag_soc:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 11),
+        mem_mb=mem_mb(500, 4),
         runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],
@@ -48,7 +48,7 @@ rule co_offending_groups:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 28),
+        mem_mb=mem_mb(500, 2.2),
         runtime=runtime(10, 30),
     params:
         include_mags=RUN["soc"]["groups"]["include_mags"],
@@ -96,7 +96,7 @@ rule compare_code_lists:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 11),
+        mem_mb=mem_mb(500, 4),
         runtime=runtime(10, 30),
     params:
         code_list_version=config["soc"]["code_list_version"],

@@ -21,7 +21,7 @@ rule survival_cohort:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        mem_mb=mem_mb(500, 12),
         runtime=runtime(20, 30),
     params:
         # The prison journey matching rule (custody.match) times release from custody.
@@ -46,7 +46,7 @@ rule survival:
         "../../environment.yml"
     threads: 1
     resources:
-        mem_mb=mem_mb(500, 13),
+        mem_mb=mem_mb(500, 38),
         runtime=runtime(20, 30),
     params:
         survival=dict(RUN["survival"], release_match=RUN["custody"]["match"]),

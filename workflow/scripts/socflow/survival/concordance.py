@@ -1,25 +1,29 @@
-"""Harrell's C of a fitted model: lifelines' definition, counted on a grid when it is small.
+"""Harrell's C of a fitted model: lifelines' definition, counted on a grid in vectorised form.
 
 lifelines (`concordance_index`, used as the reference) walks the persons in order of exit time
 with a search tree of earlier deaths' predictions, a Python loop over every person. Its counts
 are: for a person dying at t, the deaths before t are comparable; for a person censored at t,
 the deaths at or before t are; a comparable death with a lower prediction is a correct pair, an
-equal one a tie. When the deaths' distinct times x distinct predictions make a small grid (a
-design of dummies has few distinct linear predictors), the same counts come from cumulative
-sums over that grid, in vectorised form; otherwise lifelines counts them.
+equal one a tie. The same counts come from cumulative sums over the grid of deaths by distinct
+time and distinct prediction, in vectorised form, a chunk of predictions at a time.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# The largest grid (distinct death times x distinct death predictions) counted in memory:
-# two int64 arrays of this many cells, 320 MB.
-MAX_GRID_CELLS = 20_000_000
+# Cells of the grid counted at once (distinct death times x a chunk of distinct predictions):
+# two int64 arrays of this many cells, 128 MB.
+MAX_GRID_CELLS = 8_000_000
 
 
 def concordance_index(time: np.ndarray, predicted: np.ndarray, event: np.ndarray) -> float:
-    """lifelines.utils.concordance_index(time, predicted, event), the same counts exactly."""
+    """lifelines.utils.concordance_index(time, predicted, event), the same counts exactly.
+
+    The grid of deaths by time (rows) and prediction (columns) is counted a chunk of columns at
+    a time, so that memory stays bounded whatever the number of distinct predictions; lifelines
+    counts only when the death times alone exceed the grid.
+    """
     time = np.asarray(time, dtype=float)
     predicted = np.asarray(predicted, dtype=float)
     died = np.asarray(event).astype(bool)
@@ -27,22 +31,17 @@ def concordance_index(time: np.ndarray, predicted: np.ndarray, event: np.ndarray
     values = np.unique(predicted[died])
     if (
         not died.any()
-        or len(death_times) * len(values) > MAX_GRID_CELLS
+        or len(death_times) > MAX_GRID_CELLS
         or np.isnan(time).any()
         or np.isnan(predicted).any()
     ):
         from lifelines.utils import concordance_index as lifelines_index  # noqa: PLC0415
 
         return float(lifelines_index(time, predicted, died))
-    n_values = len(values)
-    cell = np.searchsorted(death_times, time[died]) * n_values + np.searchsorted(
-        values, predicted[died]
-    )
-    grid = np.bincount(cell, minlength=len(death_times) * n_values).reshape(-1, n_values)
-    # at[t, v]: deaths at or before the t-th death time with prediction values[v];
-    # below[t, v]: the same with a prediction at or below values[v].
-    at = grid.cumsum(axis=0)
-    below = at.cumsum(axis=1)
+    n_times, n_values = len(death_times), len(values)
+    width = max(1, min(n_values, MAX_GRID_CELLS // n_times))
+    death_row = np.searchsorted(death_times, time[died])
+    death_col = np.searchsorted(values, predicted[died])
     # The deaths comparable with each person: death times strictly before a death, at or
     # before a censoring; row -1 means none.
     row = (
@@ -53,13 +52,29 @@ def concordance_index(time: np.ndarray, predicted: np.ndarray, event: np.ndarray
         )
         - 1
     )
-    has_pool = row >= 0
-    row, pred = row[has_pool], predicted[has_pool]
-    lower = np.searchsorted(values, pred, side="left")  # values strictly below pred
-    pairs = below[row, n_values - 1].sum()
-    correct = np.where(lower > 0, below[row, np.maximum(lower - 1, 0)], 0).sum()
+    keep = row >= 0
+    row, pred = row[keep], predicted[keep]
+    lower = np.searchsorted(values, pred, side="left")  # predictions of deaths strictly below
     exact = (lower < n_values) & (values[np.minimum(lower, n_values - 1)] == pred)
-    tied = np.where(exact, at[row, np.minimum(lower, n_values - 1)], 0).sum()
+    pairs = np.cumsum(np.bincount(death_row, minlength=n_times))[row].sum()
+    correct = 0
+    tied = 0
+    for first in range(0, n_values, width):
+        last = min(first + width, n_values)
+        in_chunk = (death_col >= first) & (death_col < last)
+        cell = death_row[in_chunk] * (last - first) + (death_col[in_chunk] - first)
+        grid = np.bincount(cell, minlength=n_times * (last - first)).reshape(n_times, -1)
+        at = grid.cumsum(axis=0)  # deaths at or before the row with each prediction
+        below = at.cumsum(axis=1)  # ... with a prediction at or below each
+        # Persons whose strictly-lower predictions end in this chunk.
+        ends = (lower > first) & (lower <= last)
+        q = np.flatnonzero(ends)
+        correct += int(below[row[q], lower[q] - first - 1].sum())
+        # Persons whose strictly-lower predictions end beyond it take the whole chunk.
+        beyond = lower > last
+        correct += int(below[row[beyond], -1].sum())
+        hit = exact & (lower >= first) & (lower < last)
+        tied += int(at[row[hit], lower[hit] - first].sum())
     if pairs == 0:
         raise ZeroDivisionError("No admissable pairs in the dataset.")
-    return float((int(correct) + int(tied) / 2) / int(pairs))
+    return float((correct + tied / 2) / int(pairs))

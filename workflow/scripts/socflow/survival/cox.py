@@ -97,11 +97,26 @@ def fit_cox(
     x -= centre  # centred in place: one n x p array held, not two
     start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
     solution = newton_raphson(rs, x, start, tolerance, design=design)
+    model = CoxModel(columns, solution, rs, x, times)
+    clusters = frame[cluster].to_numpy() if robust and cluster else None
+    table, covariance = coefficient_table(model, robust, clusters, confidence_level)
+    return model, table, covariance
+
+
+def coefficient_table(
+    model: CoxModel,
+    robust: bool = True,
+    clusters: np.ndarray | None = None,
+    confidence_level: float = 0.95,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The coefficient table of a fitted model (see `fit_cox`) and the covariance used for its
+    standard errors: the sandwich clustered by `clusters` (else per row) when `robust`."""
+    solution = model.solution
     beta = solution.beta
     variance = solution.variance
     if robust:
-        residuals = score_residuals_from(rs, x, solution.evaluation)
-        covariance = sandwich(residuals, variance, frame[cluster].to_numpy() if cluster else None)
+        residuals = score_residuals_from(model.risk_sets, model.x, solution.evaluation)
+        covariance = sandwich(residuals, variance, clusters)
     else:
         covariance = variance
     se = np.sqrt(np.diag(covariance))
@@ -118,10 +133,9 @@ def fit_cox(
             "coef_upper": beta + q * se,
             "hazard_ratio": np.exp(beta),
         },
-        index=columns,
+        index=model.columns,
     )
-    model = CoxModel(columns, solution, rs, x, times)
-    return model, table, covariance
+    return table, covariance
 
 
 def cox_ph_test(model: CoxModel, term_of: dict[str, str], transform: str = "km") -> pl.DataFrame:
@@ -168,8 +182,10 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
     initial: dict[str, float] | None = None
     while True:
         columns = [col for col in design.columns if design.term_of[col] not in strata]
+        # Only the model kept at the end needs the robust variance: the others give starting
+        # values and the PH test, which use the coefficients alone.
         model, table, _ = fit_cox(
-            pdf, "time", "event", columns, strata, "cluster", True, s.confidence_level, initial,
+            pdf, "time", "event", columns, strata, None, False, s.confidence_level, initial,
             tolerance=c.tolerance,
         )  # fmt: skip
         initial = dict(zip(columns, table["coef"].to_numpy(), strict=True))
@@ -184,6 +200,7 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
         term = failing["term"][0]
         strata.append(term)
         notes.append(f"PH test failed for {term} (p < {c.ph_alpha}): stratified on it")
+    table, _ = coefficient_table(model, True, pdf["cluster"].to_numpy(), s.confidence_level)
     seconds = time.perf_counter() - start
     soc_test = test.filter(pl.col("term") == GROUP)
     if soc_test.height and soc_test["p_value"][0] < c.ph_alpha:
