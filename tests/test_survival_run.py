@@ -143,14 +143,7 @@ def test_cohort_written_and_read_back_gives_the_same_candidates_as_one_call(
     call: the flags enter only after the cohort is written."""
     whole, s = tiny_results
     t = tiny_canonical
-    link = t["xjs_link"]
-    crown = sv.attach_person_ids(
-        t["crown_defendant_cases"], sv.resolve_person_ids(link, "crown", s.fanout_rule)
-    )
-    mags = sv.attach_person_ids(
-        t["mags_defendant_cases"], sv.resolve_person_ids(link, "mags", s.fanout_rule)
-    )
-    cohort = sv.build_cohort(crown, mags, t["mags_crown_journey"], s)
+    cohort = _tiny_cohort(t, s)
     assert "soc" not in cohort.index.columns and sv.GROUP not in cohort.index.columns
     sv.write_cohort(cohort, tmp_path / "cohort")
     split = sv.analyse_cohort(sv.read_cohort(tmp_path / "cohort"), t["flags"], s)
@@ -173,6 +166,15 @@ def test_flags_missing_for_a_cohort_case_stop_the_rule(tiny_canonical, tmp_path)
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     s = sv.Settings.from_config(cfg["survival"])
     t = tiny_canonical
+    cohort = _tiny_cohort(t, s)
+    first = cohort.index["defendant_on_case_id"][0]
+    partial = t["flags"].filter(pl.col("defendant_on_case_id") != first)
+    with pytest.raises(sv.SurvivalConfigError, match="1 Crown Court defendant-cases"):
+        sv.analyse_cohort(cohort, partial, s)
+
+
+def _tiny_cohort(t: dict, s: sv.Settings) -> sv.Cohort:
+    """Rule survival_cohort's work on the tiny world, its person IDs resolved from the link."""
     link = t["xjs_link"]
     crown = sv.attach_person_ids(
         t["crown_defendant_cases"], sv.resolve_person_ids(link, "crown", s.fanout_rule)
@@ -180,8 +182,4 @@ def test_flags_missing_for_a_cohort_case_stop_the_rule(tiny_canonical, tmp_path)
     mags = sv.attach_person_ids(
         t["mags_defendant_cases"], sv.resolve_person_ids(link, "mags", s.fanout_rule)
     )
-    cohort = sv.build_cohort(crown, mags, t["mags_crown_journey"], s)
-    first = cohort.index["defendant_on_case_id"][0]
-    partial = t["flags"].filter(pl.col("defendant_on_case_id") != first)
-    with pytest.raises(sv.SurvivalConfigError, match="1 Crown Court defendant-cases"):
-        sv.analyse_cohort(cohort, partial, s)
+    return sv.build_cohort(crown, mags, t["mags_crown_journey"], s)
