@@ -18,8 +18,8 @@ from socflow.custody import (
     MatchSettings,
     analyse,
     cumulative_incidence,
+    journeys_with_person_ids,
     match_journeys,
-    prison_journeys_with_persons,
     risk_ratio,
 )
 from socflow.custody.candidates import build_candidates
@@ -34,6 +34,7 @@ from socflow.outputs import write_candidates
 from socflow.persons import person_ids_of, person_lookup
 from socflow.report import OutputView, _env, build_views
 from socflow.sdc import SdcThresholds
+from socflow.survival.linking import resolve_person_ids
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -138,7 +139,7 @@ def small_world():
 
 def test_match_rule(small_world):
     cohort, journeys, link = small_world
-    prison = prison_journeys_with_persons(journeys, link)
+    prison = journeys_with_person_ids(journeys, resolve_person_ids(link, "prison", "smallest"))
     m = match_journeys(with_soc_status(cohort), prison, MatchSettings(window_days=14))
     got = dict(zip(m["person_id"], zip(m["match_type"], m["journey_row_id"], strict=True),
                    strict=True))  # fmt: skip

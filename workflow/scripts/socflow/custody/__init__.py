@@ -11,9 +11,9 @@ the survival stage with `matching.match_journeys`.
 from socflow.custody.incidence import Incidence, cumulative_incidence, risk_ratio
 from socflow.custody.matching import (
     MATCH_TYPES,
+    journeys_with_person_ids,
     match_journeys,
     match_rates,
-    prison_journeys_with_persons,
 )
 from socflow.custody.recall import recall_follow_up
 from socflow.custody.run import analyse, run_custody
@@ -27,9 +27,9 @@ __all__ = [
     "MatchSettings",
     "analyse",
     "cumulative_incidence",
+    "journeys_with_person_ids",
     "match_journeys",
     "match_rates",
-    "prison_journeys_with_persons",
     "recall_follow_up",
     "risk_ratio",
     "run_custody",

@@ -23,7 +23,6 @@ from __future__ import annotations
 import polars as pl
 
 from socflow.custody.settings import MatchSettings
-from socflow.survival.linking import resolve_person_ids
 
 SPANS = "journey spans the disposal"
 NEAR = "sentenced reception near the disposal"
@@ -39,14 +38,6 @@ MATCH_COLUMNS = (
     "release_reason",
     "match_type",
 )
-
-
-def prison_journeys_with_persons(
-    journeys: pl.DataFrame, link: pl.DataFrame, fanout_rule: str = "smallest"
-) -> pl.DataFrame:
-    """Journeys with the person ID of their prisoner (null when `xjs_link` has no prison row
-    for the journey); reasons as plain strings."""
-    return journeys_with_person_ids(journeys, resolve_person_ids(link, "prison", fanout_rule))
 
 
 def journeys_with_person_ids(journeys: pl.DataFrame, ids: pl.DataFrame) -> pl.DataFrame:
@@ -70,7 +61,7 @@ def match_journeys(
 ) -> pl.DataFrame:
     """`index` with the matched journey's columns (MATCH_COLUMNS) added, one row per row.
 
-    `journeys` carries person_id (`prison_journeys_with_persons`). Column names of `index`
+    `journeys` carries person_id (`journeys_with_person_ids`). Column names of `index`
     are arguments so that the survival stage's index (person, defendant_on_case_id,
     disposal_date, custody) can be matched by the same rule.
     """

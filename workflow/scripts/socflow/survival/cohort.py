@@ -39,9 +39,7 @@ def index_events(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Each person's index Crown Court defendant-case with its SOC status, and the cohort flow
     (`cohort_index` over the defendant-cases carrying a flag, then `with_soc_status`)."""
-    check_soc_column(flags, s)
-    flagged = flags.filter(pl.col(s.soc_column).is_not_null()).select("defendant_on_case_id")
-    index, flow = cohort_index(crown, s, flagged)
+    index, flow = cohort_index(crown, s, flagged_cases(flags, s))
     return with_soc_status(index, flags, s), flow
 
 
@@ -104,6 +102,12 @@ def cohort_index(
 
 
 SOC_FLAG_STEP = "with a SOC flag"
+
+
+def flagged_cases(flags: pl.DataFrame, s: Settings) -> pl.DataFrame:
+    """defendant_on_case_id of the defendant-cases with a SOC flag (`s.soc_column`)."""
+    check_soc_column(flags, s)
+    return flags.filter(pl.col(s.soc_column).is_not_null()).select("defendant_on_case_id")
 
 
 def check_soc_column(flags: pl.DataFrame, s: Settings) -> None:

@@ -13,7 +13,7 @@ import polars as pl
 from socflow.mapping import check_link_matches
 from socflow.outputs import write_candidates
 from socflow.survival.candidates import build_candidates
-from socflow.survival.cohort import check_flags_cover, check_soc_column, with_soc_status
+from socflow.survival.cohort import check_flags_cover, flagged_cases, with_soc_status
 from socflow.survival.cox import cox_analysis
 from socflow.survival.kaplan_meier import at_risk_table, kaplan_meier, logrank
 from socflow.survival.linking import attach_person_ids, resolve_person_ids
@@ -64,9 +64,9 @@ def analyse(
     prison_ids = None
     if prison_journeys is not None and prison_journeys.height:
         prison_ids = resolve_person_ids(link, "prison", s.fanout_rule)
-    check_soc_column(flags, s)
-    flagged = flags.filter(pl.col(s.soc_column).is_not_null()).select("defendant_on_case_id")
-    cohort = build_cohort(crown, mags, journey, s, prison_journeys, prison_ids, flagged)
+    cohort = build_cohort(
+        crown, mags, journey, s, prison_journeys, prison_ids, flagged_cases(flags, s)
+    )
     return analyse_cohort(cohort, flags, s, fit_model)
 
 
