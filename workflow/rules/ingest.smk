@@ -42,6 +42,9 @@ rule person_ids:
         "logs/persons/person_ids.log",
     benchmark:
         "benchmarks/persons/person_ids.tsv"
+    # The longest chain of the workflow (person IDs, the cohort, the survival analysis):
+    # started first among the jobs ready with it, so that it does not end the run alone.
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1

@@ -17,6 +17,8 @@ rule survival_cohort:
         "logs/survival/survival_cohort.log",
     benchmark:
         "benchmarks/survival/survival_cohort.tsv"
+    # On the longest chain, as person_ids.
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1
@@ -42,6 +44,8 @@ rule survival:
         "logs/survival/survival.log",
     benchmark:
         "benchmarks/survival/survival.tsv"
+    # On the longest chain, as person_ids.
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1

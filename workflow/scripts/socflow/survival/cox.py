@@ -15,6 +15,8 @@ from socflow.survival.cox_design import Design, cox_design
 from socflow.survival.efron import (
     CoxSolution,
     RiskSets,
+    RowPatterns,
+    column_patterns,
     newton_raphson,
     risk_sets,
     score_residuals_from,
@@ -77,12 +79,16 @@ def fit_cox(
     initial: dict[str, float] | None = None,
     ties: str = "efron",
     tolerance: float = 1e-9,
+    values: np.ndarray | None = None,
+    patterns: RowPatterns | str | None = "find",
 ) -> tuple[CoxModel, pd.DataFrame, np.ndarray]:
     """Fit a Cox model by Newton-Raphson (Efron ties by default) with robust standard errors.
 
     Coefficients are iterated until the largest Newton step is at most `tolerance` relative to
     1 + |coefficient| (`efron.newton_raphson`), whatever the start; `initial` (column ->
-    coefficient) only saves steps. The sandwich variance is clustered by the column `cluster`
+    coefficient) only saves steps. `values` are `frame[columns]` as an array, when the caller
+    holds them already (copied, never changed); `patterns` those of the centred design, when
+    known (`efron.newton_raphson`). The sandwich variance is clustered by the column `cluster`
     (else per row), from Efron-consistent score residuals, as R's `coxph(..., cluster=)`.
     Returns the model, a coefficient table (coef, se, se_model, z, p_value, coef_lower,
     coef_upper, hazard_ratio) indexed by column, and the covariance used for `se`.
@@ -90,13 +96,16 @@ def fit_cox(
     strata = strata or []
     times = frame[duration].to_numpy(dtype=float)
     events = frame[event].to_numpy(dtype=float)
-    x = np.ascontiguousarray(frame[columns].to_numpy(dtype=float))
+    if values is None:
+        x = np.ascontiguousarray(frame[columns].to_numpy(dtype=float))
+    else:
+        x = np.array(values, dtype=float, order="C")
     centre = x.mean(0)
     rs = risk_sets(times, events, strata_codes(frame, strata), ties)
     design = sparse_design(rs, x, centre)
     x -= centre  # centred in place: one n x p array held, not two
     start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
-    solution = newton_raphson(rs, x, start, tolerance, design=design)
+    solution = newton_raphson(rs, x, start, tolerance, design=design, patterns=patterns)
     model = CoxModel(columns, solution, rs, x, times)
     clusters = frame[cluster].to_numpy() if robust and cluster else None
     table, covariance = coefficient_table(model, robust, clusters, confidence_level)
@@ -148,14 +157,16 @@ def cox_ph_test(model: CoxModel, term_of: dict[str, str], transform: str = "km")
     )
 
 
-def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, list[str]]:
+def cox_analysis(
+    follow: pl.DataFrame, s: Settings, concordance: bool = True
+) -> tuple[CoxFit, Design, list[str]]:
     """SOC status adjusted for the configured covariates, with the PH check and stratification.
 
     Fits on every person unless `cox.max_persons` caps it (a seeded random sample of persons).
     Terms other than SOC status whose PH test (`cox.zph`, transform `cox.ph_transform`) p-value
     falls below `ph_alpha` are moved into strata, worst first, up to `max_strata_terms`; each
     move is followed by a refit and retest. A SOC term that fails is reported, not stratified
-    (it is the effect of interest).
+    (it is the effect of interest). Without `concordance` Harrell's C is not counted (NaN).
     """
     c = s.cox
     notes: list[str] = []
@@ -175,19 +186,29 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
             f"{term}: levels too small to publish ({', '.join(levels)}) merged into "
             f"{design.pooled_into[term]!r}"
         )
-    pdf = design.frame.to_pandas()
+    # The design as one array, taken once: each refit uses a subset of its columns, and the
+    # distinct rows of a subset follow from those of the whole (`efron.column_patterns`).
+    values = design.frame.select(pl.col(c).cast(pl.Float64) for c in design.columns).to_numpy()
+    pdf = design.frame.drop(design.columns).to_pandas()  # time, event, cluster and strata
+    all_patterns: RowPatterns | str = "find"
     strata: list[str] = []
     start = time.perf_counter()
     first_test: pl.DataFrame | None = None
     initial: dict[str, float] | None = None
     while True:
-        columns = [col for col in design.columns if design.term_of[col] not in strata]
+        kept = [i for i, col in enumerate(design.columns) if design.term_of[col] not in strata]
+        columns = [design.columns[i] for i in kept]
+        patterns = all_patterns
+        if isinstance(all_patterns, RowPatterns):
+            patterns = column_patterns(all_patterns, np.array(kept))
         # Only the model kept at the end needs the robust variance: the others give starting
         # values and the PH test, which use the coefficients alone.
         model, table, _ = fit_cox(
             pdf, "time", "event", columns, strata, None, False, s.confidence_level, initial,
-            tolerance=c.tolerance,
+            tolerance=c.tolerance, values=values[:, kept], patterns=patterns,
         )  # fmt: skip
+        if not strata and model.solution.evaluation.patterns is not None:
+            all_patterns = model.solution.evaluation.patterns
         initial = dict(zip(columns, table["coef"].to_numpy(), strict=True))
         test = cox_ph_test(model, design.term_of, c.ph_transform)
         if first_test is None:
@@ -227,7 +248,7 @@ def cox_analysis(follow: pl.DataFrame, s: Settings) -> tuple[CoxFit, Design, lis
         n_params=len(columns),
         n_clusters=int(pdf["cluster"].nunique()),
         log_likelihood=model.solution.log_likelihood,
-        concordance=model.concordance(),
+        concordance=model.concordance() if concordance else float("nan"),
         iterations=model.solution.iterations,
         scaled_gradient=model.solution.scaled_gradient,
         seconds=seconds,

@@ -154,18 +154,38 @@ def row_patterns(x: np.ndarray, max_share: float = 0.5) -> RowPatterns | None:
     x = np.ascontiguousarray(x, dtype=float)
     if x.ndim != 2 or len(x) == 0:
         return None
-    bits = x.view(np.uint64)
-    key = np.zeros(len(x), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(x.shape[1]):
-            key = key * np.uint64(0x100000001B3) ^ bits[:, j]
-    _, first, index = np.unique(key, return_index=True, return_inverse=True)
+    _, first, index = np.unique(_row_keys(x), return_index=True, return_inverse=True)
     if len(first) > max_share * len(x):
         return None
     rows = x[first]
     if not np.array_equal(rows[index], x):
         return None
     return RowPatterns(index=index.reshape(-1), rows=rows)
+
+
+def column_patterns(patterns: RowPatterns, columns: np.ndarray) -> RowPatterns:
+    """`row_patterns(x[:, columns])` from the patterns of `x`, without a pass over its rows.
+
+    The distinct rows of a column subset are the distinct subsets of the distinct rows, found
+    and numbered as `row_patterns` would (same keys, same order), so the result is the same
+    object, bit for bit.
+    """
+    sub = np.ascontiguousarray(patterns.rows[:, columns])
+    _, first, inverse = np.unique(_row_keys(sub), return_index=True, return_inverse=True)
+    rows = sub[first]
+    if not np.array_equal(rows[inverse], sub):  # a key collision: never merge distinct rows
+        raise ValueError("column_patterns: distinct rows share a key; use row_patterns")
+    return RowPatterns(index=inverse.reshape(-1)[patterns.index], rows=rows)
+
+
+def _row_keys(x: np.ndarray) -> np.ndarray:
+    """An integer hash of each row's bit pattern (FNV-style), for grouping equal rows."""
+    bits = x.view(np.uint64)
+    key = np.zeros(len(x), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(x.shape[1]):
+            key = key * np.uint64(0x100000001B3) ^ bits[:, j]
+    return key
 
 
 def _crossprod(x: np.ndarray, weight: np.ndarray, patterns: RowPatterns | None) -> np.ndarray:
@@ -386,6 +406,7 @@ def newton_raphson(
     tolerance: float = 1e-9,
     max_iterations: int = 50,
     design: SparseDesign | None = None,
+    patterns: RowPatterns | str | None = "find",
 ) -> CoxSolution:
     """Maximise the partial likelihood by Newton-Raphson with step halving.
 
@@ -394,10 +415,12 @@ def newton_raphson(
     about the square of the tolerance of the maximum whatever the start. Raises
     CoxConvergenceError when the tolerance is not reached in `max_iterations` steps. `design`
     (`sparse_design` of the uncentred x) does each evaluation on the non-zero entries.
+    `patterns` are `row_patterns(x)`, found here unless given (None: not used).
     """
     x = np.ascontiguousarray(x, dtype=float)
     p = x.shape[1]
-    patterns = row_patterns(x)
+    if isinstance(patterns, str):
+        patterns = row_patterns(x)
     beta = np.zeros(p) if initial is None else np.asarray(initial, dtype=float).copy()
     null = evaluate(rs, x, np.zeros(p), patterns, design).log_likelihood
     ev = evaluate(rs, x, beta, patterns, design)

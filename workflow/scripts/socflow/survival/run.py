@@ -146,7 +146,7 @@ def estimated_release_rows(estimated: pl.DataFrame, s: Settings, fit: bool) -> p
     rows = proportions(estimated, s, prefix=label)
     if fit:
         try:
-            cox, _, _ = cox_analysis(estimated, s)
+            cox, _, _ = cox_analysis(estimated, s, concordance=False)
             soc = cox.coefficients.filter(pl.col("term") == GROUP).row(0, named=True)
             rows = pl.concat([rows, pl.DataFrame({
                 "statistic": [f"{label}Cox hazard ratio, SOC vs non-SOC"],

@@ -19,12 +19,20 @@ def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataF
     (`kaplan_meier.km_at_clustered`; by person it is Greenwood's), each group's risk sets built
     once for every horizon.
     """
-    clustered = follow.with_columns(cluster_expr(s.cluster))
+    # Clusters as integer ranks in their sorted order, found once for both copies of the rows
+    # (the groups and "all"): the estimates only need the order, and ranking text is slow.
+    clustered = follow.select(
+        GROUP, "time", "event", cluster_expr(s.cluster).rank("dense").alias("cluster")
+    )
     both = pl.concat(
         [clustered, clustered.with_columns(pl.lit(ALL_LABEL).alias(GROUP))], how="vertical"
     )
-    persons = both.group_by(GROUP).agg(
-        pl.col("person").n_unique().cast(pl.Int64).alias("n_persons")
+    n_persons = pl.col("person").n_unique().cast(pl.Int64).alias("n_persons")
+    persons = pl.concat(
+        [
+            follow.group_by(GROUP).agg(n_persons),
+            follow.select(pl.lit(ALL_LABEL).alias(GROUP), n_persons),
+        ]
     )
     order = pl.DataFrame({GROUP: [SOC_LABEL, NON_SOC_LABEL, ALL_LABEL], "_o": [0, 1, 2]})
     rows = []
