@@ -13,6 +13,7 @@ from lifelines.statistics import logrank_test
 
 from socflow import survival as sv
 from socflow.sdc import SdcThresholds, aggregate_survival_steps
+from socflow.survival.kaplan_meier import unique_integers
 
 # ---------------------------------------------------------------------------------------------
 # Known answers
@@ -158,3 +159,23 @@ def test_km_at_is_null_beyond_follow_up():
     km = sv.kaplan_meier(follow)
     assert sv.km_at(km, 25)["estimate"][0] == pytest.approx(1 / 3)
     assert sv.km_at(km, 31)["estimate"][0] is None
+
+
+def test_unique_integers_is_np_unique():
+    """Counting instead of sorting gives np.unique's values, codes and dtypes exactly, and
+    falls back to np.unique for fractions, NaN, wide spreads and empty input."""
+    rng = np.random.default_rng(0)
+    cases = [
+        rng.integers(0, 3000, 10_000).astype(float),  # days
+        rng.integers(-5, 50, 1000),
+        rng.integers(1, 100_000, 50_000).astype(np.uint32),  # ranks
+        rng.integers(0, 10**9, 100),  # spread too wide: np.unique
+        np.array([1.5, 2.0, 1.5]),
+        np.array([np.nan, 1.0]),
+        np.array([], dtype=float),
+    ]
+    for values in cases:
+        ours, expected = unique_integers(values), np.unique(values, return_inverse=True)
+        for a, b in zip(ours, expected, strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)

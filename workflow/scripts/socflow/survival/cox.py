@@ -188,7 +188,9 @@ def cox_analysis(
         )
     # The design as one array, taken once: each refit uses a subset of its columns, and the
     # distinct rows of a subset follow from those of the whole (`efron.column_patterns`).
-    values = design.frame.select(pl.col(c).cast(pl.Float64) for c in design.columns).to_numpy()
+    # Column-major, so a subset of columns is a gather of contiguous blocks.
+    values = design.frame.select(pl.col(c).cast(pl.Float64) for c in design.columns)
+    values = values.to_numpy(order="fortran")
     pdf = design.frame.drop(design.columns).to_pandas()  # time, event, cluster and strata
     all_patterns: RowPatterns | str = "find"
     strata: list[str] = []
@@ -205,7 +207,7 @@ def cox_analysis(
         # values and the PH test, which use the coefficients alone.
         model, table, _ = fit_cox(
             pdf, "time", "event", columns, strata, None, False, s.confidence_level, initial,
-            tolerance=c.tolerance, values=values[:, kept], patterns=patterns,
+            tolerance=c.tolerance, values=values.T[kept].T, patterns=patterns,
         )  # fmt: skip
         if not strata and model.solution.evaluation.patterns is not None:
             all_patterns = model.solution.evaluation.patterns

@@ -179,15 +179,34 @@ class _GroupSteps:
     cluster_code: np.ndarray
 
 
+def unique_integers(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(values, return_inverse=True)` for integer-valued `values` (days, ranks),
+    found by marking the values present rather than sorting; np.unique itself when they are
+    not whole numbers or spread far wider than their count."""
+    values = np.asarray(values)
+    if len(values) == 0 or not np.array_equal(values, np.floor(values)):
+        return np.unique(values, return_inverse=True)
+    low = values.min()
+    offset = (values - low).astype(np.int64)
+    span = int(offset.max()) + 1
+    if span > 4 * len(values) + 1024:
+        return np.unique(values, return_inverse=True)
+    present = np.zeros(span, dtype=bool)
+    present[offset] = True
+    code = np.cumsum(present) - 1
+    distinct = (np.flatnonzero(present) + low).astype(values.dtype)
+    return distinct, code[offset]
+
+
 def _group_steps(part: pl.DataFrame, cluster_rank: str) -> _GroupSteps:
     t = part["time"].to_numpy().astype(float)
     e = part["event"].to_numpy().astype(float)
-    distinct, inverse = np.unique(t, return_inverse=True)
+    distinct, inverse = unique_integers(t)
     deaths = np.bincount(inverse, weights=e, minlength=len(distinct))
     at_risk = np.cumsum(np.bincount(inverse, minlength=len(distinct))[::-1])[::-1]
     # The ranks keep the clusters' sorted order, so these are the codes np.unique would give
     # the cluster values themselves.
-    _, codes = np.unique(part[cluster_rank].to_numpy(), return_inverse=True)
+    _, codes = unique_integers(part[cluster_rank].to_numpy())
     return _GroupSteps(t, e, distinct, inverse, deaths, at_risk.astype(float), codes)
 
 
