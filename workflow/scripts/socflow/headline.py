@@ -23,6 +23,7 @@ Every proportion carries its count base and a Wilson score interval; a mean carr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from scipy import stats
@@ -193,10 +194,11 @@ def persons_with_age(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def mean_age(rows: pl.DataFrame) -> pl.DataFrame:
-    """Mean age at offence of persons at their index appearance, per population."""
+def mean_age(rows: pl.DataFrame, ages: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Mean age at offence of persons at their index appearance, per population (`ages`:
+    `persons_with_age(rows)`, when the caller has it already)."""
     means = (
-        _with_all(persons_with_age(rows))
+        _with_all(persons_with_age(rows) if ages is None else ages)
         .group_by("population")
         .agg(pl.col("value").mean().alias("value"), pl.len().cast(pl.Int64).alias("base"))
     )
@@ -272,14 +274,20 @@ def recall_to_prison(
     return _complete(df, "recall_to_prison_2y", RECALL_UNIT, "proportion")
 
 
-def headline_measures(inputs: HeadlineInputs) -> pl.DataFrame:
+def headline_measures(
+    inputs: HeadlineInputs,
+    rows: pl.DataFrame | None = None,
+    ages: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Every headline measure, one row per (measure, population), in the order of MEASURES.
 
     Without a follow-up table (survival not run) the re-appearance rows say so in `note`.
+    `rows` (`appearances(inputs)`) and `ages` (`persons_with_age(rows)`) may be given when the
+    caller has them already, so that they are derived once.
     """
     level = inputs.confidence_level
-    rows = appearances(inputs)
-    parts = [soc_share(rows, level), appearance_proportions(rows, level), mean_age(rows)]
+    rows = appearances(inputs) if rows is None else rows
+    parts = [soc_share(rows, level), appearance_proportions(rows, level), mean_age(rows, ages)]
     if inputs.follow_up is not None:
         parts.append(back_in_court(inputs.follow_up, level))
     else:
@@ -371,7 +379,20 @@ def headline_candidates(
     magnitude: one contribution per appearance, so dominance and p-ratio rules apply).
     `skipped`: measure ids the extract cannot give (socflow.coverage), left out."""
     rows = appearances(inputs)
-    measures = headline_measures(inputs).filter(~pl.col("measure").is_in(list(skipped)))
+    ages = persons_with_age(rows)
+    measures = headline_measures(inputs, rows, ages)
+    return _candidates(inputs, rows, ages, measures, skipped)
+
+
+def _candidates(
+    inputs: HeadlineInputs,
+    rows: pl.DataFrame,
+    ages: pl.DataFrame,
+    measures: pl.DataFrame,
+    skipped: list[str] | tuple[str, ...],
+) -> list[Candidate]:
+    """`headline_candidates` from the appearances, the persons' ages and every measure."""
+    measures = measures.filter(~pl.col("measure").is_in(list(skipped)))
     props = (
         measures.filter((pl.col("kind") == "proportion") & pl.col("note").is_null())
         .join(_person_bases(inputs, rows), on=["measure", "population"], how="left")
@@ -387,7 +408,6 @@ def headline_candidates(
             pl.col("n_persons").fill_null(0),
         )
     )
-    ages = persons_with_age(rows)
     level = round(100 * inputs.confidence_level)
     if "mean_age" in skipped:
         ages = ages.clear()
@@ -426,8 +446,11 @@ def run_headline(
     skipped: list[str],
     out_candidates: str,
     recall_path: str | None = None,
+    out_measures: str | Path | None = None,
 ) -> list[Candidate]:
-    """Rule `headline`: the headline measures as candidates for the disclosure stage."""
+    """Rule `headline`: the headline measures as candidates for the disclosure stage, and
+    (`out_measures`) every measure of `headline_measures` as one table, which the synthetic
+    data's calibration reads rather than computing them again."""
     inputs = HeadlineInputs(
         crown=pl.read_parquet(crown_path),
         flags=pl.read_parquet(flags_path),
@@ -437,6 +460,12 @@ def run_headline(
         confidence_level=confidence_level,
         recall=pl.read_parquet(recall_path) if recall_path else None,
     )
-    candidates = [c for c in headline_candidates(inputs, skipped) if c.data.height]
+    rows = appearances(inputs)
+    ages = persons_with_age(rows)
+    measures = headline_measures(inputs, rows, ages)
+    if out_measures is not None:
+        Path(out_measures).parent.mkdir(parents=True, exist_ok=True)
+        measures.write_parquet(out_measures)
+    candidates = [c for c in _candidates(inputs, rows, ages, measures, skipped) if c.data.height]
     write_candidates(candidates, out_candidates, stage="headline")
     return candidates
