@@ -94,24 +94,39 @@ def _with_all(df: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([df, df.with_columns(pl.lit(ALL).alias("population"))])
 
 
+def _per_population(df: pl.DataFrame, aggs: list[pl.Expr]) -> pl.DataFrame:
+    """`aggs` per population and over every row (population `all`): the groups of
+    `_with_all(df)`, without copying the rows (none when `df` has no rows)."""
+    by = df.group_by("population").agg(aggs)
+    if df.is_empty():
+        return by
+    every = df.select(aggs).with_columns(pl.lit(ALL).alias("population"))
+    return pl.concat([by, every.select(by.columns)])
+
+
 def _proportions(
-    units: pl.DataFrame, condition: pl.Expr, measure: str, unit: str, level: float
+    units: pl.DataFrame, conditions: dict[str, pl.Expr], unit: str, level: float
 ) -> pl.DataFrame:
-    """Share of `units` (with a `population` column) meeting `condition`, per population."""
-    counts = (
-        _with_all(units)
-        .group_by("population")
-        .agg(condition.fill_null(False).sum().cast(pl.Int64).alias("numerator"),
-             pl.len().cast(pl.Int64).alias("base"))
-    )  # fmt: skip
-    return _complete(
-        counts.with_columns(
-            (pl.col("numerator") / pl.col("base")).alias("value"),
-            *wilson_interval(pl.col("numerator"), pl.col("base"), level),
-        ),
-        measure,
-        unit,
-        "proportion",
+    """Share of `units` (with a `population` column) meeting each condition (measure id ->
+    condition), per population; the units are grouped once for every condition."""
+    counts = _per_population(
+        units,
+        [cond.fill_null(False).sum().cast(pl.Int64).alias(m) for m, cond in conditions.items()]
+        + [pl.len().cast(pl.Int64).alias("base")],
+    )
+    return pl.concat(
+        [
+            _complete(
+                counts.select("population", pl.col(m).alias("numerator"), "base").with_columns(
+                    (pl.col("numerator") / pl.col("base")).alias("value"),
+                    *wilson_interval(pl.col("numerator"), pl.col("base"), level),
+                ),
+                m,
+                unit,
+                "proportion",
+            )
+            for m in conditions
+        ]
     )
 
 
@@ -167,12 +182,7 @@ def appearance_conditions() -> dict[str, pl.Expr]:
 
 def appearance_proportions(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     """Drug offences, guilty plea, conviction, male and White among appearances."""
-    return pl.concat(
-        [
-            _proportions(rows, cond, m, "appearances", level)
-            for m, cond in appearance_conditions().items()
-        ]
-    )
+    return _proportions(rows, appearance_conditions(), "appearances", level)
 
 
 AGE_UNIT = "persons (age at their index appearance)"
@@ -318,38 +328,47 @@ HEADLINE_STATS = "headline_measures"
 HEADLINE_AGE = "headline_mean_age"
 
 
-def _persons_each_side(rows: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
-    """Per population, distinct persons among units meeting `condition` and among the others:
-    a proportion states both counts, so it rests on the smaller."""
-    return (
-        _with_all(rows)
-        .with_columns(condition.fill_null(False).alias("_met"))
-        .group_by("population")
-        .agg(
-            pl.col("person").filter(pl.col("_met")).n_unique().alias("_with"),
-            pl.col("person").filter(~pl.col("_met")).n_unique().alias("_without"),
-        )
-        .select("population", pl.min_horizontal("_with", "_without").cast(pl.Int64)
-                .alias("n_persons"))
-    )  # fmt: skip
+def _persons_each_side(
+    rows: pl.DataFrame, conditions: dict[str, pl.Expr], populations: bool = True
+) -> pl.DataFrame:
+    """(measure, population, n_persons): per population, distinct persons among units meeting
+    each condition (measure id -> condition) and among the others; a proportion states both
+    counts, so it rests on the smaller. The units are grouped once for every condition;
+    `populations` False: over every unit only (population `all`)."""
+    aggs = []
+    for i, cond in enumerate(conditions.values()):
+        met = cond.fill_null(False)
+        aggs += [
+            pl.col("person").filter(met).n_unique().alias(f"_with{i}"),
+            pl.col("person").filter(~met).n_unique().alias(f"_without{i}"),
+        ]
+    counts = (
+        _per_population(rows, aggs)
+        if populations
+        else rows.select(aggs).with_columns(pl.lit(ALL).alias("population"))
+    )
+    return pl.concat(
+        [
+            counts.select(
+                pl.lit(m).alias("measure"),
+                "population",
+                pl.min_horizontal(f"_with{i}", f"_without{i}").cast(pl.Int64).alias("n_persons"),
+            )
+            for i, m in enumerate(conditions)
+        ]
+    )
 
 
 def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
     """(measure, population, n_persons) for every proportion of `headline_measures`."""
-    parts = [
-        _persons_each_side(rows, cond).with_columns(pl.lit(m).alias("measure"))
-        for m, cond in appearance_conditions().items()
-    ]
-    soc_cases = rows.filter(pl.col("soc_case").fill_null(False)).select("case_id").unique()
-    for measure, cond in (
-        ("soc_share_appearances", pl.col("soc").fill_null(False)),
-        ("soc_share_cases", pl.col("case_id").is_in(soc_cases["case_id"].implode())),
-    ):
-        parts.append(
-            _persons_each_side(rows, cond)
-            .filter(pl.col("population") == ALL)
-            .with_columns(pl.lit(measure).alias("measure"))
-        )
+    parts = [_persons_each_side(rows, appearance_conditions())]
+    if not rows.is_empty():
+        soc_cases = rows.filter(pl.col("soc_case").fill_null(False)).select("case_id").unique()
+        shares = {
+            "soc_share_appearances": pl.col("soc").fill_null(False),
+            "soc_share_cases": pl.col("case_id").is_in(soc_cases["case_id"].implode()),
+        }
+        parts.append(_persons_each_side(rows, shares, populations=False))
     if inputs.follow_up is not None:
         fu = inputs.follow_up.with_columns(
             pl.when(pl.col(SURVIVAL_GROUP) == SURVIVAL_NON_SOC)
@@ -358,15 +377,14 @@ def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
             .alias("population")
         )
         back = pl.col("event") & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
-        parts.append(
-            _persons_each_side(fu, back).with_columns(pl.lit("back_in_court_2y").alias("measure"))
-        )
+        parts.append(_persons_each_side(fu, {"back_in_court_2y": back}))
     if inputs.recall is not None:
         recalled = (pl.col("status") == EVENT) & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
         parts.append(
             _persons_each_side(
-                _recall_population(inputs.recall).rename({"person_id": "person"}), recalled
-            ).with_columns(pl.lit("recall_to_prison_2y").alias("measure"))
+                _recall_population(inputs.recall).rename({"person_id": "person"}),
+                {"recall_to_prison_2y": recalled},
+            )
         )
     return pl.concat(parts).select("measure", "population", "n_persons")
 
