@@ -454,6 +454,21 @@ def _candidates(
     ]
 
 
+# The columns the measures read: the appearances of `socflow.describe.study_rows` and the
+# conditions, ages and person counts above; the rule reads no others.
+CROWN_COLUMNS = (
+    "defendant_on_case_id", "case_id", "disposal_year", "disposal_date", "region", "sex",
+    "ethnic_group", "plea", "sentence_type", "court_name", "court_id", "custody_days",
+    "offence_group", "outcome_group", "age_at_offence",
+)  # fmt: skip
+FLAG_COLUMNS = ("defendant_on_case_id", "person", "soc", "soc_case", "soc_category")
+
+
+def _read_columns(path: str, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The file's columns among `columns` (one it lacks fails where it is used, as before)."""
+    return pl.read_parquet(path, columns=[c for c in pl.read_parquet_schema(path) if c in columns])
+
+
 def run_headline(
     crown_path: str,
     flags_path: str,
@@ -470,8 +485,8 @@ def run_headline(
     (`out_measures`) every measure of `headline_measures` as one table, which the synthetic
     data's calibration reads rather than computing them again."""
     inputs = HeadlineInputs(
-        crown=pl.read_parquet(crown_path),
-        flags=pl.read_parquet(flags_path),
+        crown=_read_columns(crown_path, CROWN_COLUMNS),
+        flags=_read_columns(flags_path, FLAG_COLUMNS),
         follow_up=pl.read_parquet(follow_up_path) if follow_up_path else None,
         first_year=first_year,
         last_year=last_year,
