@@ -126,9 +126,10 @@ def tiny_calibration(tiny_canonical):
     return measures, cal.load_targets(TARGETS), spread, inputs
 
 
-def test_the_two_rules_give_the_whole_calibration_table(tiny_canonical, tiny_calibration, tmp_path):
+def test_the_rules_give_the_whole_calibration_table(tiny_canonical, tiny_calibration, tmp_path):
     """calibration_marginals (flag-independent, reading only the columns and link sources it
-    needs) then calibration, through their files, give the table of the whole computation."""
+    needs), the headline rule's table of measures, then calibration, through their files,
+    give the table of the whole computation (calibration computes no measure itself)."""
     measures, targets, _, inputs = tiny_calibration
     t = tiny_canonical
     paths = {"targets": str(TARGETS)}
@@ -146,7 +147,13 @@ def test_the_two_rules_give_the_whole_calibration_table(tiny_canonical, tiny_cal
         "crown_to_mags_rows", "returning_defendants", "oasys_match_crown_custody",
         *INCIDENT_MEASURES,
     }  # fmt: skip
-    table = cal.run_calibration(paths, 2013, 2020, tmp_path / "calibration.csv")
+    paths["headline"] = str(tmp_path / "headline" / "measures.parquet")
+    hl.run_headline(
+        paths["crown"], paths["flags"], paths["follow_up"], 2013, 2020, 0.95, [],
+        str(tmp_path / "headline" / "candidates"), out_measures=paths["headline"],
+    )  # fmt: skip
+    assert pl.read_parquet(paths["headline"]).equals(hl.headline_measures(inputs))
+    table = cal.run_calibration(paths, tmp_path / "calibration.csv")
     assert table.equals(cal.calibration_table(measures, targets))
 
 

@@ -155,3 +155,30 @@ def test_empty_population_has_base_zero_and_no_value():
     assert _value(df, "guilty_plea_rate", "SOC", "ci_lower") is None
     assert _value(df, "soc_share_appearances", "all") == 0.0
     assert not math.isnan(_value(df, "soc_share_appearances", "all", "ci_upper"))
+
+
+def test_rule_writes_the_measures_and_candidates_of_the_functions(tmp_path):
+    """run_headline derives the appearances and ages once and shares them: its measures table
+    and candidates equal those of `headline_measures` and `headline_candidates` computed
+    apart, and measures given the shared frames equal those computed from the inputs."""
+    inputs = _inputs(_follow_up())
+    crown, flags = tmp_path / "crown.parquet", tmp_path / "flags.parquet"
+    fu = tmp_path / "follow_up.parquet"
+    inputs.crown.write_parquet(crown)
+    inputs.flags.write_parquet(flags)
+    inputs.follow_up.write_parquet(fu)
+    out = tmp_path / "measures.parquet"
+    written = hl.run_headline(
+        str(crown), str(flags), str(fu), 2013, 2020, 0.95, ["male_share"],
+        str(tmp_path / "candidates"), out_measures=out,
+    )  # fmt: skip
+    measures = hl.headline_measures(inputs)
+    assert pl.read_parquet(out).equals(measures)
+    rows = hl.appearances(inputs)
+    assert hl.headline_measures(inputs, rows, hl.persons_with_age(rows)).equals(measures)
+    apart = hl.headline_candidates(inputs, ["male_share"])
+    assert [c.output_id for c in written] == [c.output_id for c in apart]
+    for got, want in zip(written, apart, strict=True):
+        assert got.data.equals(want.data)
+    assert hl.MEASURES["male_share"] not in written[0].data["measure"].to_list()
+    assert hl.MEASURES["conviction_rate"] in written[0].data["measure"].to_list()

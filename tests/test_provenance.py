@@ -24,11 +24,13 @@ from socflow.provenance import (
     layered_layout,
     parse_dot,
     read_benchmarks,
+    read_input_hashes,
     render_png,
     resources_from_config,
     snakemake_rulegraph,
     to_mermaid,
     write_benchmarks_csv,
+    write_input_hashes,
     write_manifest,
     write_rulegraph,
 )
@@ -361,3 +363,21 @@ def test_broken_graphviz_falls_back_to_matplotlib(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{fake}:/usr/bin:/bin")
     assert render_png(SNAKEMAKE_DOT, tmp_path / "g.png") == "matplotlib"
     assert (tmp_path / "g.png").read_bytes().startswith(PNG_MAGIC)
+
+
+def test_input_hashes_written_once_give_the_manifest_hashing_the_files(run_dir):
+    """The manifest from rule input_hashes' file equals the one hashing the files itself,
+    byte for byte; a hashes file of other tables is refused, naming the rule to re-run."""
+    datasets = {
+        "cases": {"path": "data/cases", "format": "parquet"},
+        "offences": {"path": "data/offences.csv", "format": "csv"},
+        "absent": None,
+    }
+    write_input_hashes(datasets, "hashes/input_hashes.json")
+    hashes = read_input_hashes("hashes/input_hashes.json", datasets)
+    assert hashes == hash_datasets(datasets)
+    write_manifest(_manifest(datasets=datasets), "a.json")
+    write_manifest(_manifest(datasets=datasets, input_hashes=hashes), "b.json")
+    assert Path("a.json").read_bytes() == Path("b.json").read_bytes()
+    with pytest.raises(ValueError, match="input_hashes"):
+        read_input_hashes("hashes/input_hashes.json", ["cases"])

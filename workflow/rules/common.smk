@@ -105,13 +105,6 @@ def headline_inputs(wildcards):
     return inputs
 
 
-def calibration_recall(wildcards):
-    """The custody stage's recall follow-up, when it runs (the headline recall row)."""
-    if "custody" in PLAN.skipped_stages:
-        return {}
-    return {"recall": "results/custody/recall.parquet"}
-
-
 def survival_optional_inputs(wildcards):
     """Magistrates' cases (when they can give re-appearance events) and the journey table."""
     inputs = {}

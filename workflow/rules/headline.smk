@@ -1,6 +1,7 @@
 # The headline table of the field: the measures the published Data First study of SOC in the
 # Crown Court reported, for SOC and non-SOC defendants (socflow/headline.py, shared with the
-# synthetic data's calibration), as candidates for the disclosure stage.
+# synthetic data's calibration), as candidates for the disclosure stage, and every measure as one
+# table (measures.parquet), which the calibration reads rather than computing them again.
 
 
 rule headline:
@@ -8,6 +9,7 @@ rule headline:
         unpack(headline_inputs),
     output:
         candidates=directory("results/headline/candidates"),
+        measures="results/headline/measures.parquet",
     log:
         "logs/headline.log",
     benchmark:

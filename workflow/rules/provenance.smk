@@ -1,11 +1,36 @@
 # Provenance of the run, made last: the rule graph (DOT, Mermaid, PNG) and a manifest of input
-# and resource hashes, the resolved config, versions, the git state and per-rule benchmarks.
+# and resource hashes (the input files' from rule input_hashes), the resolved config,
+# versions, the git state and per-rule benchmarks.
 # Include it after report.smk (it names the data-quality page through that rule).
+
+
+# The input data files change only with a new extract: they are hashed once then (the ingest
+# reads the same files), not by every run of the provenance rule.
+rule input_hashes:
+    input:
+        data=[DATASETS[table]["path"] for table in TABLES],
+    output:
+        hashes="results/provenance/input_hashes.json",
+    log:
+        "logs/provenance/input_hashes.log",
+    benchmark:
+        "benchmarks/provenance/input_hashes.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(300, 0),
+        runtime=runtime(10, 1),
+    params:
+        datasets=DATASETS,
+    script:
+        "../scripts/input_hashes.py"
 
 
 rule provenance:
     input:
         summary=f"{RELEASE}/summary.html",
+        input_hashes=rules.input_hashes.output.hashes,
         data_quality=rules.data_quality_report.output.html,
     output:
         dot="reports/provenance/rulegraph.dot",

@@ -13,12 +13,7 @@ log = setup(snakemake)
 
 from socflow.calibration import run_calibration  # noqa: E402
 
-table = run_calibration(
-    paths=dict(snakemake.input),
-    first_year=snakemake.params.first_year,
-    last_year=snakemake.params.last_year,
-    out=snakemake.output.table,
-)
+table = run_calibration(paths=dict(snakemake.input), out=snakemake.output.table)
 outside = table.filter(table["within"] == "no")
 log.info("calibration: %d targets, %d outside tolerance", table.height, outside.height)
 for row in outside.iter_rows(named=True):

@@ -23,5 +23,6 @@ candidates = run_headline(
     skipped=snakemake.params.skipped,
     out_candidates=snakemake.output.candidates,
     recall_path=snakemake.input.get("recall"),
+    out_measures=snakemake.output.measures,
 )
 log.info("wrote %d headline outputs", len(candidates))

@@ -15,6 +15,7 @@ log = setup(snakemake)
 
 from socflow.provenance import (  # noqa: E402
     build_manifest,
+    read_input_hashes,
     resources_from_config,
     snakemake_rulegraph,
     write_benchmarks_csv,
@@ -51,6 +52,7 @@ manifest = build_manifest(
     repo_dir=repo,
     bench_dir=p.benchmarks,
     rulegraph=graph,
+    input_hashes=read_input_hashes(snakemake.input.input_hashes, p.datasets),
 )
 write_manifest(manifest, out.manifest)
 write_benchmarks_csv(manifest["benchmarks"], out.benchmarks)

@@ -232,20 +232,12 @@ def run_marginals(
     return measures
 
 
-def run_calibration(
-    paths: dict[str, str | None], first_year: int, last_year: int, out: str | Path
-) -> pl.DataFrame:
-    """Rule calibration: the headline measures from the stage outputs, the marginals
+def run_calibration(paths: dict[str, str | None], out: str | Path) -> pl.DataFrame:
+    """Rule calibration: the headline measures as the headline rule wrote them
+    (`paths["headline"]`, `headline_measures` of the stage outputs), the marginals
     (`run_marginals`), and the targets; writes the calibration table."""
-    inputs = HeadlineInputs(
-        crown=pl.read_parquet(paths["crown"]),
-        flags=pl.read_parquet(paths["flags"]),
-        follow_up=pl.read_parquet(paths["follow_up"]) if paths.get("follow_up") else None,
-        first_year=first_year,
-        last_year=last_year,
-        recall=pl.read_parquet(paths["recall"]) if paths.get("recall") else None,
-    )
-    measures = with_headline(inputs, pl.read_parquet(paths["marginals"]))
+    headline = pl.read_parquet(paths["headline"]).drop("label")
+    measures = pl.concat([headline, pl.read_parquet(paths["marginals"])])
     table = calibration_table(measures, load_targets(paths["targets"]))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     table.write_csv(out, float_precision=4)

@@ -23,6 +23,7 @@ Every proportion carries its count base and a Wilson score interval; a mean carr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from scipy import stats
@@ -93,24 +94,39 @@ def _with_all(df: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([df, df.with_columns(pl.lit(ALL).alias("population"))])
 
 
+def _per_population(df: pl.DataFrame, aggs: list[pl.Expr]) -> pl.DataFrame:
+    """`aggs` per population and over every row (population `all`): the groups of
+    `_with_all(df)`, without copying the rows (none when `df` has no rows)."""
+    by = df.group_by("population").agg(aggs)
+    if df.is_empty():
+        return by
+    every = df.select(aggs).with_columns(pl.lit(ALL).alias("population"))
+    return pl.concat([by, every.select(by.columns)])
+
+
 def _proportions(
-    units: pl.DataFrame, condition: pl.Expr, measure: str, unit: str, level: float
+    units: pl.DataFrame, conditions: dict[str, pl.Expr], unit: str, level: float
 ) -> pl.DataFrame:
-    """Share of `units` (with a `population` column) meeting `condition`, per population."""
-    counts = (
-        _with_all(units)
-        .group_by("population")
-        .agg(condition.fill_null(False).sum().cast(pl.Int64).alias("numerator"),
-             pl.len().cast(pl.Int64).alias("base"))
-    )  # fmt: skip
-    return _complete(
-        counts.with_columns(
-            (pl.col("numerator") / pl.col("base")).alias("value"),
-            *wilson_interval(pl.col("numerator"), pl.col("base"), level),
-        ),
-        measure,
-        unit,
-        "proportion",
+    """Share of `units` (with a `population` column) meeting each condition (measure id ->
+    condition), per population; the units are grouped once for every condition."""
+    counts = _per_population(
+        units,
+        [cond.fill_null(False).sum().cast(pl.Int64).alias(m) for m, cond in conditions.items()]
+        + [pl.len().cast(pl.Int64).alias("base")],
+    )
+    return pl.concat(
+        [
+            _complete(
+                counts.select("population", pl.col(m).alias("numerator"), "base").with_columns(
+                    (pl.col("numerator") / pl.col("base")).alias("value"),
+                    *wilson_interval(pl.col("numerator"), pl.col("base"), level),
+                ),
+                m,
+                unit,
+                "proportion",
+            )
+            for m in conditions
+        ]
     )
 
 
@@ -166,12 +182,7 @@ def appearance_conditions() -> dict[str, pl.Expr]:
 
 def appearance_proportions(rows: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
     """Drug offences, guilty plea, conviction, male and White among appearances."""
-    return pl.concat(
-        [
-            _proportions(rows, cond, m, "appearances", level)
-            for m, cond in appearance_conditions().items()
-        ]
-    )
+    return _proportions(rows, appearance_conditions(), "appearances", level)
 
 
 AGE_UNIT = "persons (age at their index appearance)"
@@ -193,10 +204,11 @@ def persons_with_age(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def mean_age(rows: pl.DataFrame) -> pl.DataFrame:
-    """Mean age at offence of persons at their index appearance, per population."""
+def mean_age(rows: pl.DataFrame, ages: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Mean age at offence of persons at their index appearance, per population (`ages`:
+    `persons_with_age(rows)`, when the caller has it already)."""
     means = (
-        _with_all(persons_with_age(rows))
+        _with_all(persons_with_age(rows) if ages is None else ages)
         .group_by("population")
         .agg(pl.col("value").mean().alias("value"), pl.len().cast(pl.Int64).alias("base"))
     )
@@ -272,14 +284,20 @@ def recall_to_prison(
     return _complete(df, "recall_to_prison_2y", RECALL_UNIT, "proportion")
 
 
-def headline_measures(inputs: HeadlineInputs) -> pl.DataFrame:
+def headline_measures(
+    inputs: HeadlineInputs,
+    rows: pl.DataFrame | None = None,
+    ages: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """Every headline measure, one row per (measure, population), in the order of MEASURES.
 
     Without a follow-up table (survival not run) the re-appearance rows say so in `note`.
+    `rows` (`appearances(inputs)`) and `ages` (`persons_with_age(rows)`) may be given when the
+    caller has them already, so that they are derived once.
     """
     level = inputs.confidence_level
-    rows = appearances(inputs)
-    parts = [soc_share(rows, level), appearance_proportions(rows, level), mean_age(rows)]
+    rows = appearances(inputs) if rows is None else rows
+    parts = [soc_share(rows, level), appearance_proportions(rows, level), mean_age(rows, ages)]
     if inputs.follow_up is not None:
         parts.append(back_in_court(inputs.follow_up, level))
     else:
@@ -310,38 +328,47 @@ HEADLINE_STATS = "headline_measures"
 HEADLINE_AGE = "headline_mean_age"
 
 
-def _persons_each_side(rows: pl.DataFrame, condition: pl.Expr) -> pl.DataFrame:
-    """Per population, distinct persons among units meeting `condition` and among the others:
-    a proportion states both counts, so it rests on the smaller."""
-    return (
-        _with_all(rows)
-        .with_columns(condition.fill_null(False).alias("_met"))
-        .group_by("population")
-        .agg(
-            pl.col("person").filter(pl.col("_met")).n_unique().alias("_with"),
-            pl.col("person").filter(~pl.col("_met")).n_unique().alias("_without"),
-        )
-        .select("population", pl.min_horizontal("_with", "_without").cast(pl.Int64)
-                .alias("n_persons"))
-    )  # fmt: skip
+def _persons_each_side(
+    rows: pl.DataFrame, conditions: dict[str, pl.Expr], populations: bool = True
+) -> pl.DataFrame:
+    """(measure, population, n_persons): per population, distinct persons among units meeting
+    each condition (measure id -> condition) and among the others; a proportion states both
+    counts, so it rests on the smaller. The units are grouped once for every condition;
+    `populations` False: over every unit only (population `all`)."""
+    aggs = []
+    for i, cond in enumerate(conditions.values()):
+        met = cond.fill_null(False)
+        aggs += [
+            pl.col("person").filter(met).n_unique().alias(f"_with{i}"),
+            pl.col("person").filter(~met).n_unique().alias(f"_without{i}"),
+        ]
+    counts = (
+        _per_population(rows, aggs)
+        if populations
+        else rows.select(aggs).with_columns(pl.lit(ALL).alias("population"))
+    )
+    return pl.concat(
+        [
+            counts.select(
+                pl.lit(m).alias("measure"),
+                "population",
+                pl.min_horizontal(f"_with{i}", f"_without{i}").cast(pl.Int64).alias("n_persons"),
+            )
+            for i, m in enumerate(conditions)
+        ]
+    )
 
 
 def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
     """(measure, population, n_persons) for every proportion of `headline_measures`."""
-    parts = [
-        _persons_each_side(rows, cond).with_columns(pl.lit(m).alias("measure"))
-        for m, cond in appearance_conditions().items()
-    ]
-    soc_cases = rows.filter(pl.col("soc_case").fill_null(False)).select("case_id").unique()
-    for measure, cond in (
-        ("soc_share_appearances", pl.col("soc").fill_null(False)),
-        ("soc_share_cases", pl.col("case_id").is_in(soc_cases["case_id"].implode())),
-    ):
-        parts.append(
-            _persons_each_side(rows, cond)
-            .filter(pl.col("population") == ALL)
-            .with_columns(pl.lit(measure).alias("measure"))
-        )
+    parts = [_persons_each_side(rows, appearance_conditions())]
+    if not rows.is_empty():
+        soc_cases = rows.filter(pl.col("soc_case").fill_null(False)).select("case_id").unique()
+        shares = {
+            "soc_share_appearances": pl.col("soc").fill_null(False),
+            "soc_share_cases": pl.col("case_id").is_in(soc_cases["case_id"].implode()),
+        }
+        parts.append(_persons_each_side(rows, shares, populations=False))
     if inputs.follow_up is not None:
         fu = inputs.follow_up.with_columns(
             pl.when(pl.col(SURVIVAL_GROUP) == SURVIVAL_NON_SOC)
@@ -350,15 +377,14 @@ def _person_bases(inputs: HeadlineInputs, rows: pl.DataFrame) -> pl.DataFrame:
             .alias("population")
         )
         back = pl.col("event") & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
-        parts.append(
-            _persons_each_side(fu, back).with_columns(pl.lit("back_in_court_2y").alias("measure"))
-        )
+        parts.append(_persons_each_side(fu, {"back_in_court_2y": back}))
     if inputs.recall is not None:
         recalled = (pl.col("status") == EVENT) & (pl.col("time") <= REAPPEARANCE_HORIZON_DAYS)
         parts.append(
             _persons_each_side(
-                _recall_population(inputs.recall).rename({"person_id": "person"}), recalled
-            ).with_columns(pl.lit("recall_to_prison_2y").alias("measure"))
+                _recall_population(inputs.recall).rename({"person_id": "person"}),
+                {"recall_to_prison_2y": recalled},
+            )
         )
     return pl.concat(parts).select("measure", "population", "n_persons")
 
@@ -371,7 +397,20 @@ def headline_candidates(
     magnitude: one contribution per appearance, so dominance and p-ratio rules apply).
     `skipped`: measure ids the extract cannot give (socflow.coverage), left out."""
     rows = appearances(inputs)
-    measures = headline_measures(inputs).filter(~pl.col("measure").is_in(list(skipped)))
+    ages = persons_with_age(rows)
+    measures = headline_measures(inputs, rows, ages)
+    return _candidates(inputs, rows, ages, measures, skipped)
+
+
+def _candidates(
+    inputs: HeadlineInputs,
+    rows: pl.DataFrame,
+    ages: pl.DataFrame,
+    measures: pl.DataFrame,
+    skipped: list[str] | tuple[str, ...],
+) -> list[Candidate]:
+    """`headline_candidates` from the appearances, the persons' ages and every measure."""
+    measures = measures.filter(~pl.col("measure").is_in(list(skipped)))
     props = (
         measures.filter((pl.col("kind") == "proportion") & pl.col("note").is_null())
         .join(_person_bases(inputs, rows), on=["measure", "population"], how="left")
@@ -387,7 +426,6 @@ def headline_candidates(
             pl.col("n_persons").fill_null(0),
         )
     )
-    ages = persons_with_age(rows)
     level = round(100 * inputs.confidence_level)
     if "mean_age" in skipped:
         ages = ages.clear()
@@ -416,6 +454,21 @@ def headline_candidates(
     ]
 
 
+# The columns the measures read: the appearances of `socflow.describe.study_rows` and the
+# conditions, ages and person counts above; the rule reads no others.
+CROWN_COLUMNS = (
+    "defendant_on_case_id", "case_id", "disposal_year", "disposal_date", "region", "sex",
+    "ethnic_group", "plea", "sentence_type", "court_name", "court_id", "custody_days",
+    "offence_group", "outcome_group", "age_at_offence",
+)  # fmt: skip
+FLAG_COLUMNS = ("defendant_on_case_id", "person", "soc", "soc_case", "soc_category")
+
+
+def _read_columns(path: str, columns: tuple[str, ...]) -> pl.DataFrame:
+    """The file's columns among `columns` (one it lacks fails where it is used, as before)."""
+    return pl.read_parquet(path, columns=[c for c in pl.read_parquet_schema(path) if c in columns])
+
+
 def run_headline(
     crown_path: str,
     flags_path: str,
@@ -426,17 +479,26 @@ def run_headline(
     skipped: list[str],
     out_candidates: str,
     recall_path: str | None = None,
+    out_measures: str | Path | None = None,
 ) -> list[Candidate]:
-    """Rule `headline`: the headline measures as candidates for the disclosure stage."""
+    """Rule `headline`: the headline measures as candidates for the disclosure stage, and
+    (`out_measures`) every measure of `headline_measures` as one table, which the synthetic
+    data's calibration reads rather than computing them again."""
     inputs = HeadlineInputs(
-        crown=pl.read_parquet(crown_path),
-        flags=pl.read_parquet(flags_path),
+        crown=_read_columns(crown_path, CROWN_COLUMNS),
+        flags=_read_columns(flags_path, FLAG_COLUMNS),
         follow_up=pl.read_parquet(follow_up_path) if follow_up_path else None,
         first_year=first_year,
         last_year=last_year,
         confidence_level=confidence_level,
         recall=pl.read_parquet(recall_path) if recall_path else None,
     )
-    candidates = [c for c in headline_candidates(inputs, skipped) if c.data.height]
+    rows = appearances(inputs)
+    ages = persons_with_age(rows)
+    measures = headline_measures(inputs, rows, ages)
+    if out_measures is not None:
+        Path(out_measures).parent.mkdir(parents=True, exist_ok=True)
+        measures.write_parquet(out_measures)
+    candidates = [c for c in _candidates(inputs, rows, ages, measures, skipped) if c.data.height]
     write_candidates(candidates, out_candidates, stage="headline")
     return candidates

@@ -477,6 +477,25 @@ def hash_datasets(datasets: Mapping[str, Mapping[str, Any] | str]) -> dict[str, 
     return out
 
 
+def write_input_hashes(datasets: Mapping[str, Mapping[str, Any] | str], path: str | Path) -> None:
+    """`hash_datasets` as JSON (rule input_hashes): the input files are hashed once, when they
+    change, rather than by every run of the provenance rule; `read_input_hashes` reads it."""
+    text = json.dumps(hash_datasets(datasets), indent=2, sort_keys=True, ensure_ascii=False)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text + "\n")
+
+
+def read_input_hashes(path: str | Path, tables: Iterable[str]) -> dict[str, Any]:
+    """The hashes `write_input_hashes` wrote; they must cover exactly the tables of the run."""
+    hashes = json.loads(Path(path).read_text())
+    if sorted(hashes) != sorted(tables):
+        raise ValueError(
+            f"{path}: hashes of tables {sorted(hashes)}, but the run's tables are "
+            f"{sorted(tables)} (rule provenance; re-run rule input_hashes)"
+        )
+    return hashes
+
+
 def resources_from_config(resources: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """Paths and versions from `name: path` or `name: {path, version}` (no path: left out)."""
     paths, versions = {}, {}
@@ -627,13 +646,15 @@ def build_manifest(
     rulegraph: Mapping[str, Any] | None = None,
     packages: Iterable[str] = PACKAGES,
     git: str = "git",
+    input_hashes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the manifest records (see the module docstring)."""
+    """Everything the manifest records (see the module docstring). `input_hashes`: what
+    `hash_datasets(datasets)` gives, when it was computed already (rule input_hashes)."""
     return {
         "manifest_version": MANIFEST_VERSION,
         "run_name": config.get("run_name"),
         "data_source": config.get("data_source"),
-        "inputs": hash_datasets(datasets),
+        "inputs": hash_datasets(datasets) if input_hashes is None else dict(input_hashes),
         "resources": hash_resources(resources, resource_versions),
         "config_files": [_file_entry(f) for f in _unique_files(configfiles)],
         "config": _plain(config),
