@@ -289,3 +289,61 @@ def test_singular_design_is_a_reported_failure():
     fits = M.fit_panel(panel, "drugs_find", S)
     assert all(f.rate_ratio is None for f in fits)
     assert "LinAlgError" in fits[0].error
+
+
+def test_person_rates_closed_form_equals_statsmodels_glm():
+    """The closed form equals the Poisson GLM with HC0 errors it replaces, to 1e-10."""
+    rng = np.random.default_rng(3)
+    n = 5_000
+    soc = rng.random(n) < 0.2
+    days = rng.integers(30, 2_000, n)
+    y = rng.poisson(np.where(soc, 1.5, 1.0) * 2.0 / 1000 * days * rng.gamma(2.0, 0.5, n))
+    exposure = pl.DataFrame({"prisoner": [str(i) for i in range(n)], "prisoner_days": days,
+                             "soc": soc, "n_assault": y})  # fmt: skip
+    r = person_rates(exposure, "assault", S)
+    x = np.column_stack([np.ones(n), soc.astype(float)])
+    ref = sm.GLM(y.astype(float), x, family=sm.families.Poisson(), offset=np.log(days)).fit(
+        cov_type="HC0", tol=1e-10
+    )
+    b, v = ref.params, ref.cov_params()
+    z = 1.959963984540054
+    rel = 1e-10
+    assert r.rate_ratio == pytest.approx(np.exp(b[1]), rel=rel)
+    assert r.rate_ratio_ci[0] == pytest.approx(np.exp(b[1] - z * np.sqrt(v[1, 1])), rel=rel)
+    assert r.rate_non_soc == pytest.approx(1000 * np.exp(b[0]), rel=rel)
+    assert r.rate_non_soc_ci[1] == pytest.approx(
+        1000 * np.exp(b[0] + z * np.sqrt(v[0, 0])), rel=rel
+    )
+    var_soc = v[0, 0] + v[1, 1] + 2 * v[0, 1]
+    assert r.rate_soc == pytest.approx(1000 * np.exp(b[0] + b[1]), rel=rel)
+    assert r.rate_soc_ci[0] == pytest.approx(
+        1000 * np.exp(b[0] + b[1] - z * np.sqrt(var_soc)), rel=rel
+    )
+
+
+def test_within_rate_ratio_equals_statsmodels_clustered_logit():
+    """The intercept-only logit by Newton steps equals statsmodels' GLM with cluster errors."""
+    rng = np.random.default_rng(4)
+    n = 600
+    est = [f"E{e:02d}" for e in rng.integers(0, 30, n)]
+    days_soc, days_other = rng.integers(50, 900, n), rng.integers(2_000, 9_000, n)
+    rate = 3.0 / 1000 * rng.gamma(3.0, 1 / 3.0, n)
+    strata = pl.DataFrame({
+        "establishment_id": est, "days_soc": days_soc, "days_other": days_other,
+        "n_assault_soc": rng.poisson(1.4 * rate * days_soc),
+        "n_assault_other": rng.poisson(rate * days_other),
+    })  # fmt: skip
+    ratio, (lo, hi), used = within_rate_ratio(strata, "assault", S)
+    rows = strata.filter(pl.col("n_assault_soc") + pl.col("n_assault_other") > 0)
+    s_, o_ = rows["n_assault_soc"].to_numpy(), rows["n_assault_other"].to_numpy()
+    ref = sm.GLM(np.column_stack([s_, o_]).astype(float), np.ones((rows.height, 1)),
+                 family=sm.families.Binomial(),
+                 offset=np.log(rows["days_soc"].to_numpy() / rows["days_other"].to_numpy()),
+                 ).fit(cov_type="cluster", tol=1e-10, cov_kwds={
+                     "groups": np.unique(rows["establishment_id"].to_numpy(),
+                                         return_inverse=True)[1]})  # fmt: skip
+    b, se = ref.params[0], ref.bse[0]
+    assert used == rows.height
+    assert ratio == pytest.approx(np.exp(b), rel=1e-10)
+    assert lo == pytest.approx(np.exp(b - 1.959963984540054 * se), rel=1e-10)
+    assert hi == pytest.approx(np.exp(b + 1.959963984540054 * se), rel=1e-10)
