@@ -7,6 +7,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sp
+import statsmodels.api as sm
 
 from socflow import schema
 from socflow.establishments import (
@@ -22,6 +24,7 @@ from socflow.establishments import (
     with_soc,
     within_rate_ratio,
 )
+from socflow.establishments import models as M
 from socflow.establishments.candidates import build_candidates
 from socflow.survival.linking import resolve_person_ids
 
@@ -223,3 +226,124 @@ def test_within_establishment_month_ratio_sets_aside_where_soc_prisoners_are_hel
         strata["n_drugs_find_other"].sum() / strata["days_other"].sum()
     )
     assert crude > hi  # confounded by where SOC prisoners are held
+
+
+def _dense_reference(panel: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The dense design as the models built it before: share, dummies, constant."""
+    rows = panel.filter(pl.col("prisoner_days") > 0)
+    share = (rows["soc_share"].to_numpy() * 100.0 / S.share_step_points)[:, None]
+    est = np.unique(rows["establishment_id"].to_numpy(), return_inverse=True)
+    per = np.unique(rows["month"].dt.strftime("%Y-%m").to_numpy(), return_inverse=True)
+    est_dum = (est[1][:, None] == np.arange(1, len(est[0]))[None, :]).astype(float)
+    per_dum = (per[1][:, None] == np.arange(1, len(per[0]))[None, :]).astype(float)
+    return np.hstack([share, est_dum, per_dum, np.ones((rows.height, 1))]), est[1]
+
+
+def test_sparse_design_equals_the_dense_one():
+    panel = simulate_panel(3, 1.1)
+    x, clusters = M.design(panel, S)
+    dense, est = _dense_reference(panel)
+    assert isinstance(x, sp.csr_array)
+    np.testing.assert_array_equal(x.toarray(), dense)
+    np.testing.assert_array_equal(clusters, est)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.15])
+def test_fit_equals_statsmodels_glm(alpha):
+    """Poisson: statsmodels' estimate to 1e-10 relative (both at the maximum). NB2: statsmodels'
+    Fisher scoring stops about 1e-9 from the maximum, the Newton steps at it: 1e-7 relative on
+    the coefficients, and the score at least as small as statsmodels'."""
+    panel = simulate_panel(4, 1.15)
+    x, clusters = M.design(panel, S)
+    rows = panel.filter(pl.col("prisoner_days") > 0)
+    y = rows["n_drugs_find"].to_numpy().astype(float)
+    offset = np.log(rows["prisoner_days"].to_numpy().astype(float))
+    family = sm.families.NegativeBinomial(alpha=alpha) if alpha else sm.families.Poisson()
+    ref = sm.GLM(y, x.toarray(), family=family, offset=offset).fit(
+        scale=1.0, maxiter=200, tol=1e-12
+    )
+    fit = M.fit_log_linear(x, y, offset, alpha)
+    assert fit.converged
+    np.testing.assert_allclose(fit.params, ref.params, rtol=1e-10 if not alpha else 1e-7)
+
+    def score(mu: np.ndarray) -> float:
+        return float(np.abs(x.T @ ((y - mu) / (1 + alpha * mu))).max())
+
+    assert score(fit.mu) <= max(score(np.asarray(ref.fittedvalues)), 1e-9)
+    # The clustered covariance from sparse products equals the dense formula.
+    mu = fit.mu
+    xd = x.toarray()
+    bread = np.linalg.inv((xd.T * (mu / (1 + alpha * mu))) @ xd)
+    scores = xd * ((y - mu) / (1 + alpha * mu))[:, None]
+    sums = np.zeros((clusters.max() + 1, xd.shape[1]))
+    np.add.at(sums, clusters, scores)
+    n, k, g = xd.shape[0], xd.shape[1], sums.shape[0]
+    dense = g / (g - 1) * (n - 1) / (n - k) * bread @ (sums.T @ sums) @ bread
+    np.testing.assert_allclose(M.clustered_covariance(x, y, mu, clusters, alpha), dense,
+                               rtol=1e-9, atol=1e-14)  # fmt: skip
+
+
+def test_singular_design_is_a_reported_failure():
+    """Share collinear with the period effects (one establishment): the fit fails, reported."""
+    panel = simulate_panel(2, 1.0).filter(pl.col("establishment_id") == "E00")
+    fits = M.fit_panel(panel, "drugs_find", S)
+    assert all(f.rate_ratio is None for f in fits)
+    assert "LinAlgError" in fits[0].error
+
+
+def test_person_rates_closed_form_equals_statsmodels_glm():
+    """The closed form equals the Poisson GLM with HC0 errors it replaces, to 1e-10."""
+    rng = np.random.default_rng(3)
+    n = 5_000
+    soc = rng.random(n) < 0.2
+    days = rng.integers(30, 2_000, n)
+    y = rng.poisson(np.where(soc, 1.5, 1.0) * 2.0 / 1000 * days * rng.gamma(2.0, 0.5, n))
+    exposure = pl.DataFrame({"prisoner": [str(i) for i in range(n)], "prisoner_days": days,
+                             "soc": soc, "n_assault": y})  # fmt: skip
+    r = person_rates(exposure, "assault", S)
+    x = np.column_stack([np.ones(n), soc.astype(float)])
+    ref = sm.GLM(y.astype(float), x, family=sm.families.Poisson(), offset=np.log(days)).fit(
+        cov_type="HC0", tol=1e-10
+    )
+    b, v = ref.params, ref.cov_params()
+    z = 1.959963984540054
+    rel = 1e-10
+    assert r.rate_ratio == pytest.approx(np.exp(b[1]), rel=rel)
+    assert r.rate_ratio_ci[0] == pytest.approx(np.exp(b[1] - z * np.sqrt(v[1, 1])), rel=rel)
+    assert r.rate_non_soc == pytest.approx(1000 * np.exp(b[0]), rel=rel)
+    assert r.rate_non_soc_ci[1] == pytest.approx(
+        1000 * np.exp(b[0] + z * np.sqrt(v[0, 0])), rel=rel
+    )
+    var_soc = v[0, 0] + v[1, 1] + 2 * v[0, 1]
+    assert r.rate_soc == pytest.approx(1000 * np.exp(b[0] + b[1]), rel=rel)
+    assert r.rate_soc_ci[0] == pytest.approx(
+        1000 * np.exp(b[0] + b[1] - z * np.sqrt(var_soc)), rel=rel
+    )
+
+
+def test_within_rate_ratio_equals_statsmodels_clustered_logit():
+    """The intercept-only logit by Newton steps equals statsmodels' GLM with cluster errors."""
+    rng = np.random.default_rng(4)
+    n = 600
+    est = [f"E{e:02d}" for e in rng.integers(0, 30, n)]
+    days_soc, days_other = rng.integers(50, 900, n), rng.integers(2_000, 9_000, n)
+    rate = 3.0 / 1000 * rng.gamma(3.0, 1 / 3.0, n)
+    strata = pl.DataFrame({
+        "establishment_id": est, "days_soc": days_soc, "days_other": days_other,
+        "n_assault_soc": rng.poisson(1.4 * rate * days_soc),
+        "n_assault_other": rng.poisson(rate * days_other),
+    })  # fmt: skip
+    ratio, (lo, hi), used = within_rate_ratio(strata, "assault", S)
+    rows = strata.filter(pl.col("n_assault_soc") + pl.col("n_assault_other") > 0)
+    s_, o_ = rows["n_assault_soc"].to_numpy(), rows["n_assault_other"].to_numpy()
+    ref = sm.GLM(np.column_stack([s_, o_]).astype(float), np.ones((rows.height, 1)),
+                 family=sm.families.Binomial(),
+                 offset=np.log(rows["days_soc"].to_numpy() / rows["days_other"].to_numpy()),
+                 ).fit(cov_type="cluster", tol=1e-10, cov_kwds={
+                     "groups": np.unique(rows["establishment_id"].to_numpy(),
+                                         return_inverse=True)[1]})  # fmt: skip
+    b, se = ref.params[0], ref.bse[0]
+    assert used == rows.height
+    assert ratio == pytest.approx(np.exp(b), rel=1e-10)
+    assert lo == pytest.approx(np.exp(b - 1.959963984540054 * se), rel=1e-10)
+    assert hi == pytest.approx(np.exp(b + 1.959963984540054 * se), rel=1e-10)

@@ -7,8 +7,11 @@ import json
 import math
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
+from statsmodels.discrete.discrete_model import Logit
 
 from socflow.disclose import disclose_stage
 from socflow.linkage import Settings, analyse
@@ -17,7 +20,7 @@ from socflow.linkage.candidates import build_candidates
 from socflow.linkage.diagnostics import found_shares
 from socflow.linkage.history import court_history, pnc_history
 from socflow.linkage.linked import DATASET_OF, person_rows
-from socflow.linkage.need_models import fit_need_models
+from socflow.linkage.need_models import fit_need_models, newton_logit
 from socflow.linkage.profiles import nearest_assessment, need_shares
 from socflow.outputs import write_candidates
 from socflow.sdc.thresholds import SdcThresholds
@@ -273,3 +276,19 @@ def test_no_one_assessed_in_the_window_gives_empty_profiles_not_an_error():
     assert any("no need model fitted" in n for n in r.need_models.notes)
     ids = {c.output_id for c in build_candidates(r)}
     assert "linkage_need_models" not in ids and "linkage_found" in ids
+
+
+def test_newton_logit_equals_statsmodels_logit():
+    """The need models' Newton steps give statsmodels `Logit`'s estimate, standard errors and
+    p-values to 1e-10 relative (both stop at the maximum; only rounding differs)."""
+    rng = np.random.default_rng(11)
+    n = 3_000
+    x = np.column_stack([np.ones(n), rng.random(n) < 0.3, rng.normal(0, 1, n),
+                         rng.random(n) < 0.5])  # fmt: skip
+    y = (rng.random(n) < 1 / (1 + np.exp(-(x @ np.array([-0.5, 0.7, 0.3, -0.2]))))).astype(float)
+    params, cov = newton_logit(y, x)
+    ref = Logit(y, x).fit(method="newton", maxiter=100, disp=0)
+    np.testing.assert_allclose(params, ref.params, rtol=1e-10)
+    se = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(se, ref.bse, rtol=1e-10)
+    np.testing.assert_allclose(2 * stats.norm.sf(np.abs(params / se)), ref.pvalues, rtol=1e-9)

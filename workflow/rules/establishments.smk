@@ -53,8 +53,9 @@ rule establishments:
         "../../environment.yml"
     threads: 1
     resources:
-        # 2.2 GB sampled peak at `full` from 33 MB of input (the panel's parts and the cohort)
-        mem_mb=mem_mb(500, 120),
+        # 0.5 GB peak (/usr/bin/time) at `full` from 33 MB of input (the panel's parts and
+        # the cohort): the models' designs are sparse and no statsmodels fit is made
+        mem_mb=mem_mb(500, 30),
         runtime=runtime(10, 30),
     params:
         establishments=RUN["establishments"],

@@ -5,8 +5,9 @@ Per incident type: involvements (rows of prison_incidents, one per prisoner per 
 
 * **crude**: from a Poisson GLM of each prisoner's count on SOC status with the log of their
   prisoner-days as offset and robust (HC0 sandwich) standard errors, one row per prisoner (the
-  interval allows for overdispersion between prisoners). It mixes who the prisoners are with
-  where they are held: SOC prisoners are concentrated in some establishments.
+  interval allows for overdispersion between prisoners); computed in its closed form (group
+  rates and sums of squared residuals), equal to statsmodels' fit to rounding. It mixes who
+  the prisoners are with where they are held: SOC prisoners are concentrated in some establishments.
 * **within establishment and month**: the rate ratio of SOC against other prisoners held in the
   same establishment in the same month (Poisson with a fixed effect per establishment-month).
   Conditioning on each establishment-month's total, its SOC involvements are binomial with
@@ -23,8 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
-from scipy import stats
+from scipy import special
 
 from socflow.establishments.settings import EstablishmentSettings
 
@@ -67,40 +67,41 @@ def person_rates(
     if counts["prisoners_soc"] == 0 or counts["prisoners_non_soc"] == 0 or y.sum() == 0:
         return PersonRates(incident_type, None, none, None, none, None, none,
                            error="no incidents or no prisoners in a group", **counts)  # fmt: skip
-    x = np.column_stack([np.ones_like(soc), soc])
-    z = float(stats.norm.ppf(0.5 + s.confidence_level / 2))
-    try:
-        res = sm.GLM(y, x, family=sm.families.Poisson(), offset=np.log(days)).fit(
-            cov_type="HC0", tol=1e-10
-        )
-    except Exception as exc:  # a failed fit is reported, never fatal
-        return PersonRates(incident_type, None, none, None, none, None, none,
-                           error=f"{type(exc).__name__}: {exc}", **counts)  # fmt: skip
-    b, v = np.asarray(res.params), np.asarray(res.cov_params())
+    # The Poisson GLM of count on SOC status with log-days offset has a closed form: each
+    # group's maximum-likelihood rate is its involvements over its days, and the HC0 sandwich
+    # (information diag(mu) summed per group, scores y - mu) gives each group's log rate the
+    # variance sum (y - mu)^2 / (sum y)^2 over its prisoners, the two groups independent.
+    z = float(special.ndtri(0.5 + s.confidence_level / 2))  # scipy.stats.norm.ppf
+
+    def log_rate(group: np.ndarray) -> tuple[float, float] | None:
+        involvements, group_days = float(y[group].sum()), float(days[group].sum())
+        if involvements == 0:
+            return None
+        rate = involvements / group_days
+        resid = y[group] - days[group] * rate
+        return float(np.log(rate)), float(np.sum(resid * resid)) / involvements**2
 
     def ci(est: float, var: float) -> tuple[float, float]:
         se = float(np.sqrt(var))
         return float(np.exp(est - z * se)), float(np.exp(est + z * se))
 
-    log_non, log_soc = b[0], b[0] + b[1]
-    var_soc = v[0, 0] + v[1, 1] + 2 * v[0, 1]
+    non, with_soc = log_rate(soc == 0), log_rate(soc == 1)
     per_1000 = np.log(1000.0)
-    if counts["involved_soc"] == 0:
-        rate_soc, rate_soc_ci, rr, rr_ci = 0.0, none, None, none
+    rates: dict[str, tuple] = {}
+    for name, group in (("soc", with_soc), ("non_soc", non)):
+        if group is None:  # no involvements: rate 0, no interval
+            rates[name] = (0.0, none)
+        else:
+            rates[name] = (float(np.exp(group[0] + per_1000)), ci(group[0] + per_1000, group[1]))
+    if with_soc is None or non is None:
+        rr, rr_ci = None, none
     else:
-        rate_soc = float(np.exp(log_soc + per_1000))
-        rate_soc_ci = ci(log_soc + per_1000, var_soc)
-        rr, rr_ci = float(np.exp(b[1])), ci(b[1], v[1, 1])
+        log_ratio = with_soc[0] - non[0]
+        rr, rr_ci = float(np.exp(log_ratio)), ci(log_ratio, with_soc[1] + non[1])
     return PersonRates(
-        incident_type,
-        rate_soc,
-        rate_soc_ci,
-        float(np.exp(log_non + per_1000)),
-        ci(log_non + per_1000, v[0, 0]),
-        rr,
-        rr_ci,
-        **counts,
-    )
+        incident_type, rates["soc"][0], rates["soc"][1], rates["non_soc"][0],
+        rates["non_soc"][1], rr, rr_ci, **counts,
+    )  # fmt: skip
 
 
 def within_rate_ratio(
@@ -121,16 +122,34 @@ def within_rate_ratio(
     successes = rows[n_soc].to_numpy().astype(float)
     trials = successes + rows[n_other].to_numpy().astype(float)
     offset = np.log(rows["days_soc"].to_numpy() / rows["days_other"].to_numpy())
-    groups = np.unique(rows["establishment_id"].to_numpy(), return_inverse=True)[1]
-    z = float(stats.norm.ppf(0.5 + s.confidence_level / 2))
-    try:
-        res = sm.GLM(
-            np.column_stack([successes, trials - successes]),
-            np.ones((rows.height, 1)),
-            family=sm.families.Binomial(),
-            offset=offset,
-        ).fit(cov_type="cluster", cov_kwds={"groups": groups}, tol=1e-10)
-    except Exception:  # a failed fit leaves the ratio unpublished, never stops the stage
+    groups = np.unique(rows["establishment_id"].to_numpy(), return_inverse=True)[1].ravel()
+    z = float(special.ndtri(0.5 + s.confidence_level / 2))  # scipy.stats.norm.ppf
+    b = intercept_logit(successes, trials, offset)
+    if b is None:  # no maximum found: the ratio is not published, the stage goes on
         return None, none, rows.height
-    b, se = float(res.params[0]), float(res.bse[0])
+    p = special.expit(b + offset)
+    # Cluster-robust variance of the intercept as statsmodels' GLM cov_type "cluster": the
+    # inverse information as bread, cluster sums of the scores, G/(G-1) (N-1)/(N-K), K = 1.
+    info = float(np.sum(trials * p * (1 - p)))
+    sums = np.bincount(groups, weights=successes - trials * p)
+    g = len(sums)
+    factor = g / (g - 1) if g > 1 else 1.0
+    se = float(np.sqrt(factor * np.sum(sums * sums) / info**2))
     return float(np.exp(b)), (float(np.exp(b - z * se)), float(np.exp(b + z * se))), rows.height
+
+
+def intercept_logit(
+    successes: np.ndarray, trials: np.ndarray, offset: np.ndarray, max_steps: int = 100
+) -> float | None:
+    """Maximum-likelihood intercept of a logistic GLM with only an intercept and an offset
+    (binomial counts), by Newton steps until a step no longer moves it; None without one."""
+    b = float(np.log(successes.sum() / (trials - successes).sum()) - np.mean(offset))
+    for _ in range(max_steps):
+        p = special.expit(b + offset)
+        step = float(np.sum(successes - trials * p) / np.sum(trials * p * (1 - p)))
+        if not np.isfinite(step):
+            return None
+        b += step
+        if abs(step) <= 1e-15 * max(1.0, abs(b)):
+            return b
+    return None
