@@ -106,7 +106,7 @@ def _follow(s: sv.Settings, min_score: float | None = None):
     crown = sv.attach_person_ids(crown, sv.resolve_person_ids(link, "crown"))
     mags = sv.attach_person_ids(mags, sv.resolve_person_ids(link, "mags"))
     index, flow = sv.index_events(crown, flags, s)
-    tables = sv.court_rows(crown, mags, journey, index.select("person"), s)
+    tables = sv.court_rows(crown, mags, journey, index, s)
     cases = sv.new_cases(tables, s, min_match_score=min_score)
     follow, no_time = sv.follow_up(index, cases, s)
     return index, flow, tables, cases, follow, no_time
