@@ -37,7 +37,7 @@ def _setup(release: str | None):
     crown_p = sv.attach_person_ids(crown, sv.resolve_person_ids(link, "crown"))
     mags_p = sv.attach_person_ids(mags, sv.resolve_person_ids(link, "mags"))
     index, _ = sv.index_events(crown_p, flags, s)
-    tables = sv.court_rows(crown_p, mags_p, journey, index.select("person"), s)
+    tables = sv.court_rows(crown_p, mags_p, journey, index, s)
     cases = sv.new_cases(tables, s)
     return s, index, cases, journeys, link, (crown, mags, journey, flags)
 

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 import yaml
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from socflow import survival as sv
+from socflow.survival.prepare import (
+    decode_persons,
+    encode_persons,
+    journey_score_variant,
+    person_codes,
+)
 
 from .survival_helpers import D, make_settings
 
@@ -106,7 +116,7 @@ def _follow(s: sv.Settings, min_score: float | None = None):
     crown = sv.attach_person_ids(crown, sv.resolve_person_ids(link, "crown"))
     mags = sv.attach_person_ids(mags, sv.resolve_person_ids(link, "mags"))
     index, flow = sv.index_events(crown, flags, s)
-    tables = sv.court_rows(crown, mags, journey, index.select("person"), s)
+    tables = sv.court_rows(crown, mags, journey, index, s)
     cases = sv.new_cases(tables, s, min_match_score=min_score)
     follow, no_time = sv.follow_up(index, cases, s)
     return index, flow, tables, cases, follow, no_time
@@ -191,3 +201,91 @@ def test_config_section_builds_settings_and_rejects_bad_values():
         sv.Settings.from_config({**cfg, "cluster": "court"})
     with pytest.raises(sv.SurvivalConfigError, match="ph_transform"):
         sv.Settings.from_config({**cfg, "cox": {**cfg["cox"], "ph_transform": "sqrt"}})
+
+
+# ---------------------------------------------------------------------------------------------
+# The case graph built once for every variant, and follow-ups on integer person codes
+
+
+def _tiny_tables(tiny_canonical, s: sv.Settings):
+    t = tiny_canonical
+    link = t["xjs_link"].with_columns(pl.col("source_dataset").cast(pl.String))
+    crown = sv.attach_person_ids(t["crown_defendant_cases"], sv.resolve_person_ids(link, "crown"))
+    mags = sv.attach_person_ids(t["mags_defendant_cases"], sv.resolve_person_ids(link, "mags"))
+    index, _ = sv.cohort_index(crown, s)
+    tables = sv.court_rows(crown, mags, t["mags_crown_journey"], index, s)
+    return crown, mags, index, tables
+
+
+def _components_over_every_row(tables: sv.CaseTables, merge: bool, min_score: float):
+    """The grouping as first written: every row joined to the first row of its case ID (and of
+    its offence date), the journey links above the score, components over all rows."""
+    rows = tables.rows
+    anchors = [pl.col("node").min().over("person", "source", "case_id")]
+    if merge:
+        anchors.append(pl.col("node").min().over("person", "offence_date"))
+    pairs = [rows.select(pl.col("node").alias("a"), anchor.alias("b")) for anchor in anchors]
+    journey = tables.journey_edges.filter(
+        pl.col("match_score").is_null() | (pl.col("match_score") >= min_score)
+    )
+    pairs.append(journey.select(pl.col("node_a").alias("a"), pl.col("node_b").alias("b")))
+    edges = pl.concat([p.cast(pl.Int64) for p in pairs])
+    n = rows.height
+    graph = coo_matrix(
+        (np.ones(edges.height), (edges["a"].to_numpy(), edges["b"].to_numpy())), shape=(n, n)
+    )
+    return connected_components(graph, directed=False)[1]
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = pl.DataFrame({"a": a, "b": b})
+    return pairs.unique().height == pairs["a"].n_unique() == pairs["b"].n_unique()
+
+
+def test_case_graph_groups_every_variant_as_the_graph_over_every_row(tiny_canonical):
+    s = make_settings()
+    *_, tables = _tiny_tables(tiny_canonical, s)
+    graph = sv.CaseGraph(tables)
+    sizes = set()
+    for merge in (True, False):
+        for score in (0.0, 0.5, 0.9, 2.0):
+            label = graph.components(merge, score)
+            assert _same_partition(label, _components_over_every_row(tables, merge, score))
+            sizes.add(len(set(label.tolist())))
+    # The variants group differently: the comparison covers same-date and journey links.
+    assert len(sizes) >= 3
+
+
+def test_index_case_marks_the_rows_of_the_persons_own_index_case(tiny_canonical):
+    s = make_settings()
+    *_, index, tables = _tiny_tables(tiny_canonical, s)
+    marked = tables.rows.filter(pl.col("index_case")).select("person", "defendant_on_case_id")
+    assert marked.sort("person").equals(index.select("person", "defendant_on_case_id"))
+
+
+def test_person_codes_follow_the_sorted_persons_and_decode_back():
+    index = pl.DataFrame({"person": ["XJS9", "XJS10", "XJS2"], "x": [1, 2, 3]})
+    codes = person_codes(index)
+    assert codes.to_dicts() == [
+        {"code": 0, "person": "XJS10"},
+        {"code": 1, "person": "XJS2"},
+        {"code": 2, "person": "XJS9"},
+    ]
+    coded = encode_persons(index, codes)
+    assert coded["person"].to_list() == [2, 0, 1]
+    assert decode_persons(coded, codes).equals(index)
+
+
+def test_cohort_follow_ups_equal_the_follow_up_of_each_variant_built_alone(tiny_canonical):
+    """build_cohort groups on one graph and person codes; each variant built on its own from
+    person IDs (court_rows, new_cases, follow_up) gives the same frame."""
+    s = make_settings(sensitivity_journey_scores=(0.0, 0.5, 0.9))
+    crown, mags, index, tables = _tiny_tables(tiny_canonical, s)
+    cohort = sv.build_cohort(crown, mags, tiny_canonical["mags_crown_journey"], s)
+    primary, no_time = sv.follow_up(index, sv.new_cases(tables, s), s)
+    assert cohort.follow_ups[sv.PRIMARY].equals(primary)
+    assert cohort.no_time == no_time
+    unmerged = replace(s, merge_same_offence_date=False)
+    for score in s.sensitivity_journey_scores:
+        alone, _ = sv.follow_up(index, sv.new_cases(tables, unmerged, score), unmerged)
+        assert cohort.follow_ups[journey_score_variant(score)].equals(alone)

@@ -53,11 +53,9 @@ def follow_up(
     }
     people = people.filter(~no_time)
     window = s.count_window_days
-    eligible = cases.join(
-        people.select("person", "start_date", "defendant_on_case_id"), on="person", how="inner"
-    ).filter(
+    eligible = cases.join(people.select("person", "start_date"), on="person", how="inner").filter(
         pl.col("counts")
-        & ~pl.col("crown_doc_ids").list.contains(pl.col("defendant_on_case_id"))
+        & ~pl.col("index_case")
         & (pl.col("offence_date") > pl.col("start_date"))
         & (pl.col("event_date") > pl.col("start_date"))
         & (pl.col("event_date") <= censor)

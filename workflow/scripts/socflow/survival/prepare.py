@@ -20,7 +20,7 @@ import polars as pl
 
 from socflow.mapping import check_link_matches, read_ingested
 from socflow.persons import read_person_ids
-from socflow.survival.cases import court_rows, new_cases
+from socflow.survival.cases import CaseGraph, court_rows
 from socflow.survival.cohort import INDEX_COLUMNS, cohort_index
 from socflow.survival.followup import follow_up
 from socflow.survival.linking import attach_person_ids, linkage_diagnostics
@@ -86,26 +86,36 @@ def build_cohort(
     t0 = time.perf_counter()
     diagnostics = linkage_diagnostics(crown, mags)
     index, flow = cohort_index(crown, s, flagged)
-    tables = court_rows(crown, mags, journey, index.select("person"), s)
-    cases = new_cases(tables, s)
+    tables = court_rows(crown, mags, journey, index, s)
+    # Persons numbered in their sorted order: the cases and follow-ups of every variant are
+    # grouped, joined and sorted on these integers, and the person IDs put back at the end.
+    codes = person_codes(index)
+    coded_index = encode_persons(index, codes)
+    graph = CaseGraph(replace(tables, rows=encode_persons(tables.rows, codes)))
+    cases = graph.cases(s.merge_same_offence_date, s.journey_min_match_score)
     timings["link_and_cases"] = time.perf_counter() - t0
     releases = None
     if prison_journeys is not None and prison_journeys.height:
         releases = prison_releases(index, prison_journeys, prison_ids, s)
         log.info("custodial index persons released per their prison journey: %s of %s",
                  releases.height, index.filter(pl.col("custody")).height)  # fmt: skip
-    primary, no_time = follow_up(index, cases, s, releases=releases)
+        releases = encode_persons(releases, codes)
+
+    def follow(cases: pl.DataFrame, s: Settings, **kwargs: Any) -> tuple[pl.DataFrame, dict]:
+        coded, no_time = follow_up(coded_index, cases, s, **kwargs)
+        return decode_persons(coded, codes), no_time
+
+    primary, no_time = follow(cases, s, releases=releases)
     follow_ups = {PRIMARY: primary}
     if releases is not None:
-        follow_ups[ESTIMATED_RELEASE] = follow_up(index, cases, s)[0]
+        follow_ups[ESTIMATED_RELEASE] = follow(cases, s)[0]
     for fraction in s.sensitivity_release_fractions:
-        follow_ups[release_fraction_variant(fraction)] = follow_up(
-            index, cases, s, release_fraction=fraction
+        follow_ups[release_fraction_variant(fraction)] = follow(
+            cases, s, release_fraction=fraction
         )[0]
     unmerged = replace(s, merge_same_offence_date=False)
     for score in s.sensitivity_journey_scores:
-        variant_cases = new_cases(tables, unmerged, min_match_score=score)
-        follow_ups[journey_score_variant(score)] = follow_up(index, variant_cases, unmerged)[0]
+        follow_ups[journey_score_variant(score)] = follow(graph.cases(False, score), unmerged)[0]
     timings["follow_ups"] = time.perf_counter() - t0 - timings["link_and_cases"]
     excluded = {**tables.excluded, **{f"index persons: {k}": v for k, v in no_time.items()}}
     return Cohort(
@@ -118,6 +128,29 @@ def build_cohort(
         coverage_rows=crown.select(COVERAGE_COLUMNS),
         timings=timings,
     )
+
+
+def person_codes(index: pl.DataFrame) -> pl.DataFrame:
+    """person and code: the index persons numbered in sorted order, so that an order by code
+    is the order by person."""
+    persons = index.select("person")
+    if not persons["person"].is_sorted():
+        persons = persons.sort("person")
+    return persons.with_row_index("code")
+
+
+def encode_persons(frame: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its person IDs replaced by their codes (`person_codes`)."""
+    return (
+        frame.join(codes, on="person", how="left", maintain_order="left")
+        .with_columns(pl.col("code").alias("person"))
+        .drop("code")
+    )
+
+
+def decode_persons(frame: pl.DataFrame, codes: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the person codes of `encode_persons` turned back into person IDs."""
+    return frame.with_columns(codes["person"].gather(frame["person"]).alias("person"))
 
 
 def prison_releases(
