@@ -16,7 +16,7 @@ from socflow import harm
 from socflow.disclose import check_candidate
 from socflow.ingest import load_ho_codes
 from socflow.outputs import read_candidates
-from socflow.sdc import SdcThresholds
+from socflow.sdc import SdcThresholds, check_magnitude_table
 
 REPO = Path(__file__).resolve().parents[1]
 HARM_RES = REPO / "resources" / "harm"
@@ -425,16 +425,16 @@ def test_estimates_are_deterministic_and_courts_can_be_resampled():
 def test_dominated_units_by_person_number_equal_those_by_person_identifier():
     # The magnitude check reads the dense person numbers instead of the identifiers: the same
     # contributors in the same order, so the same withheld units as with the identifiers.
-    from socflow.sdc import check_magnitude_table
-
     dc = _dc(_world(90, seed=4))
     rows = harm.dimension_rows(dc, ["ons_css", "data_derived"])
     thr = SdcThresholds(min_cell_count=40)  # strict enough to withhold some units
     found = 0
     for dim in harm.SHARE_DIMENSIONS:
         for w in ("ons_css", "data_derived"):
-            contrib = rows[dim].filter(pl.col(f"covered_{w}") > 0).select(
-                pl.col("unit").cast(pl.String), pl.col(f"w_{w}").alias("harm"), "person"
+            contrib = (
+                rows[dim]
+                .filter(pl.col(f"covered_{w}") > 0)
+                .select(pl.col("unit").cast(pl.String), pl.col(f"w_{w}").alias("harm"), "person")
             )
             if contrib.height == 0:
                 continue
