@@ -16,7 +16,7 @@ from socflow import harm
 from socflow.disclose import check_candidate
 from socflow.ingest import load_ho_codes
 from socflow.outputs import read_candidates
-from socflow.sdc import SdcThresholds
+from socflow.sdc import SdcThresholds, check_magnitude_table
 
 REPO = Path(__file__).resolve().parents[1]
 HARM_RES = REPO / "resources" / "harm"
@@ -107,6 +107,25 @@ def test_replicate_type_counts_are_the_draws_of_the_seed(n_cases, n_types):
             expected.append(tally)
     np.testing.assert_array_equal(got, np.array(expected))
     assert got.sum(axis=1).tolist() == [float(n_cases)] * 7
+
+
+def test_replicate_type_counts_do_not_depend_on_the_block():
+    # The default block (sized to the number of cases) draws the same stream as any other.
+    rng = np.random.default_rng(3)
+    type_of_case = rng.integers(0, 40, 3000)
+    design = harm.Design(
+        type_of_case=type_of_case.astype(np.int32),
+        cases_per_type=np.bincount(type_of_case, minlength=40),
+        court_of_type=np.zeros(40, dtype=np.int64),
+        n_courts=1,
+    )
+
+    def draws(block):
+        gen = harm.replicate_type_counts(design, 70, np.random.default_rng(9), "cases", block)
+        return np.concatenate(list(gen))
+
+    np.testing.assert_array_equal(draws(None), draws(1))
+    np.testing.assert_array_equal(draws(None), draws(32))
 
 
 def test_unit_persons_count_distinct_persons():
@@ -401,6 +420,29 @@ def test_estimates_are_deterministic_and_courts_can_be_resampled():
         for key in a.boot[dim]:
             np.testing.assert_array_equal(a.boot[dim][key], b.boot[dim][key])
     assert a.tests == b.tests
+
+
+def test_dominated_units_by_person_number_equal_those_by_person_identifier():
+    # The magnitude check reads the dense person numbers instead of the identifiers: the same
+    # contributors in the same order, so the same withheld units as with the identifiers.
+    dc = _dc(_world(90, seed=4))
+    rows = harm.dimension_rows(dc, ["ons_css", "data_derived"])
+    thr = SdcThresholds(min_cell_count=40)  # strict enough to withhold some units
+    found = 0
+    for dim in harm.SHARE_DIMENSIONS:
+        for w in ("ons_css", "data_derived"):
+            contrib = (
+                rows[dim]
+                .filter(pl.col(f"covered_{w}") > 0)
+                .select(pl.col("unit").cast(pl.String), pl.col(f"w_{w}").alias("harm"), "person")
+            )
+            if contrib.height == 0:
+                continue
+            by_id = check_magnitude_table(contrib, ["unit"], "harm", "person", thr)
+            expected = set(by_id.cells.filter(pl.col("total").is_null())["unit"].to_list())
+            assert harm.dominated_units(rows[dim], w, thr) == expected
+            found += len(expected)
+    assert found > 0
 
 
 def test_permutation_test_separates_even_from_concentrated_harm():

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from socflow.sdc import SdcThresholds, check_magnitude_table
-from socflow.sdc.magnitude import per_person_sums
+from socflow.sdc.magnitude import per_person_sums, person_ordered
 
 THR = SdcThresholds()
 
@@ -180,33 +180,73 @@ def test_invalid_input():
         check_magnitude_table(df, ["g"], "nope", "person", THR)
 
 
-@pytest.mark.parametrize(("n_persons", "max_terms"), [(3000, 40), (40, 3000), (20000, 3)])
-def test_per_person_sums_match_sorting_inside_each_group(n_persons, max_terms):
-    # The per-person sums are added in ascending order of the terms, persons in order: the
-    # same bits as the group-by that sorts inside each group, whatever the row order and the
-    # spread of magnitudes (terms from 1e-8 to 1e8, mixed signs, many terms per person).
-    rng = np.random.default_rng(n_persons)
+def _contributions_of(n_persons, max_terms, seed):
+    # Terms from 1e-8 to 1e8, mixed signs, shuffled rows; persons with one term and with many.
+    rng = np.random.default_rng(seed)
     sizes = rng.integers(1, max_terms, n_persons)
     person = np.repeat(np.arange(n_persons), sizes)
     v = rng.standard_normal(len(person)) * 10.0 ** rng.integers(-8, 9, len(person))
-    contrib = pl.DataFrame(
+    return pl.DataFrame(
         {
             "k": rng.integers(0, 3, len(person)).astype(str),
+            "y": rng.integers(2013, 2016, len(person)).astype(np.int32),
             "__person__": person.astype(str),
             "__v__": v,
             "__neg__": (v < 0).astype(np.int64),
         }
     ).sample(fraction=1.0, shuffle=True, seed=1)
-    for keys in (["k"], []):
+
+
+def _bits(s: pl.Series) -> np.ndarray:
+    return s.to_numpy().view(np.int64)
+
+
+@pytest.mark.parametrize(("n_persons", "max_terms"), [(3000, 40), (40, 3000), (20000, 3)])
+def test_per_person_sums_match_sorting_inside_each_group(n_persons, max_terms):
+    # The per-person sums are added in ascending order of the terms, persons in order: the
+    # same bits as the group-by that sorts inside each group, whatever the row order and the
+    # spread of magnitudes.
+    contrib = _contributions_of(n_persons, max_terms, n_persons)
+    for keys in (["k"], [], ["k", "y"]):
         cols = keys or ["__all__"]
         frame = contrib.with_columns(pl.lit(0).alias("__all__")) if not keys else contrib
         reference = (
             frame.group_by([*cols, "__person__"])
             .agg(pl.col("__v__").sort().sum(), pl.col("__neg__").sum())
             .sort([*cols, "__person__"])
+            .drop("__person__")
         )
-        got = per_person_sums(frame, cols)
-        assert got.equals(reference)
-        assert (
-            got["__v__"].to_numpy().view(np.int64) == reference["__v__"].to_numpy().view(np.int64)
-        ).all()
+        got = per_person_sums(person_ordered(frame), cols)
+        assert got.drop("__pc__").equals(reference)
+        assert (_bits(got["__v__"]) == _bits(reference["__v__"])).all()
+
+
+def _former_per_person_sums(contrib: pl.DataFrame, key_cols: list[str]) -> pl.DataFrame:
+    """The implementation before one sort served every entry: a sort per entry."""
+    return (
+        contrib.sort([*key_cols, "__person__", "__v__"])
+        .group_by([*key_cols, "__person__"], maintain_order=True)
+        .agg(pl.col("__v__").sum(), pl.col("__neg__").sum())
+    )
+
+
+@pytest.mark.parametrize(("n_persons", "max_terms"), [(3000, 40), (40, 3000), (20000, 3)])
+@pytest.mark.parametrize("key_dtype", [pl.String, pl.Int32, pl.Boolean])
+def test_per_person_sums_equal_the_former_sort_per_entry(n_persons, max_terms, key_dtype):
+    # Same rows, order, bits and sorted flags as one sort per entry, so that the entry
+    # statistics computed from them (a group-by whose path depends on the flags) keep theirs.
+    # (Not with a Categorical key: its sort set no flag, and polars summed such a group-by in
+    # per-thread parts, so the former bits depended on the number of threads.)
+    contrib = _contributions_of(n_persons, max_terms, n_persons + 7)
+    k = pl.col("k").cast(pl.Int32) > 0 if key_dtype == pl.Boolean else pl.col("k").cast(key_dtype)
+    contrib = contrib.with_columns(k, pl.lit(0).alias("__all__"))
+    ordered = person_ordered(contrib)
+    for cols in (["k"], ["__all__"], ["k", "y"], ["y", "k"]):
+        former = _former_per_person_sums(contrib, cols)
+        got = per_person_sums(ordered, cols)
+        assert got.drop("__pc__").equals(former.drop("__person__"))
+        assert (_bits(got["__v__"]) == _bits(former["__v__"])).all()
+        assert [got[c].flags for c in cols] == [former[c].flags for c in cols]
+        # Person ranks follow the persons' sort order.
+        ranks = former["__person__"].rank("dense").cast(pl.Int64) - 1
+        assert got["__pc__"].to_list() == ranks.to_list()

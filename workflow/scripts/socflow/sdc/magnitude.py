@@ -180,21 +180,74 @@ def _with_total(table: MagnitudeTable) -> Any:
     return _Margined(table.cells, rows if table.col else None, cols, total, table.row, table.col)
 
 
-def per_person_sums(contrib: pl.DataFrame, key_cols: list[str]) -> pl.DataFrame:
-    """Each person's sum of `__v__` (and count of `__neg__`) per entry of `key_cols`, rows
-    ordered by entry and person.
+def person_ordered(contrib: pl.DataFrame) -> pl.DataFrame:
+    """The contributions (`__person__`, `__v__`, ...) sorted by person, then value, with
+    `__pc__`, the person's rank (0, 1, ...), and `__shared__`, whether the person has more
+    than one contribution. One sort serves every entry of a table (`per_person_sums`)."""
+    ordered = contrib.sort(["__person__", "__v__"])
+    pc = ordered["__person__"].rle_id().to_numpy().astype(np.int64)
+    rows_of = np.bincount(pc) if len(pc) else np.zeros(0, dtype=np.int64)
+    # Built from numpy: the columns carry no sorted flag (see `per_person_sums`).
+    return ordered.with_columns(
+        pl.Series("__pc__", pc, dtype=pl.Int64),
+        pl.Series("__shared__", rows_of[pc] > 1, dtype=pl.Boolean),
+    )
+
+
+def per_person_sums(ordered: pl.DataFrame, key_cols: list[str]) -> pl.DataFrame:
+    """Each person's sum of `__v__` (and count of `__neg__`) per entry of `key_cols`, from
+    `person_ordered` contributions: the key columns, `__pc__`, `__v__` and `__neg__`, rows
+    ordered by entry and person, the first key column flagged sorted.
 
     Sorted by person: a float total depends on the order of its terms, and identical runs
-    must publish identical totals. A person's terms are added in ascending order: one sort of
-    the rows by entry, person and value, then an order-keeping group-by, gives the same bits as
-    sorting inside each group and then sorting the groups (tests/test_sdc_magnitude.py) at a
-    third of the time: most groups hold one row, a million of them at `full`.
+    must publish identical totals. A person's terms are added in ascending order: the rows are
+    ordered by person and value, and an order-keeping group-by on (person, entry) adds each
+    group's terms in row order, with the kernel of the former group-by on rows sorted per
+    entry (same bits: tests/test_sdc_magnitude.py). A person with one contribution is its own
+    sum (bit for bit, -0.0 included) and skips the group-by: most groups at `full`.
     """
-    return (
-        contrib.sort([*key_cols, "__person__", "__v__"])
-        .group_by([*key_cols, "__person__"], maintain_order=True)
+    n_persons = int(ordered["__pc__"].max()) + 1 if ordered.height else 1
+    entry = np.zeros(ordered.height, dtype=np.int64)
+    levels = []
+    for k in key_cols:
+        # Codes in the order of the sorted values, so that integer order is entry order.
+        values = ordered[k].unique().sort()
+        code = ordered[k].replace_strict(
+            values, pl.int_range(values.len(), eager=True), return_dtype=pl.Int64
+        )
+        entry = entry * values.len() + code.to_numpy()
+        levels.append(values)
+    frame = pl.DataFrame(
+        [ordered["__pc__"], pl.Series("__e__", entry), ordered["__v__"], ordered["__neg__"]]
+    )
+    shared = ordered["__shared__"]
+    # The rows are in person order: flagged so, the person key keeps polars on its default
+    # group-by (a key without a sorted flag and few distinct values would be summed in
+    # per-thread parts, whose float sums depend on the number of threads).
+    summed = (
+        frame.filter(shared)
+        .with_columns(pl.col("__pc__").set_sorted())
+        .group_by("__pc__", "__e__", maintain_order=True)
         .agg(pl.col("__v__").sum(), pl.col("__neg__").sum())
     )
+    sums = (
+        pl.concat([frame.filter(~shared), summed])
+        .with_columns((pl.col("__e__") * n_persons + pl.col("__pc__")).alias("__g__"))
+        .sort("__g__")
+    )
+    g = sums["__g__"].to_numpy()
+    rest = g // n_persons
+    keys: dict[str, pl.Series] = {}
+    for k, values in reversed(list(zip(key_cols, levels, strict=True))):
+        keys[k] = values.gather(rest % values.len())
+        rest = rest // values.len()
+    out = pl.DataFrame(
+        [*[keys[k] for k in key_cols], pl.Series("__pc__", g % n_persons), sums["__v__"],
+         sums["__neg__"]]
+    )  # fmt: skip
+    # The former sort by entry flagged the first key: the entry statistics' group-by takes
+    # the same path (slices of sorted rows) and adds the persons' sums with the same kernel.
+    return out.with_columns(pl.col(key_cols[0]).set_sorted())
 
 
 def _entry_stats(
@@ -308,8 +361,10 @@ def check_magnitude_table(
         pl.col(person).alias("__person__"),
         pl.col(value).cast(pl.Float64).alias("__v__"),
     )
-    contrib = raw.filter(pl.col("__v__").is_not_null()).with_columns(
-        (pl.col("__v__") < 0).cast(pl.Int64).alias("__neg__")
+    contrib = person_ordered(
+        raw.filter(pl.col("__v__").is_not_null()).with_columns(
+            (pl.col("__v__") < 0).cast(pl.Int64).alias("__neg__")
+        )
     )
     missing = raw.filter(pl.col("__v__").is_null())
 
