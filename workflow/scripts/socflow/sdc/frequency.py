@@ -164,6 +164,7 @@ def _intervals(
     # Imported here: scipy.optimize costs every rule that checks tables ~0.3 s to import,
     # and only tables with withheld cells get this far.
     from scipy.optimize import linprog  # noqa: PLC0415
+
     for e in unknown:
         k = position[e]
         if not constrained[k]:
