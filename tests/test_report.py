@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import polars as pl
+import pytest
 
 from socflow import figures
-from socflow.report import MARKER, render_summary
+from socflow.report import MARKER, build_views, render_summary
+
+REPO = Path(__file__).resolve().parents[1]
 
 CONTEXT = {
     "run_name": "test", "data_source": "synthetic", "synthetic": True, "scale": "tiny",
@@ -44,7 +52,10 @@ def _checked() -> list[dict]:
 
 def test_summary_marks_withheld_cells_and_embeds_figures(tmp_path):
     html, md = tmp_path / "summary.html", tmp_path / "summary.md"
-    views = render_summary(_checked(), CONTEXT, {}, html, md, tmp_path / "figures")
+    figures.draw_stage(_checked(), tmp_path / "drawn")
+    views = render_summary(
+        _checked(), CONTEXT, {}, html, md, tmp_path / "figures", [tmp_path / "drawn"]
+    )
     page = html.read_text()
     assert "SYNTHETIC DATA" in page
     # Two withheld counts and, beside them, their two withheld column shares.
@@ -75,3 +86,73 @@ def test_figures_are_deterministic(tmp_path):
     one = figures.bar(long, tmp_path / "1.png", title="t", ylabel="y", horizontal=False)
     two = figures.bar(long, tmp_path / "2.png", title="t", ylabel="y", horizontal=False)
     assert one.read_bytes() == two.read_bytes()
+
+
+def test_draw_stage_writes_a_file_exactly_where_draw_draws(tmp_path):
+    checked = _checked()
+    # A figure spec with nothing published to draw: no file.
+    checked.append(
+        {**checked[0], "output_id": "describe_empty", "table": checked[0]["table"].clear()}
+    )
+    written = figures.draw_stage(checked, tmp_path / "stage")
+    assert written == [tmp_path / "stage" / "describe_sex.png"]
+    assert sorted(p.name for p in (tmp_path / "stage").iterdir()) == ["describe_sex.png"]
+    direct = figures.draw(checked[0], tmp_path / "direct.png")
+    assert written[0].read_bytes() == direct.read_bytes()
+    # A stage without figures still has its (empty) folder, the rule's output.
+    assert figures.draw_stage(checked[1:], tmp_path / "none") == []
+    assert (tmp_path / "none").is_dir()
+
+
+def test_views_point_at_copies_of_the_drawn_figures(tmp_path):
+    figures.draw_stage(_checked(), tmp_path / "drawn" / "describe")
+    views = build_views(
+        _checked(), tmp_path / "report" / "figures", tmp_path / "report",
+        [tmp_path / "drawn" / "describe", tmp_path / "drawn" / "empty"],
+    )  # fmt: skip
+    view = views["describe_sex"]
+    assert view.figure_path == tmp_path / "report" / "figures" / "describe_sex.png"
+    assert view.figure_rel == "figures/describe_sex.png"
+    drawn = tmp_path / "drawn" / "describe" / "describe_sex.png"
+    assert view.figure_path.read_bytes() == drawn.read_bytes()
+    assert views["describe_court"].figure_path is None
+    assert [p.name for p in (tmp_path / "report" / "figures").iterdir()] == ["describe_sex.png"]
+
+
+def test_a_figure_of_an_unpublished_or_unknown_output_is_refused(tmp_path):
+    figures.draw_stage(_checked(), tmp_path / "drawn")
+    withheld = [{**_checked()[0], "status": "fail", "table": None}, _checked()[1]]
+    with pytest.raises(ValueError, match="describe_sex, which is not published"):
+        build_views(withheld, tmp_path / "figures", tmp_path, [tmp_path / "drawn"])
+    with pytest.raises(ValueError, match="figures of no checked output"):
+        build_views(_checked()[1:], tmp_path / "figures", tmp_path, [tmp_path / "drawn"])
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "describe_sex.png").write_bytes(b"png")
+    with pytest.raises(ValueError, match=r"describe_sex\.png drawn twice"):
+        build_views(_checked(), tmp_path / "figures", tmp_path,
+                    [tmp_path / "drawn", tmp_path / "again"])  # fmt: skip
+
+
+def _loads_matplotlib(imports: list[str]) -> bool:
+    code = "\n".join([*imports, "import sys", "print('matplotlib' in sys.modules)"])
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        cwd=REPO / "workflow" / "scripts",
+    )  # fmt: skip
+    return proc.stdout.strip() == "True"
+
+
+def test_summary_report_script_does_not_load_matplotlib():
+    """Rule summary_report only copies figures: every module its script imports, run in a
+    fresh interpreter, leaves matplotlib unloaded (the drawing is rule `figures`' job)."""
+    tree = ast.parse((REPO / "workflow" / "scripts" / "summary_report.py").read_text())
+    imports = [
+        ast.unparse(node)
+        for node in tree.body  # top level only: the TYPE_CHECKING import never runs
+        if isinstance(node, ast.Import)
+        or (isinstance(node, ast.ImportFrom) and node.module != "_bootstrap")
+    ]
+    assert "from socflow.report import render_summary" in imports
+    assert not _loads_matplotlib(imports)
+    # The control: the figures script's imports do load it.
+    assert _loads_matplotlib(["from socflow.figures import draw_stage"])
