@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,13 @@ import polars as pl
 import pytest
 
 from socflow import figures
+from socflow.checked import MARKER as CHECKED_MARKER
+from socflow.checked import read_checked
 from socflow.report import MARKER, build_views, render_summary
+from socflow.sdc import MARKER as SDC_MARKER
 
 REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "workflow" / "scripts"
 
 CONTEXT = {
     "run_name": "test", "data_source": "synthetic", "synthetic": True, "scale": "tiny",
@@ -156,3 +161,67 @@ def test_summary_report_script_does_not_load_matplotlib():
     assert not _loads_matplotlib(imports)
     # The control: the figures script's imports do load it.
     assert _loads_matplotlib(["from socflow.figures import draw_stage"])
+
+
+def _write_checked(folder: Path, outputs: list[dict]) -> tuple[Path, Path]:
+    """A stage's checked index and released tables on disk, as rule disclosure_check writes
+    them (withheld values as [c])."""
+    tables = folder / "tables"
+    tables.mkdir(parents=True)
+    index = {"stage": "describe", "outputs": []}
+    for o in outputs:
+        table = o["table"]
+        csv = tables / f"{o['output_id']}.csv"
+        if table is None:
+            csv.write_text("")
+        else:
+            table.write_csv(csv, null_value=MARKER)
+        entry = {k: v for k, v in o.items() if k not in ("table", "stage")}
+        index["outputs"].append({**entry, "csv": csv.name})
+    index_path = folder / "describe.json"
+    index_path.write_text(json.dumps(index))
+    return index_path, tables
+
+
+def _run_figures_script(tmp_path: Path, outputs: list[dict]) -> tuple[Path, bool]:
+    """Rule figures' script, run in a fresh interpreter as Snakemake runs it; returns its
+    output folder and whether it loaded matplotlib."""
+    index, tables = _write_checked(tmp_path / "in", outputs)
+    out = tmp_path / "out"
+    fake = (
+        "import runpy, sys\nfrom types import SimpleNamespace as NS\n"
+        f"sm = NS(scriptdir={str(SCRIPTS)!r}, threads=1, rule='figures',"
+        f" log=[{str(tmp_path / 'figures.log')!r}], wildcards=NS(stage='describe'),"
+        f" input=NS(checked={str(index)!r}, tables={str(tables)!r}),"
+        f" output=NS(figures={str(out)!r}))\n"
+        f"runpy.run_path({str(SCRIPTS / 'figures.py')!r}, init_globals={{'snakemake': sm}})\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", fake], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out, proc.stdout.strip() == "True"
+
+
+def test_figures_script_draws_the_checked_stage(tmp_path):
+    out, loaded = _run_figures_script(tmp_path, _checked())
+    assert loaded
+    assert sorted(p.name for p in out.iterdir()) == ["describe_sex.png"]
+    # The same bytes as drawing the outputs read back directly.
+    expect = figures.draw_stage(
+        read_checked(tmp_path / "in" / "describe.json", tmp_path / "in" / "tables"),
+        tmp_path / "direct",
+    )
+    assert (out / "describe_sex.png").read_bytes() == expect[0].read_bytes()
+    assert "drew 1 figure(s) for 2 checked output(s)" in (tmp_path / "figures.log").read_text()
+
+
+def test_figures_script_leaves_matplotlib_unloaded_for_a_stage_without_figures(tmp_path):
+    out, loaded = _run_figures_script(tmp_path, [{**o, "figure": None} for o in _checked()])
+    assert not loaded
+    assert out.is_dir() and list(out.iterdir()) == []
+
+
+def test_checked_tables_are_read_with_the_marker_the_disclosure_stage_writes():
+    assert CHECKED_MARKER == SDC_MARKER

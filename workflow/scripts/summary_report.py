@@ -16,7 +16,7 @@ log = setup(snakemake)
 
 import polars as pl  # noqa: E402
 
-from socflow.disclose import read_checked  # noqa: E402
+from socflow.checked import read_checked  # noqa: E402
 from socflow.labels import CALIBRATION_MEASURES  # noqa: E402
 from socflow.report import render_summary  # noqa: E402
 
