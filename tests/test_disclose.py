@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from socflow.disclose import assemble_checker_folder, disclose_stage, read_checked
-from socflow.outputs import Candidate, read_candidates, write_candidates
+from socflow.outputs import Candidate, read_candidates, read_stage_candidates, write_candidates
 from socflow.sdc import SdcThresholds
 from socflow.sdc.audit import run_timestamp
 from socflow.sdc.workbook import number_format
@@ -218,3 +218,28 @@ def test_candidate_ids_are_checked():
         Candidate("x", "histogram", "X", pl.DataFrame())
     with pytest.raises(ValueError, match="letters"):
         Candidate("x y", "frequency", "X", pl.DataFrame())
+
+
+def test_a_stage_in_two_folders_is_read_in_its_order_and_refused_when_they_clash(tmp_path):
+    """Candidates of one stage written by two rules come back in the stage's order, each with
+    its rule; folders of different stages, or reusing an output id or an order number, stop
+    the check."""
+    first, second = _freq(), _stats()
+    first.order, second.order = 2, 1
+    write_candidates([first], tmp_path / "a", "demo")
+    write_candidates([second], tmp_path / "b", "demo")
+    stage, pairs = read_stage_candidates([tmp_path / "a", tmp_path / "b"], ["rule_a", "rule_b"])
+    assert stage == "demo"
+    assert [(c.output_id, rule) for c, rule in pairs] == [("s", "rule_b"), ("f", "rule_a")]
+    write_candidates([second], tmp_path / "other", "elsewhere")
+    with pytest.raises(ValueError, match="different stages: demo, elsewhere"):
+        read_stage_candidates([tmp_path / "a", tmp_path / "other"], ["rule_a", "rule_b"])
+    with pytest.raises(ValueError, match="output id used twice: s"):
+        read_stage_candidates([tmp_path / "b", tmp_path / "b"], ["rule_b", "rule_b"])
+    clash = _model(500)
+    clash.order = 2
+    write_candidates([clash], tmp_path / "c", "demo")
+    with pytest.raises(ValueError, match="order number used twice: 2"):
+        read_stage_candidates([tmp_path / "a", tmp_path / "c"], ["rule_a", "rule_c"])
+    with pytest.raises(ValueError, match="2 candidate folders but 1 producing rules"):
+        read_stage_candidates([tmp_path / "a", tmp_path / "b"], ["rule_a"])

@@ -204,3 +204,36 @@ def test_sensitivity_statistics_rest_on_persons():
     assert stats.height == len(soc.COUNT_MEASURES)
     assert (stats["n_persons"] == 25).all()
     assert stats.filter(pl.col("measure") == "SOC cases")["value"].item() == 12
+
+
+def test_variants_sharing_criteria_flag_as_each_definition_alone(tiny_canonical):
+    """flag_all computes the criterion columns once for definitions that differ only in the
+    criteria they require; every variant's flags and counts are still those of its definition
+    flagged on its own."""
+    t = tiny_canonical
+    codes = soc.load_code_list(REPO / "resources/offence_codes/soc_offence_codes.csv", "test")
+    primary = soc.Definition("primary")
+    variants = [
+        soc.Definition.from_config("offence_only", {"require": ["offence"]}, primary),
+        soc.Definition.from_config(
+            "codefendants", {"require": ["offence", "codefendants"]}, primary
+        ),
+        soc.Definition.from_config("likely_tier", {"tier": "likely"}, primary),
+        soc.Definition.from_config("any_offence", {"offence_scope": "any"}, primary),
+    ]
+    crown, offences = t["crown_defendant_cases"], t["crown_offences"]
+    flags, counts = soc.flag_all(crown, offences, t["xjs_link"], codes, primary, variants)
+    assert soc.criteria_key(variants[0]) == soc.criteria_key(primary)
+    assert soc.criteria_key(variants[2]) != soc.criteria_key(primary)
+    for d in variants:
+        alone = soc.flag_defendant_cases(crown, offences, codes, d)
+        both = flags.select("defendant_on_case_id", f"soc__{d.name}", f"soc_case__{d.name}").join(
+            alone, on="defendant_on_case_id", how="full", coalesce=True
+        )
+        assert both.height == alone.height == flags.height
+        assert (both[f"soc__{d.name}"] == both["soc"]).all(), d.name
+        assert (both[f"soc_case__{d.name}"] == both["soc_case"]).all(), d.name
+        row = counts.filter(pl.col("definition") == d.name).row(0, named=True)
+        assert row["soc_defendant_cases"] == int(alone["soc"].sum())
+        assert row["soc_cases"] == alone.filter("soc_case")["case_id"].n_unique()
+        assert row["all_cases"] == alone["case_id"].n_unique()

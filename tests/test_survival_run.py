@@ -12,9 +12,11 @@ import yaml
 from socflow import survival as sv
 from socflow.disclose import check_candidate, disclose_stage, read_checked
 from socflow.figures import draw_stage
-from socflow.outputs import read_candidates, write_candidates
+from socflow.outputs import read_candidates, read_stage_candidates, write_candidates
 from socflow.report import OutputView, _env, build_views
 from socflow.sdc import SdcThresholds
+
+from .test_custody_survival import _journeys_at_the_estimate
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -164,6 +166,62 @@ def test_cohort_written_and_read_back_gives_the_same_candidates_as_one_call(
         if path.is_file():
             twin = tmp_path / "split" / path.relative_to(tmp_path / "whole")
             assert twin.read_bytes() == path.read_bytes(), path.name
+
+
+def test_rules_survival_and_survival_sensitivity_write_the_one_call_candidates(
+    tiny_canonical, tmp_path
+):
+    """Rules survival and survival_sensitivity, each from the cohort folder and the flags file,
+    write between them the candidates `analyse` gives in one call, in the same order; the
+    disclosure check of both folders releases the same tables as of the one-call folder, each
+    output's record naming the rule that wrote it."""
+    cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    s = sv.settings_for(cfg["survival"], cfg["sdc"])
+    t = tiny_canonical
+    # Prison journeys, so that the estimated-release variant and its Cox fit are there.
+    crown = t["crown_defendant_cases"]
+    journeys, link = _journeys_at_the_estimate(crown, t["xjs_link"], s.release_fraction)
+    whole = sv.analyse(
+        crown, t["mags_defendant_cases"], link, t["mags_crown_journey"], t["flags"], s,
+        prison_journeys=journeys,
+    )  # fmt: skip
+    cox_rows = whole.sensitivity.filter(pl.col("statistic").str.contains("Cox hazard ratio"))
+    assert whole.cox is not None and cox_rows.height == 1
+    write_candidates(sv.build_candidates(whole), tmp_path / "whole", stage="survival")
+    ids = {src: sv.resolve_person_ids(link, src, s.fanout_rule) for src in ("crown", "mags")}
+    cohort = sv.build_cohort(
+        sv.attach_person_ids(crown, ids["crown"]),
+        sv.attach_person_ids(t["mags_defendant_cases"], ids["mags"]),
+        t["mags_crown_journey"], s, journeys, sv.resolve_person_ids(link, "prison", s.fanout_rule),
+    )  # fmt: skip
+    sv.write_cohort(cohort, tmp_path / "cohort")
+    t["flags"].write_parquet(tmp_path / "flags.parquet")
+    paths = {"cohort": str(tmp_path / "cohort"), "flags": str(tmp_path / "flags.parquet")}
+    main = sv.run_survival(paths, cfg["survival"], cfg["sdc"], tmp_path / "follow_up.parquet",
+                           tmp_path / "summary.json", tmp_path / "main")  # fmt: skip
+    assert main.sensitivity is None
+    rows = sv.run_survival_sensitivity(paths, cfg["survival"], cfg["sdc"], tmp_path / "more")
+    assert rows.equals(whole.sensitivity)
+    folders, rules = [tmp_path / "main", tmp_path / "more"], ["survival", "survival_sensitivity"]
+    stage, pairs = read_stage_candidates(folders, rules)
+    _, one = read_candidates(tmp_path / "whole")
+    assert stage == "survival"
+    assert [(c.output_id, c.order) for c, _ in pairs] == [(c.output_id, c.order) for c in one]
+    for (c, rule), w in zip(pairs, one, strict=True):
+        assert c.data.equals(w.data), c.output_id
+        assert rule == (
+            "survival_sensitivity" if c.output_id == "survival_sensitivity" else "survival"
+        )
+    assert pairs[sv.SENSITIVITY_ORDER - 1][0].output_id == "survival_sensitivity"
+    thr = SdcThresholds()
+    split = disclose_stage(folders, tmp_path / "a/tables/survival", tmp_path / "a.json", thr, rules)
+    disclose_stage(tmp_path / "whole", tmp_path / "b/tables/survival", tmp_path / "b.json", thr,
+                   "survival")  # fmt: skip
+    for path in sorted((tmp_path / "b/tables/survival").iterdir()):
+        assert (tmp_path / "a/tables/survival" / path.name).read_bytes() == path.read_bytes()
+    commands = {p.output_id: p.record["command"] for p in split}
+    assert commands["survival_sensitivity"].startswith("rule survival_sensitivity;")
+    assert commands["survival_km"].startswith("rule survival;")
 
 
 def test_flags_missing_for_a_cohort_case_stop_the_rule(tiny_canonical, tmp_path):

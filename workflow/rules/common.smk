@@ -253,8 +253,22 @@ RELEASE = "reports/release"
 CHECKER = "checker"
 
 
-def candidates_dir(wildcards):
-    return CANDIDATES[wildcards.stage]
+# Stages whose outputs come from more than one rule: their further candidates folders, each
+# with its rule. The survival stage's sensitivity table is fitted beside the main analysis.
+MORE_CANDIDATES = {
+    "survival": {"results/survival/sensitivity_candidates": "survival_sensitivity"},
+}
+
+
+def candidates_dirs(wildcards):
+    """The stage's candidates folders: its own rule's, then any further ones."""
+    return [CANDIDATES[wildcards.stage], *MORE_CANDIDATES.get(wildcards.stage, {})]
+
+
+def producing_rules(wildcards):
+    """The rule that writes each of the stage's candidates folders (`candidates_dirs`)."""
+    more = MORE_CANDIDATES.get(wildcards.stage, {})
+    return [CANDIDATE_RULES[wildcards.stage], *more.values()]
 
 
 def validation_inputs():

@@ -6,7 +6,7 @@
 
 rule disclosure_check:
     input:
-        candidates=candidates_dir,
+        candidates=candidates_dirs,
     output:
         checked="results/disclosure/{stage}.json",
         tables=directory(f"{RELEASE}/tables/{{stage}}"),
@@ -22,7 +22,7 @@ rule disclosure_check:
         runtime=runtime(10, 30),
     params:
         thresholds=config["sdc"],
-        producing_rule=lambda wildcards: CANDIDATE_RULES[wildcards.stage],
+        producing_rule=producing_rules,
     script:
         "../scripts/disclosure_check.py"
 

@@ -89,6 +89,8 @@ rule harm:
         "logs/harm/harm.log",
     benchmark:
         "benchmarks/harm/harm.tsv"
+    # On the second long chain after the flags (co_offending_groups).
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1

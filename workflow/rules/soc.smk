@@ -18,6 +18,8 @@ rule flag_soc:
         "logs/soc/flag_soc.log",
     benchmark:
         "benchmarks/soc/flag_soc.tsv"
+    # Everything after the flags waits for it (and a code-list edit starts here).
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1
@@ -44,6 +46,9 @@ rule co_offending_groups:
         "logs/soc/co_offending_groups.log",
     benchmark:
         "benchmarks/soc/co_offending_groups.tsv"
+    # With harm, the second long chain after the flags (as survival's): started first among
+    # the jobs ready with it, so that harm does not end the run alone.
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1

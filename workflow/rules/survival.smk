@@ -2,7 +2,8 @@
 # whether court data can measure it. survival_cohort builds everything that does not depend on
 # the SOC flags (index persons, new cases, every follow-up variant), so that a change of the
 # code list or the SOC definition re-runs only the rule survival (SOC status, curves, tests,
-# the Cox model). Candidates for the disclosure stage go to results/survival/candidates; the
+# the Cox model) and survival_sensitivity (the sensitivity table). Candidates for the disclosure
+# stage go to results/survival/candidates and results/survival/sensitivity_candidates; the
 # person-level follow-up stays in results/survival/.
 
 
@@ -57,3 +58,30 @@ rule survival:
         sdc=config["sdc"],
     script:
         "../scripts/survival.py"
+
+
+# The sensitivity table (release fractions, journey match scores and the estimated release
+# with its own Cox fit) beside the rule survival, so that neither waits for the other; the
+# disclosure check reads both candidates folders (MORE_CANDIDATES in common.smk).
+rule survival_sensitivity:
+    input:
+        cohort="results/survival/cohort",
+        flags="results/soc/defendant_cases.parquet",
+    output:
+        candidates=directory("results/survival/sensitivity_candidates"),
+    log:
+        "logs/survival/survival_sensitivity.log",
+    benchmark:
+        "benchmarks/survival/survival_sensitivity.tsv"
+    priority: 10
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 38),
+        runtime=runtime(20, 30),
+    params:
+        survival=dict(RUN["survival"], release_match=RUN["custody"]["match"]),
+        sdc=config["sdc"],
+    script:
+        "../scripts/survival_sensitivity.py"

@@ -14,8 +14,10 @@ log = setup(snakemake)
 from socflow.disclose import disclose_stage  # noqa: E402
 from socflow.sdc import SdcThresholds  # noqa: E402
 
+# One candidates folder per rule that writes the stage's outputs (usually one).
+folders = snakemake.input.candidates
 published = disclose_stage(
-    snakemake.input.candidates,
+    [folders] if isinstance(folders, str) else list(folders),
     snakemake.output.tables,
     snakemake.output.checked,
     SdcThresholds.from_config(snakemake.params.thresholds),

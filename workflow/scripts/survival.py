@@ -1,4 +1,7 @@
-"""Rule survival: re-appearance before the courts after a Crown Court case, SOC vs non-SOC."""
+"""Rule survival: re-appearance before the courts after a Crown Court case, SOC vs non-SOC.
+
+The primary follow-up only: its sensitivity table is the rule survival_sensitivity's.
+"""
 
 import sys
 from typing import TYPE_CHECKING

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from socflow.checked import read_checked  # also read from here by the tests and tools
-from socflow.outputs import Candidate, read_candidates
+from socflow.outputs import Candidate, read_candidates, read_stage_candidates
 from socflow.sdc import (
     MARKER,
     PackOutput,
@@ -370,18 +371,27 @@ def check_candidate(
 
 
 def disclose_stage(
-    candidates_dir: str | Path,
+    candidates_dir: str | Path | Sequence[str | Path],
     tables_dir: str | Path,
     checked_json: str | Path,
     thr: SdcThresholds,
-    producing_rule: str = "",
+    producing_rule: str | Sequence[str] = "",
 ) -> list[Published]:
     """Check every candidate of a stage; write the released CSVs and the stage's index.
 
     `tables_dir` is `<release>/tables/<stage>`: file names in the audit records are
-    relative to the release folder, whose copy sits beside results.json.
+    relative to the release folder, whose copy sits beside results.json. A stage written by
+    more than one rule passes its folders as a list, with the rule of each folder in
+    `producing_rule`; each output's record names the rule that wrote it.
     """
-    stage, candidates = read_candidates(candidates_dir)
+    if isinstance(candidates_dir, (str, Path)):
+        stage, candidates = read_candidates(candidates_dir)
+        stage_rule = str(producing_rule) or stage
+        rules = [stage_rule] * len(candidates)
+    else:
+        stage, pairs = read_stage_candidates(candidates_dir, producing_rule)
+        candidates, rules = [c for c, _ in pairs], [r for _, r in pairs]
+        stage_rule = producing_rule[0]  # the stage's own rule; the others add to it
     tables_dir = Path(tables_dir)
     release = tables_dir.parent.parent
     tables_dir.mkdir(parents=True, exist_ok=True)
@@ -389,15 +399,14 @@ def disclose_stage(
     stage_outputs = [_stage_output(ch) for ch in checked]
     check_stage(stage_outputs, thr)
     timestamp = run_timestamp()
-    command = _command(producing_rule or stage)
     published = [
         _publish(ch, so, stage, thr, tables_dir / f"{ch.candidate.output_id}.csv", release,
-                 command=command, timestamp=timestamp)
-        for ch, so in zip(checked, stage_outputs, strict=True)
+                 command=_command(rule), timestamp=timestamp)
+        for ch, so, rule in zip(checked, stage_outputs, rules, strict=True)
     ]  # fmt: skip
     index = {
         "stage": stage,
-        "producing_rule": producing_rule or stage,
+        "producing_rule": stage_rule,
         "outputs": [
             {
                 "output_id": p.output_id, "kind": p.kind, "title": p.title, "status": p.status,

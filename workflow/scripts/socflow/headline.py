@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
-from scipy import stats
 
 from socflow.custody.incidence import EVENT, cumulative_incidence
 from socflow.describe import SOC_LABEL, case_rows, index_appearances, study_rows
+from socflow.distributions import normal_quantile
 from socflow.labels import HEADLINE_MEASURES as MEASURES
 from socflow.outputs import Candidate, write_candidates
 from socflow.survival import GROUP as SURVIVAL_GROUP
@@ -74,7 +74,7 @@ class HeadlineInputs:
 
 def wilson_interval(successes: pl.Expr, n: pl.Expr, level: float = 0.95) -> tuple[pl.Expr, pl.Expr]:
     """Wilson score interval of a binomial proportion (null when the base is 0)."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(normal_quantile(0.5 + level / 2))
     p = successes / n
     centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
     half = z / (1 + z**2 / n) * ((p * (1 - p) / n + z**2 / (4 * n**2)).sqrt())

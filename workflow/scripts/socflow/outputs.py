@@ -37,6 +37,7 @@ from checked data only.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,38 @@ def write_candidates(candidates: list[Candidate], folder: str | Path, stage: str
         }
     (out / INDEX).write_text(json.dumps(index, indent=2, sort_keys=True, default=str) + "\n")
     return out
+
+
+def read_stage_candidates(
+    folders: Sequence[str | Path], rules: Sequence[str]
+) -> tuple[str, list[tuple[Candidate, str]]]:
+    """A stage's candidates written by more than one rule (one folder each, `rules` naming
+    the rule of each folder): (stage, [(candidate, its rule)] in the stage's order).
+
+    The folders must belong to one stage, and output ids and order numbers must be unique
+    across them: the order of the stage's outputs is then what one rule would have written.
+    """
+    if len(folders) != len(rules):
+        raise ValueError(f"{len(folders)} candidate folders but {len(rules)} producing rules")
+    stages, pairs = set(), []
+    for folder, rule in zip(folders, rules, strict=True):
+        stage, candidates = read_candidates(folder)
+        stages.add(stage)
+        pairs += [(c, rule) for c in candidates]
+    if len(stages) != 1:
+        raise ValueError(
+            f"candidate folders {', '.join(map(str, folders))} belong to different stages: "
+            f"{', '.join(sorted(stages))}"
+        )
+    for what, key in (("output id", lambda c: c.output_id), ("order number", lambda c: c.order)):
+        values = [key(c) for c, _ in pairs]
+        clashes = sorted({str(v) for v in values if values.count(v) > 1})
+        if clashes:
+            raise ValueError(
+                f"candidate folders {', '.join(map(str, folders))}: {what} used twice: "
+                f"{', '.join(clashes)}"
+            )
+    return stages.pop(), sorted(pairs, key=lambda pair: pair[0].order)
 
 
 def read_candidates(folder: str | Path) -> tuple[str, list[Candidate]]:

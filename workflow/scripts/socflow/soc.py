@@ -100,6 +100,21 @@ def flag_defendant_cases(
     crown: pl.DataFrame, offences: pl.DataFrame, codes: CodeList, d: Definition
 ) -> pl.DataFrame:
     """Criterion columns and the SOC flag for every Crown Court defendant-case under `d`."""
+    return soc_flags(criteria(crown, offences, codes, d), d)
+
+
+def criteria_key(d: Definition) -> tuple:
+    """What the criterion columns of `d` depend on (all but the criteria it requires):
+    definitions with the same key share them."""
+    return (d.offence_scope, d.tier, d.seriousness_mode, d.threshold_years, d.min_defendants,
+            d.codefendants_must_meet_offence)  # fmt: skip
+
+
+def criteria(
+    crown: pl.DataFrame, offences: pl.DataFrame, codes: CodeList, d: Definition
+) -> pl.DataFrame:
+    """The three criterion columns of every Crown Court defendant-case under `d` (its
+    `require` aside), with the case's number of defendants and the offence's SOC category."""
     listed = codes.table
     if d.tier == "likely":
         listed = listed.filter(pl.col("tier") == "likely")
@@ -144,8 +159,17 @@ def flag_defendant_cases(
         pl.len().over("case_id").alias("n_defendants"),
         n_counted.alias("n_counted_defendants"),
     ).with_columns((pl.col("n_counted_defendants") >= d.min_defendants).alias("crit_codefendants"))
+    return flagged.select(
+        "defendant_on_case_id", "case_id", "crit_offence", "crit_seriousness",
+        "crit_codefendants", "n_defendants", "soc_category",
+    )  # fmt: skip
+
+
+def soc_flags(criteria: pl.DataFrame, d: Definition) -> pl.DataFrame:
+    """The SOC flag of each defendant-case (every criterion `d` requires) and of its case (any
+    defendant flagged), from the criterion columns (`criteria`)."""
     soc = pl.all_horizontal([pl.col(f"crit_{c}") for c in d.require])
-    flagged = flagged.with_columns(soc.alias("soc")).with_columns(
+    flagged = criteria.with_columns(soc.alias("soc")).with_columns(
         pl.col("soc").any().over("case_id").alias("soc_case")
     )
     return flagged.select(
@@ -194,17 +218,24 @@ def flag_all(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Primary flags (with criterion columns) plus one `soc__<name>` column per variant, and the
     count of SOC defendant-cases, persons and cases under every definition."""
-    flags = flag_defendant_cases(crown, offences, codes, primary)
+    # Variants that differ from another definition only in the criteria they require share
+    # its criterion columns: they are computed once per criteria_key.
+    shared = {criteria_key(primary): criteria(crown, offences, codes, primary)}
+    flags = soc_flags(shared[criteria_key(primary)], primary)
     flags = flags.join(person_keys(crown, link), on="defendant_on_case_id", how="left")
-    counts = [_counts(flags, primary.name, "soc", "soc_case")]
+    cases = flags["case_id"].n_unique()
+    counts = [_counts(flags, primary.name, "soc", "soc_case", cases)]
     for d in sensitivity:
-        alt = flag_defendant_cases(crown, offences, codes, d).select(
+        key = criteria_key(d)
+        if key not in shared:
+            shared[key] = criteria(crown, offences, codes, d)
+        alt = soc_flags(shared[key], d).select(
             "defendant_on_case_id",
             pl.col("soc").alias(f"soc__{d.name}"),
             pl.col("soc_case").alias(f"soc_case__{d.name}"),
         )
         flags = flags.join(alt, on="defendant_on_case_id", how="left")
-        counts.append(_counts(flags, d.name, f"soc__{d.name}", f"soc_case__{d.name}"))
+        counts.append(_counts(flags, d.name, f"soc__{d.name}", f"soc_case__{d.name}", cases))
     flags = flags.with_columns(
         pl.lit(codes.version).alias("code_list_version"),
         pl.lit(codes.sha256).alias("code_list_sha256"),
@@ -212,18 +243,17 @@ def flag_all(
     return flags, pl.DataFrame(counts)
 
 
-def _counts(flags: pl.DataFrame, name: str, soc: str, soc_case: str) -> dict:
+def _counts(flags: pl.DataFrame, name: str, soc: str, soc_case: str, all_cases: int) -> dict:
+    soc_cases = flags.filter(pl.col(soc_case))["case_id"].n_unique()
     return {
         "definition": name,
         "soc_defendant_cases": int(flags[soc].sum()),
         "soc_persons": flags.filter(pl.col(soc))["person"].n_unique(),
-        "soc_cases": flags.filter(pl.col(soc_case))["case_id"].n_unique(),
+        "soc_cases": soc_cases,
         "all_defendant_cases": flags.height,
-        "all_cases": flags["case_id"].n_unique(),
+        "all_cases": all_cases,
         "share_of_appearances": round(float(flags[soc].mean()), 4),
-        "share_of_cases": round(
-            flags.filter(pl.col(soc_case))["case_id"].n_unique() / flags["case_id"].n_unique(), 4
-        ),
+        "share_of_cases": round(soc_cases / all_cases, 4),
     }
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
+
+from socflow.distributions import normal_quantile
 
 CENSORED, EVENT, COMPETING = 0, 1, 2
 
@@ -82,7 +83,7 @@ def cumulative_incidence(
     )
     lower = upper = None
     if 0 < f_t < 1 and variance > 0:
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        z = float(normal_quantile(0.5 + level / 2))
         se = np.sqrt(variance) / (f_t * abs(np.log(f_t)))
         centre = np.log(-np.log(f_t))
         bounds = sorted(float(np.exp(-np.exp(centre + s * z * se))) for s in (-1, 1))
@@ -100,5 +101,5 @@ def risk_ratio(
         return None, None, None
     ratio = a.estimate / b.estimate
     se = float(np.sqrt(a.variance / a.estimate**2 + b.variance / b.estimate**2))
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(normal_quantile(0.5 + level / 2))
     return ratio, ratio * float(np.exp(-z * se)), ratio * float(np.exp(z * se))

@@ -16,7 +16,8 @@ measurement, the smaller group. `k1`, `k0` are the persons with a non-zero value
 from __future__ import annotations
 
 import polars as pl
-from scipy import stats
+
+from socflow.distributions import normal_quantile
 
 # Kinds of characteristic.
 BINARY, COUNT, CONTINUOUS = "binary", "count", "continuous"
@@ -36,7 +37,7 @@ def standardised_differences(
     ci_lower, ci_upper, n_persons.
     Nulls are left out characteristic by characteristic. Rows in `kinds` order.
     """
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(normal_quantile(0.5 + level / 2))
     names = list(kinds)
     if not names:
         return _empty()

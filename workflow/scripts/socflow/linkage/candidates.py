@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import polars as pl
-from scipy import stats
 
+from socflow.distributions import normal_quantile
 from socflow.headline import wilson_interval
 from socflow.linkage.balance import BINARY, COUNT
 from socflow.linkage.diagnostics import ALL_YEARS, CUSTODIAL, OASYS_WINDOW_LABEL
@@ -38,7 +38,7 @@ def comparison_rows(
     difference, three rows per characteristic, from `standardised_differences`; and the labels
     of the rows that are shares of persons. The mean of a count rests on the fewer of the
     persons with any and without any (a mean of 0 says no one had any)."""
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = float(normal_quantile(0.5 + level / 2))
     parts = []
     for suffix, label in (("1", label1), ("0", label0)):
         n, m, v = pl.col(f"n{suffix}"), pl.col(f"mean{suffix}"), pl.col(f"var{suffix}")

@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
-from scipy import special, stats
+from scipy import special
 
+from socflow.distributions import normal_quantile, normal_sf
 from socflow.linkage.profiles import section_label
 from socflow.linkage.settings import NON_SOC_LABEL, SOC_LABEL, Settings
 from socflow.schema import OASYS_SECTIONS
@@ -183,7 +184,7 @@ def fit_need_models(profiled: pl.DataFrame, s: Settings, thr: SdcThresholds) -> 
                 columns.append((frame[term] == lvl).cast(pl.Float64).to_numpy())
                 names.append(f"{term}={lvl}")
     X = np.column_stack([np.ones(frame.height), *columns])
-    z = float(stats.norm.ppf(0.5 + s.confidence_level / 2))
+    z = float(normal_quantile(0.5 + s.confidence_level / 2))
     rows = []
     for n in needs:
         recorded = frame[f"y_{n}"].is_not_null().to_numpy()
@@ -222,7 +223,7 @@ def fit_need_models(profiled: pl.DataFrame, s: Settings, thr: SdcThresholds) -> 
                 "se": se,
                 "ci_lower": float(np.exp(coef - z * se)),
                 "ci_upper": float(np.exp(coef + z * se)),
-                "p_value": float(2 * stats.norm.sf(abs(coef / se))),
+                "p_value": float(2 * normal_sf(abs(coef / se))),
                 "odds_ratio": float(np.exp(coef)),
             }
         )

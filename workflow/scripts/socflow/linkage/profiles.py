@@ -5,8 +5,8 @@ differences."""
 from __future__ import annotations
 
 import polars as pl
-from scipy import stats
 
+from socflow.distributions import t_quantile
 from socflow.headline import wilson_interval
 from socflow.linkage.balance import BINARY, CONTINUOUS, standardised_differences
 from socflow.linkage.diagnostics import soc_status
@@ -153,7 +153,7 @@ def score_means(profiled: pl.DataFrame, level: float = 0.95) -> pl.DataFrame:
         pl.col("x").mean().alias("mean"),
         (pl.col("x").std(ddof=1) / pl.len().sqrt()).alias("_se"),
     )
-    t = [float(stats.t.ppf(0.5 + level / 2, max(n - 1, 1))) for n in agg["n_persons"]]
+    t = [float(t_quantile(0.5 + level / 2, max(n - 1, 1))) for n in agg["n_persons"]]
     return (
         agg.with_columns(pl.Series("_t", t))
         .with_columns(

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import norm
 from statsmodels.base.model import LikelihoodModel
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from socflow.distributions import normal_quantile, normal_sf
 from socflow.model.cluster import cluster_codes, cluster_covariance
 from socflow.model.design import PatternDesign, collapse_patterns, independent_columns
 from socflow.model.settings import ModelSettings
@@ -223,7 +223,7 @@ def fit_patterns(
             with np.errstate(invalid="ignore"):
                 bse = np.sqrt(np.diag(cov))
             alpha = 1 - settings.confidence_level
-            q = norm.ppf(1 - alpha / 2)
+            q = normal_quantile(1 - alpha / 2)
             llf = float(res.llf)
             k = len(names)
             fit = Fit(
@@ -231,7 +231,7 @@ def fit_patterns(
                 names=names,
                 params=params,
                 bse=bse,
-                pvalues=norm.sf(np.abs(params / bse)) * 2,
+                pvalues=normal_sf(np.abs(params / bse)) * 2,
                 conf=np.column_stack([params - q * bse, params + q * bse]),
                 converged=bool(res.mle_retvals.get("converged", False)),
                 iterations=int(res.mle_retvals.get("iterations", 0)),
@@ -288,5 +288,5 @@ def average_marginal_effect(
     grad = (xu.T @ (weight * (w1 - w0))) / n
     grad[soc_col] = float(weight @ w1) / n
     se = math.sqrt(max(float(grad @ cov @ grad), 0.0))
-    z = float(norm.ppf(1 - alpha / 2))
+    z = float(normal_quantile(1 - alpha / 2))
     return ame, ame - z * se, ame + z * se

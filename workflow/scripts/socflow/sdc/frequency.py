@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy.optimize import linprog
 
 from .thresholds import SdcThresholds
 
@@ -162,6 +161,10 @@ def _intervals(
     a_eq = np.vstack(rows)
     b_eq = np.array(rhs)
     constrained = a_eq.any(axis=0)
+    # Imported here: scipy.optimize costs every rule that checks tables ~0.3 s to import,
+    # and only tables with withheld cells get this far.
+    from scipy.optimize import linprog  # noqa: PLC0415
+
     for e in unknown:
         k = position[e]
         if not constrained[k]:

@@ -10,7 +10,7 @@ from socflow.outputs import STATISTICS_SCHEMA, Candidate
 from socflow.survival.clusters import CLUSTER_LABELS
 from socflow.survival.followup import days_label
 from socflow.survival.results import Results
-from socflow.survival.settings import GROUP, SOC_LABEL
+from socflow.survival.settings import GROUP, SOC_LABEL, Settings
 
 
 def _statistics(rows: list[dict[str, Any]]) -> pl.DataFrame:
@@ -207,7 +207,7 @@ def build_candidates(r: Results) -> list[Candidate]:
     )
     lr = r.logrank
     n_all = r.follow.height
-    out = [
+    out: list[Candidate | None] = [
         Candidate(
             output_id="survival_cohort_flow",
             kind="statistics",
@@ -332,15 +332,9 @@ def build_candidates(r: Results) -> list[Candidate]:
                 "horizontal": True,
             },
         ),
-        Candidate(
-            output_id="survival_sensitivity",
-            kind="statistics",
-            title=f"Re-appearance within {last}: sensitivity to custody and journey linkage",
-            data=r.sensitivity,
-            notes="Release fraction: share of an immediate custodial term assumed served before "
-            "release (0: time at risk starts at disposal). Journey match score: the minimum "
-            "score at which a magistrates' case and a Crown Court case count as one case.",
-        ),
+        # The sensitivity table comes from its own rule (survival_sensitivity) when `r` has none:
+        # its place in the stage's order is kept.
+        sensitivity_candidate(r.sensitivity, s) if r.sensitivity is not None else None,
     ]
     out += cox_candidates(r)
     if r.cox_error:
@@ -356,5 +350,26 @@ def build_candidates(r: Results) -> list[Candidate]:
             )
         )
     for i, c in enumerate(out, start=1):
-        c.order = i
-    return out
+        if c is not None:
+            c.order = i
+    return [c for c in out if c is not None]
+
+
+# The sensitivity table's place among the stage's outputs (`build_candidates`).
+SENSITIVITY_ORDER = 11
+
+
+def sensitivity_candidate(sensitivity: pl.DataFrame, s: Settings) -> Candidate:
+    """The sensitivity table (`socflow.survival.run.sensitivity_rows`) as a candidate, in its
+    place in the stage's order."""
+    last = days_label(max(s.horizons_days))
+    return Candidate(
+        output_id="survival_sensitivity",
+        kind="statistics",
+        title=f"Re-appearance within {last}: sensitivity to custody and journey linkage",
+        data=sensitivity,
+        notes="Release fraction: share of an immediate custodial term assumed served before "
+        "release (0: time at risk starts at disposal). Journey match score: the minimum "
+        "score at which a magistrates' case and a Crown Court case count as one case.",
+        order=SENSITIVITY_ORDER,
+    )

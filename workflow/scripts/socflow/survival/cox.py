@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import polars as pl
-from scipy import stats
 
+from socflow.distributions import normal_quantile, normal_sf
 from socflow.survival.concordance import concordance_index
 from socflow.survival.cox_design import Design, cox_design
 from socflow.survival.efron import (
@@ -130,14 +130,14 @@ def coefficient_table(
         covariance = variance
     se = np.sqrt(np.diag(covariance))
     z = beta / se
-    q = stats.norm.ppf(0.5 + confidence_level / 2)
+    q = normal_quantile(0.5 + confidence_level / 2)
     table = pd.DataFrame(
         {
             "coef": beta,
             "se": se,
             "se_model": np.sqrt(np.diag(variance)),
             "z": z,
-            "p_value": 2 * stats.norm.sf(np.abs(z)),
+            "p_value": 2 * normal_sf(np.abs(z)),
             "coef_lower": beta - q * se,
             "coef_upper": beta + q * se,
             "hazard_ratio": np.exp(beta),

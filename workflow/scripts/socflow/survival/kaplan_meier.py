@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from socflow.distributions import chi2_sf, normal_quantile
 from socflow.survival.followup import days_label
 from socflow.survival.settings import GROUP
 
@@ -21,7 +21,7 @@ def kaplan_meier(
     (cumulative re-appearance, 1 - survival) and its log-log (exponential Greenwood) band
     ci_lower, ci_upper, as lifelines' KaplanMeierFitter computes them.
     """
-    z = stats.norm.ppf(0.5 + confidence_level / 2)
+    z = normal_quantile(0.5 + confidence_level / 2)
     steps = (
         follow.group_by(group, "time")
         .agg(
@@ -138,7 +138,7 @@ def logrank(follow: pl.DataFrame, group: str = GROUP) -> LogRank:
     return LogRank(
         chi2=chi2,
         df=k - 1,
-        p_value=float(stats.chi2.sf(chi2, k - 1)) if k > 1 else 1.0,
+        p_value=float(chi2_sf(chi2, k - 1)) if k > 1 else 1.0,
         observed=dict(zip(levels, d.sum(0).tolist(), strict=True)),
         expected=dict(zip(levels, expected.sum(0).tolist(), strict=True)),
     )
@@ -218,7 +218,7 @@ def km_at_horizons(
     confidence_level: float = 0.95,
 ) -> list[pl.DataFrame]:
     """`km_at_clustered` at each of `horizons`, with each group's risk sets built once."""
-    z = stats.norm.ppf(0.5 + confidence_level / 2)
+    z = normal_quantile(0.5 + confidence_level / 2)
     levels = sorted(follow[group].unique().to_list())
     # Clusters as integer ranks, found once: sorting text per group is the slow part.
     ranked = follow.select(group, "time", "event", pl.col(cluster).rank("dense").alias("_rank"))

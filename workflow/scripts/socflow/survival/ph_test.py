@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
+from socflow.distributions import average_ranks, chi2_sf
 from socflow.survival.efron import (
     Evaluation,
     RiskSets,
@@ -41,7 +41,7 @@ def transformed_time(time: np.ndarray, event: np.ndarray, transform: str = "km")
         before = np.r_[1.0, survival][inverse]
         g = 1.0 - before
     elif transform == "rank":
-        g = stats.rankdata(time, method="average")
+        g = average_ranks(time)
     elif transform == "identity":
         g = time.copy()
     elif transform == "log":
@@ -81,7 +81,7 @@ def ph_test(
         u = np.r_[np.zeros(p), u_time[cols]]
         chi2 = float(u @ np.linalg.solve(info[np.ix_(keep, keep)], u))
         df = len(cols)
-        rows.append((term, chi2, df, float(stats.chi2.sf(chi2, df))))
+        rows.append((term, chi2, df, float(chi2_sf(chi2, df))))
     return pl.DataFrame(
         rows,
         schema={"term": pl.String, "chi2": pl.Float64, "df": pl.Int64, "p_value": pl.Float64},

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -223,12 +224,15 @@ def _stack(follow_ups: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([f.with_columns(pl.lit(v).alias("variant")) for v, f in follow_ups.items()])
 
 
-def read_cohort(in_dir: str | Path) -> Cohort:
-    """The cohort folder `write_cohort` wrote."""
+def read_cohort(in_dir: str | Path, variants: Callable[[str], bool] | None = None) -> Cohort:
+    """The cohort folder `write_cohort` wrote; with `variants`, only the follow-ups it accepts
+    (a rule reads what it analyses: the primary follow-up, or the sensitivity variants)."""
     d = Path(in_dir)
     summary = json.loads((d / SUMMARY_FILE).read_text())
     follow_ups = {}
     for v in summary["variants"]:
+        if variants is not None and not variants(v):
+            continue
         file = FOLLOW_UPS_FILE if v in FULL_VARIANTS else SENSITIVITY_FILE
         follow_ups[v] = (
             pl.scan_parquet(d / file).filter(pl.col("variant") == v).drop("variant").collect()

@@ -30,7 +30,7 @@ class Results:
     status: pl.DataFrame
     follow_up: pl.DataFrame
     coverage: pl.DataFrame
-    sensitivity: pl.DataFrame
+    sensitivity: pl.DataFrame | None  # None: written by the rule survival_sensitivity
     cox: CoxFit | None
     design: Design | None
     cox_error: str = ""

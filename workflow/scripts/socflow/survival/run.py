@@ -12,7 +12,7 @@ import polars as pl
 
 from socflow.mapping import check_link_matches
 from socflow.outputs import write_candidates
-from socflow.survival.candidates import build_candidates
+from socflow.survival.candidates import build_candidates, sensitivity_candidate
 from socflow.survival.cohort import check_flags_cover, flagged_cases, with_soc_status
 from socflow.survival.cox import cox_analysis
 from socflow.survival.kaplan_meier import at_risk_table, kaplan_meier, logrank
@@ -71,15 +71,20 @@ def analyse(
 
 
 def analyse_cohort(
-    cohort: Cohort, flags: pl.DataFrame, s: Settings, fit_model: bool = True
+    cohort: Cohort,
+    flags: pl.DataFrame,
+    s: Settings,
+    fit_model: bool = True,
+    sensitivity: bool = True,
 ) -> Results:
     """SOC status of every index person from `flags`, then the curves, tests, tables and the
-    Cox model of the primary follow-up, and the sensitivity table from the other variants."""
+    Cox model of the primary follow-up, and (with `sensitivity`) the sensitivity table from
+    the other variants. Rule survival leaves the sensitivity table to rule
+    survival_sensitivity (`sensitivity_rows`), which runs beside it."""
     check_flags_cover(cohort.coverage_rows, flags, s)
     timings = dict(cohort.timings)
     index = with_soc_status(cohort.index, flags, s)
-    follow_ups = {v: with_soc_status(f, flags, s) for v, f in cohort.follow_ups.items()}
-    follow = follow_ups[PRIMARY]
+    follow = with_soc_status(cohort.follow_ups[PRIMARY], flags, s)
     flow = pl.concat(
         [
             cohort.flow,
@@ -95,12 +100,6 @@ def analyse_cohort(
     km = kaplan_meier(follow, GROUP, s.confidence_level)
     test = logrank(follow, GROUP)
     props = proportions(follow, s)
-    sensitivity = sensitivity_table(
-        [(v, f) for v, f in follow_ups.items() if v not in (PRIMARY, ESTIMATED_RELEASE)], s
-    )
-    # The sensitivity variants are done with: their memory goes before the Cox fits.
-    estimated = follow_ups.get(ESTIMATED_RELEASE)
-    del follow_ups
     t1 = time.perf_counter()
     cox = design = None
     error = ""
@@ -110,11 +109,11 @@ def analyse_cohort(
         except Exception as exc:  # a failed fit is reported, never fatal
             error = f"{type(exc).__name__}: {exc}"
             log.error("Cox model not fitted: %s", error)
-    if estimated is not None:
-        sensitivity = pl.concat(
-            [sensitivity, estimated_release_rows(estimated, s, fit_model and cox is not None)]
-        )
     timings["cox"] = time.perf_counter() - t1
+    table = None
+    if sensitivity:
+        others = {v: f for v, f in cohort.follow_ups.items() if v != PRIMARY}
+        table = sensitivity_rows(others, flags, s, fit_model and cox is not None)
     coverage_rows = cohort.coverage_rows
     return Results(
         settings=s,
@@ -131,12 +130,27 @@ def analyse_cohort(
         status=status_frequency(follow, index, s, cohort.no_time),
         follow_up=follow_up_frequency(follow, s),
         coverage=coverage_frequency(coverage_rows, flags, s),
-        sensitivity=sensitivity,
+        sensitivity=table,
         cox=cox,
         design=design,
         cox_error=error,
         timings=timings,
     )
+
+
+def sensitivity_rows(
+    follow_ups: dict[str, pl.DataFrame], flags: pl.DataFrame, s: Settings, fit_model: bool
+) -> pl.DataFrame:
+    """The sensitivity table from the follow-ups other than the primary one (without SOC
+    status): re-appearance rates by release fraction and journey match score, then those with
+    the estimated release for every custodial person and (with `fit_model`) its Cox hazard
+    ratio of SOC status."""
+    with_status = {v: with_soc_status(f, flags, s) for v, f in follow_ups.items()}
+    rows = sensitivity_table([(v, f) for v, f in with_status.items() if v != ESTIMATED_RELEASE], s)
+    estimated = with_status.get(ESTIMATED_RELEASE)
+    if estimated is None:
+        return rows
+    return pl.concat([rows, estimated_release_rows(estimated, s, fit_model)])
 
 
 def estimated_release_rows(estimated: pl.DataFrame, s: Settings, fit: bool) -> pl.DataFrame:
@@ -153,9 +167,22 @@ def estimated_release_rows(estimated: pl.DataFrame, s: Settings, fit: bool) -> p
                 "value": [float(soc["hazard_ratio"])], "ci_lower": [float(soc["ci_lower"])],
                 "ci_upper": [float(soc["ci_upper"])], "n_persons": [cox.n_persons],
             }, schema=rows.schema)])  # fmt: skip
+            log.info("Cox fit with the estimated release: %.1f s on %s persons; %s Newton "
+                     "steps", cox.seconds, cox.n_persons, cox.iterations)  # fmt: skip
         except Exception as exc:  # a failed fit is reported, never fatal
             log.error("Cox model with the estimated release not fitted: %s", exc)
     return rows
+
+
+def settings_for(cfg: dict[str, Any], sdc: dict[str, Any]) -> Settings:
+    """The stage's settings from its config section, with the model's levels pooled to the
+    disclosure thresholds, so that the model can be published."""
+    merged = dict(cfg)
+    cox = dict(merged.get("cox", {}))
+    cox["min_level_persons"] = int(sdc.get("min_level_persons", 10))
+    cox["min_level_events"] = int(sdc.get("min_level_events", 10))
+    merged["cox"] = cox
+    return Settings.from_config(merged)
 
 
 def run_survival(
@@ -167,16 +194,10 @@ def run_survival(
     out_candidates: str | Path,
 ) -> Results:
     """The rule's work: read inputs, analyse, write the person-level table and candidates."""
-    merged = dict(cfg)
-    cox = dict(merged.get("cox", {}))
-    # Levels are pooled to the disclosure thresholds, so that the model can be published.
-    cox["min_level_persons"] = int(sdc.get("min_level_persons", 10))
-    cox["min_level_events"] = int(sdc.get("min_level_events", 10))
-    merged["cox"] = cox
-    s = Settings.from_config(merged)
-    cohort = read_cohort(paths["cohort"])
+    s = settings_for(cfg, sdc)
+    cohort = read_cohort(paths["cohort"], variants=lambda v: v == PRIMARY)
     flags = pl.read_parquet(paths["flags"])
-    r = analyse_cohort(cohort, flags, s)
+    r = analyse_cohort(cohort, flags, s, sensitivity=False)
     for step in r.flow.iter_rows(named=True):
         log.info("cohort: %s: %s persons", step["step"], step["persons"])
     for reason, n in r.excluded.items():
@@ -208,3 +229,19 @@ def run_survival(
     Path(out_summary).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     write_candidates(build_candidates(r), out_candidates, stage="survival")
     return r
+
+
+def run_survival_sensitivity(
+    paths: dict[str, str], cfg: dict[str, Any], sdc: dict[str, Any], out_candidates: str | Path
+) -> pl.DataFrame:
+    """Rule survival_sensitivity: the sensitivity table from the cohort's other follow-ups
+    and the flags, written as the stage's further candidates folder."""
+    s = settings_for(cfg, sdc)
+    cohort = read_cohort(paths["cohort"], variants=lambda v: v != PRIMARY)
+    flags = pl.read_parquet(paths["flags"])
+    check_flags_cover(cohort.coverage_rows, flags, s)
+    rows = sensitivity_rows(cohort.follow_ups, flags, s, fit_model=True)
+    for variant, f in cohort.follow_ups.items():
+        log.info("sensitivity variant %s: %s persons", variant, f.height)
+    write_candidates([sensitivity_candidate(rows, s)], out_candidates, stage="survival")
+    return rows

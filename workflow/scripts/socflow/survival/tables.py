@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import polars as pl
-from scipy import stats
 
+from socflow.distributions import normal_quantile
 from socflow.soc import person_key_expr
 from socflow.survival.clusters import cluster_expr
 from socflow.survival.followup import band, band_labels, days_label, follow_up_band_labels
@@ -168,7 +168,7 @@ def _sensitivity_rows(follow: pl.DataFrame, s: Settings, last: int, label: str) 
         .with_columns((pl.lit(f"{label}: ") + pl.col("statistic")).alias("statistic"))
     )
     full = follow.filter(pl.col("n_window").is_not_null())
-    z = stats.norm.ppf(0.5 + s.confidence_level / 2)
+    z = normal_quantile(0.5 + s.confidence_level / 2)
     means = (
         full.group_by(GROUP)
         .agg(
