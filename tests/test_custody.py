@@ -29,6 +29,7 @@ from socflow.disclose import disclose_stage, read_checked
 from socflow.establishments import EstablishmentSettings, prepare_panel
 from socflow.establishments import analyse as est_analyse
 from socflow.establishments.candidates import build_candidates as est_candidates
+from socflow.figures import draw_stage
 from socflow.headline import NEEDS_PRISON_DATA, recall_to_prison
 from socflow.outputs import write_candidates
 from socflow.persons import person_ids_of, person_lookup
@@ -297,9 +298,9 @@ def test_report_sections_render_with_and_without_outputs(stage, small_world, tmp
         title = "Establishments"
     write_candidates(cands, tmp_path / "c", stage=stage)
     disclose_stage(tmp_path / "c", tmp_path / "tables", tmp_path / "checked.json", SdcThresholds())
-    views = build_views(
-        read_checked(tmp_path / "checked.json", tmp_path / "tables"), tmp_path / "fig", tmp_path
-    )
+    checked = read_checked(tmp_path / "checked.json", tmp_path / "tables")
+    draw_stage(checked, tmp_path / "drawn")
+    views = build_views(checked, tmp_path / "fig", tmp_path, [tmp_path / "drawn"])
     env = _env()
     for suffix in ("html", "md"):
         tmpl = env.get_template(f"sections/{stage}.{suffix}.j2")

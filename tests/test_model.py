@@ -15,6 +15,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from socflow import model as M
 from socflow.disclose import check_candidate, disclose_stage, read_checked
+from socflow.figures import draw_stage
 from socflow.outputs import read_candidates, write_candidates
 from socflow.report import OutputView, _env, _fmt, build_views
 from socflow.sdc import check_model
@@ -615,8 +616,9 @@ def test_fit_statistics_have_marginal_differences(tiny_run):
 def test_report_section_renders_published_numbers(tiny_run, settings, config, tmp_path):
     write_candidates(M.build_candidates(tiny_run, settings), tmp_path / "c", stage=M.STAGE)
     disclose_stage(tmp_path / "c", tmp_path / "t", tmp_path / "checked.json", settings.thresholds)
-    views = build_views(read_checked(tmp_path / "checked.json", tmp_path / "t"),
-                        tmp_path / "fig", tmp_path)  # fmt: skip
+    checked = read_checked(tmp_path / "checked.json", tmp_path / "t")
+    draw_stage(checked, tmp_path / "drawn")
+    views = build_views(checked, tmp_path / "fig", tmp_path, [tmp_path / "drawn"])
     env = _env()
     ctx = {"synthetic": True, "run_name": "test", "sdc": config["sdc"]}
     summary = views["model_soc_odds_ratios"].rows

@@ -11,6 +11,7 @@ import yaml
 
 from socflow import survival as sv
 from socflow.disclose import check_candidate, disclose_stage, read_checked
+from socflow.figures import draw_stage
 from socflow.outputs import read_candidates, read_stage_candidates, write_candidates
 from socflow.report import OutputView, _env, build_views
 from socflow.sdc import SdcThresholds
@@ -117,9 +118,14 @@ def test_report_sections_render_with_published_and_with_missing_outputs(tiny_res
     cfg = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["survival"]
     write_candidates(sv.build_candidates(r), tmp_path / "c", stage="survival")
     disclose_stage(tmp_path / "c", tmp_path / "tables", tmp_path / "checked.json", SdcThresholds())
-    views = build_views(
-        read_checked(tmp_path / "checked.json", tmp_path / "tables"), tmp_path / "fig", tmp_path
-    )
+    checked = read_checked(tmp_path / "checked.json", tmp_path / "tables")
+    draw_stage(checked, tmp_path / "drawn")
+    views = build_views(checked, tmp_path / "fig", tmp_path, [tmp_path / "drawn"])
+    # A view points at the copy of its drawn figure, and only a drawn figure is copied.
+    for output_id, view in views.items():
+        drawn = tmp_path / "drawn" / f"{output_id}.png"
+        assert (view.figure_path is not None) == drawn.exists()
+    assert views["survival_km"].figure_path == tmp_path / "fig" / "survival_km.png"
     env = _env()
     for suffix in ("html", "md"):
         tmpl = env.get_template(f"sections/survival.{suffix}.j2")

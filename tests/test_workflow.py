@@ -208,6 +208,14 @@ def test_summary_report_is_self_contained(tiny_run):
     n_png = len(list((tiny_run / "reports/release/figures").glob("*.png")))
     assert n_png > 5
     assert html.count("data:image/png;base64,") == n_png
+    # The release figures are those rule `figures` drew, stage by stage, byte for byte.
+    drawn = sorted((tiny_run / "results/figures").glob("*/*.png"))
+    assert len(drawn) == n_png
+    for png in drawn:
+        assert png.read_bytes() == (tiny_run / "reports/release/figures" / png.name).read_bytes()
+    for stage in ("describe", "survival"):
+        assert (tiny_run / f"benchmarks/figures/{stage}.tsv").exists()
+        assert (tiny_run / f"logs/figures/{stage}.log").exists()
     for section in ("Data quality", "Identifying SOC cases", "Nature, extent and outcomes"):
         assert section in html
 
@@ -275,7 +283,7 @@ def test_provenance_manifest(tiny_run):
     assert "soc_offence_codes" in text and "polars" in text
     assert (prov / "rulegraph.png").stat().st_size > 1000
     dot = (prov / "rulegraph.dot").read_text()
-    for rule in ("flag_soc", "disclosure_check", "summary_report"):
+    for rule in ("flag_soc", "disclosure_check", "figures", "summary_report"):
         assert rule in dot
 
 

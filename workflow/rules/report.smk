@@ -32,10 +32,33 @@ rule data_quality_report:
         "../scripts/data_quality_report.py"
 
 
+# Each stage's figures are drawn in a job of their own, as soon as its outputs are checked,
+# so that the drawing (matplotlib) runs beside the other stages instead of at the end of the run.
+rule figures:
+    input:
+        checked="results/disclosure/{stage}.json",
+        tables=f"{RELEASE}/tables/{{stage}}",
+    output:
+        figures=directory("results/figures/{stage}"),
+    log:
+        "logs/figures/{stage}.log",
+    benchmark:
+        "benchmarks/figures/{stage}.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(500, 2),
+        runtime=runtime(10, 30),
+    script:
+        "../scripts/figures.py"
+
+
 rule summary_report:
     input:
         checked=expand("results/disclosure/{stage}.json", stage=STAGES),
         tables=expand(f"{RELEASE}/tables/{{stage}}", stage=STAGES),
+        drawn=expand("results/figures/{stage}", stage=STAGES),
         code_list="results/soc/code_list.json",
         validation=validation_inputs(),
     output:

@@ -1,4 +1,5 @@
-"""Rule summary_report: render the summary pages from disclosure-checked outputs only."""
+"""Rule summary_report: render the summary pages from disclosure-checked outputs only, with the
+figures that rule `figures` drew from them."""
 
 import json
 import sys
@@ -15,7 +16,7 @@ log = setup(snakemake)
 
 import polars as pl  # noqa: E402
 
-from socflow.disclose import read_checked  # noqa: E402
+from socflow.checked import read_checked  # noqa: E402
 from socflow.labels import CALIBRATION_MEASURES  # noqa: E402
 from socflow.report import render_summary  # noqa: E402
 
@@ -44,6 +45,7 @@ views = render_summary(
     html_path=Path(snakemake.output.html),
     md_path=Path(snakemake.output.md),
     figures_dir=Path(snakemake.output.figures),
+    drawn_dirs=[Path(p) for p in snakemake.input.drawn],
 )
 Path(snakemake.output.figures).mkdir(parents=True, exist_ok=True)
 log.info("rendered %d outputs", len(views))

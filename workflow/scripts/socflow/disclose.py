@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from socflow.checked import read_checked  # also read from here by the tests and tools
 from socflow.outputs import Candidate, read_candidates, read_stage_candidates
 from socflow.sdc import (
     MARKER,
@@ -419,25 +420,6 @@ def disclose_stage(
     Path(checked_json).parent.mkdir(parents=True, exist_ok=True)
     Path(checked_json).write_text(json.dumps(index, indent=2, sort_keys=True, default=str) + "\n")
     return published
-
-
-def read_checked(checked_json: str | Path, tables_dir: str | Path) -> list[dict[str, Any]]:
-    """A stage's checked outputs, each with its released table loaded as `table`.
-
-    Withheld values ([c]) are read as nulls; `withheld_cells` tells them apart from
-    values that do not apply.
-    """
-    index = json.loads(Path(checked_json).read_text())
-    out = []
-    for o in index["outputs"]:
-        path = Path(tables_dir) / o["csv"]
-        table = (
-            pl.read_csv(path, infer_schema_length=None, null_values=[MARKER])
-            if path.stat().st_size
-            else None
-        )
-        out.append({**o, "stage": index["stage"], "table": table})
-    return out
 
 
 def _custom_record(

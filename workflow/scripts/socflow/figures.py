@@ -5,6 +5,9 @@ Each function takes a published table and a figure spec from the candidate
 whose count is withheld) is drawn as a grey cross labelled "[c]" at the baseline, never as
 an empty bar or a gap that reads as zero. PNG, not SVG: vector
 files embed exact coordinates. Files are deterministic (no timestamps in the metadata).
+
+Rule `figures` draws one stage's figures (`draw_stage`) in a job of its own; the summary report
+only copies them into the release folder, so it never loads matplotlib.
 """
 
 from __future__ import annotations
@@ -309,3 +312,20 @@ def draw(output: dict[str, Any], path: Path) -> Path | None:
     if kind in ("line", "lorenz"):
         return line(long, path, title=title, ylabel=ylabel, lorenz=kind == "lorenz")
     return bar(long, path, title=title, ylabel=ylabel, horizontal=spec.get("horizontal", False))
+
+
+def draw_stage(checked: list[dict[str, Any]], out_dir: Path) -> list[Path]:
+    """Draw every figure of one stage's checked outputs into `out_dir` as `<output_id>.png`.
+
+    An output whose figure `draw` declines (no spec, withheld or empty table, nothing to show)
+    leaves no file. The folder is made even when it stays empty. Returns the files written, in
+    the order of the outputs.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for o in checked:
+        path = draw(o, out_dir / f"{o['output_id']}.png")
+        if path is not None:
+            written.append(path)
+    return written

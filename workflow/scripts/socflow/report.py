@@ -2,8 +2,9 @@
 
 Built from disclosure-checked outputs only (`socflow.disclose.read_checked`): every table
 shows its disclosure status and a footnote for withheld cells, and every figure is drawn
-from a checked table, saved as PNG in `reports/release/figures/` and embedded in the HTML as a
-data URI, so that the page works offline with nothing fetched. Stage sections live in
+from a checked table (by rule `figures`, one job a stage: `socflow.figures.draw_stage`), copied
+as PNG into `reports/release/figures/` and embedded in the HTML as a data URI, so that the page
+works offline with nothing fetched. Nothing here imports matplotlib. Stage sections live in
 `templates/sections/<stage>.{html,md}.j2`; each reads its outputs through `out(id)`.
 """
 
@@ -12,6 +13,8 @@ from __future__ import annotations
 import base64
 import math
 import re
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup, escape
 
-from socflow import figures, render
+from socflow import render
 from socflow.labels import HEADLINE_MEASURES
 
 MARKER = "[c]"
@@ -252,10 +255,29 @@ def _with_column_shares(
     return columns, out
 
 
+def drawn_figures(drawn_dirs: Sequence[Path]) -> dict[str, Path]:
+    """The PNG files drawn by rule `figures` (one folder a stage), by output id."""
+    found: dict[str, Path] = {}
+    for folder in drawn_dirs:
+        for png in sorted(Path(folder).glob("*.png")):
+            if png.stem in found:
+                raise ValueError(
+                    f"rule summary_report: figure {png.stem}.png drawn twice, in "
+                    f"{found[png.stem].parent} and {png.parent}"
+                )
+            found[png.stem] = png
+    return found
+
+
 def build_views(
-    checked: list[dict[str, Any]], figures_dir: Path, report_dir: Path
+    checked: list[dict[str, Any]],
+    figures_dir: Path,
+    report_dir: Path,
+    drawn_dirs: Sequence[Path],
 ) -> dict[str, OutputView]:
-    """One view per checked output, with its figure drawn into `figures_dir`."""
+    """One view per checked output; its figure, drawn by rule `figures` into one of
+    `drawn_dirs`, copied into `figures_dir` as `<output_id>.png`."""
+    drawn = drawn_figures(drawn_dirs)
     views: dict[str, OutputView] = {}
     for o in checked:
         table = o.get("table")
@@ -267,12 +289,25 @@ def build_views(
             withheld_cells=o.get("withheld_cells", {}), kind=o.get("kind", ""),
             csv_rel=f"tables/{o['stage']}/{o['output_id']}.csv" if o.get("stage") else "",
         )  # fmt: skip
-        if available:
-            path = figures.draw(o, figures_dir / f"{o['output_id']}.png")
-            if path is not None:
-                view.figure_path = path
-                view.figure_rel = path.relative_to(report_dir).as_posix()
+        source = drawn.pop(o["output_id"], None)
+        if source is not None:
+            if not available:
+                # Only a published table has a figure; a drawing of any other never leaves.
+                raise ValueError(
+                    f"rule summary_report: {source} is a figure of output {o['output_id']}, "
+                    f"which is not published ({o['status']})"
+                )
+            path = Path(figures_dir) / source.name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, path)
+            view.figure_path = path
+            view.figure_rel = path.relative_to(report_dir).as_posix()
         views[o["output_id"]] = view
+    if drawn:
+        raise ValueError(
+            "rule summary_report: figures of no checked output: "
+            + ", ".join(str(p) for p in drawn.values())
+        )
     return views
 
 
@@ -336,10 +371,12 @@ def render_summary(
     html_path: Path,
     md_path: Path,
     figures_dir: Path,
+    drawn_dirs: Sequence[Path],
 ) -> dict[str, OutputView]:
-    """Render the summary report pages; returns the views (for tests and captions)."""
+    """Render the summary report pages, with the figures drawn into `drawn_dirs` (rule
+    `figures`) copied into `figures_dir`; returns the views (for tests and captions)."""
     report_dir = Path(html_path).parent
-    views = build_views(checked, Path(figures_dir), report_dir)
+    views = build_views(checked, Path(figures_dir), report_dir, drawn_dirs)
 
     skipped = {
         n["analysis"]: n["reason"] for n in context.get("coverage", []) if n["status"] == "skipped"
