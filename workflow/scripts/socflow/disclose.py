@@ -478,7 +478,7 @@ def assemble_checker_folder(
         records.append(
             _custom_record(
                 f"{source}_figure", png, release, thr, command=f"{command}; drawn by rule "
-                "summary_report", comment=f"figure drawn from the checked table {source}",
+                "figures", comment=f"figure drawn from the checked table {source}",
                 exception="Drawn only from the checked table it names; a withheld value is "
                 "shown as a [c] marker, never as a bar or point.", timestamp=timestamp,
             )
