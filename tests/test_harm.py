@@ -422,6 +422,28 @@ def test_estimates_are_deterministic_and_courts_can_be_resampled():
     assert a.tests == b.tests
 
 
+def test_totals_of_some_columns_are_those_of_all_columns_bit_for_bit():
+    dc = _dc(_world(120, seed=4))
+    names = ["ons_css", "data_derived"]
+    rows = harm.dimension_rows(dc, names)
+    contrib = harm.case_level_contributions(rows, names)
+    value_cols = [f"w_{w}" for w in names] + [f"n_{w}" for w in names] + ["count"]
+    design = harm.build_design(
+        dc, {k: contrib[k] for k in ("offence_group", "court", "soc_year")}, value_cols,
+        case_key=["court", "region", "soc_case", "year"],
+        row_key=["offence_group", "soc", "soc_category", *[f"w_{w}" for w in names]],
+    )  # fmt: skip
+    rng = np.random.default_rng(7)
+    counts = rng.integers(0, 5, size=(9, design.n_types)).astype(np.float64)
+    for tab in design.tabulations.values():
+        every = tab.totals(counts)
+        for cols in (["w_data_derived"], ["count", "w_ons_css"]):
+            some = tab.totals(counts, cols)
+            assert list(some) == cols
+            for c in cols:
+                np.testing.assert_array_equal(some[c], every[c])
+
+
 def test_dominated_units_by_person_number_equal_those_by_person_identifier():
     # The magnitude check reads the dense person numbers instead of the identifiers: the same
     # contributors in the same order, so the same withheld units as with the identifiers.

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from socflow.ingest import normalise_ho_code
 from socflow.mapping import check_link_matches, read_ingested
@@ -121,8 +119,9 @@ def criteria(
     listed = listed.select(
         pl.col("ho_code").alias("ho_offence_code"), "max_custody_years", "soc_category"
     )
+    # Rows stay in the order of `crown` (every definition's columns line up row by row).
     base = crown.select("defendant_on_case_id", "case_id", "ho_offence_code", "custody_days").join(
-        listed, on="ho_offence_code", how="left"
+        listed, on="ho_offence_code", how="left", maintain_order="left"
     )
     if d.offence_scope == "any":
         # Any listed offence of the defendant in the case; the most serious one sets criterion 2.
@@ -136,7 +135,9 @@ def criteria(
                 .alias("any_category"),
             )
         )  # fmt: skip
-        base = base.join(any_listed, on="defendant_on_case_id", how="left").with_columns(
+        base = base.join(
+            any_listed, on="defendant_on_case_id", how="left", maintain_order="left"
+        ).with_columns(
             pl.max_horizontal("max_custody_years", "any_max_years").alias("max_custody_years"),
             pl.coalesce("soc_category", "any_category").alias("soc_category"),
         )
@@ -200,7 +201,7 @@ def person_keys(crown: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
     check_link_matches(ids, crown, "crown", "crown_defendant_cases")
     return (
         crown.select("defendant_on_case_id", "row_id", "defendant_id")
-        .join(ids, on="row_id", how="left")
+        .join(ids, on="row_id", how="left", maintain_order="left")
         .select(
             "defendant_on_case_id",
             person_key_expr().alias("person"),
@@ -219,28 +220,51 @@ def flag_all(
     """Primary flags (with criterion columns) plus one `soc__<name>` column per variant, and the
     count of SOC defendant-cases, persons and cases under every definition."""
     # Variants that differ from another definition only in the criteria they require share
-    # its criterion columns: they are computed once per criteria_key.
+    # its criterion columns: they are computed once per criteria_key. Every frame keeps the
+    # rows of `crown` in order, so the variants' flags are added as columns, not joined.
     shared = {criteria_key(primary): criteria(crown, offences, codes, primary)}
     flags = soc_flags(shared[criteria_key(primary)], primary)
-    flags = flags.join(person_keys(crown, link), on="defendant_on_case_id", how="left")
-    cases = flags["case_id"].n_unique()
-    counts = [_counts(flags, primary.name, "soc", "soc_case", cases)]
+    flags = flags.with_columns(_aligned(person_keys(crown, link), flags)["person"])
+    variants = {}
     for d in sensitivity:
         key = criteria_key(d)
         if key not in shared:
-            shared[key] = criteria(crown, offences, codes, d)
-        alt = soc_flags(shared[key], d).select(
-            "defendant_on_case_id",
-            pl.col("soc").alias(f"soc__{d.name}"),
-            pl.col("soc_case").alias(f"soc_case__{d.name}"),
+            shared[key] = _aligned(criteria(crown, offences, codes, d), flags)
+        variants[d.name] = shared[key].select(
+            pl.all_horizontal([f"crit_{c}" for c in d.require]).alias(f"soc__{d.name}")
         )
-        flags = flags.join(alt, on="defendant_on_case_id", how="left")
-        counts.append(_counts(flags, d.name, f"soc__{d.name}", f"soc_case__{d.name}", cases))
+    flags = flags.hstack([v.to_series() for v in variants.values()])
+    flags = flags.with_columns(
+        pl.col(f"soc__{n}").any().over("case_id").alias(f"soc_case__{n}") for n in variants
+    ).select(
+        *[c for c in flags.columns if not c.startswith("soc__")],
+        *[c for n in variants for c in (f"soc__{n}", f"soc_case__{n}")],
+    )
+    # Counted on integer codes of the case and person keys: the same counts, cheaper.
+    coded = flags.select(
+        pl.col("case_id").rank("dense"),
+        pl.col("person").rank("dense"),
+        "soc",
+        "soc_case",
+        *[c for n in variants for c in (f"soc__{n}", f"soc_case__{n}")],
+    )
+    cases = coded["case_id"].n_unique()
+    counts = [_counts(coded, primary.name, "soc", "soc_case", cases)]
+    counts += [
+        _counts(coded, d.name, f"soc__{d.name}", f"soc_case__{d.name}", cases) for d in sensitivity
+    ]
     flags = flags.with_columns(
         pl.lit(codes.version).alias("code_list_version"),
         pl.lit(codes.sha256).alias("code_list_sha256"),
     )
     return flags, pl.DataFrame(counts)
+
+
+def _aligned(frame: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
+    """`frame`, checked to hold the defendant-cases of `flags` in the same order."""
+    if not frame["defendant_on_case_id"].equals(flags["defendant_on_case_id"]):
+        raise AssertionError("frames of the SOC flags are not in the order of the defendant-cases")
+    return frame
 
 
 def _counts(flags: pl.DataFrame, name: str, soc: str, soc_case: str, all_cases: int) -> dict:
@@ -273,6 +297,10 @@ def co_offending_groups(
     ci = m.join(cases.to_frame().with_row_index("ci"), on="case_id")["ci"].to_numpy()
     # Bipartite graph: persons 0..P-1, cases P..P+C-1; components join co-defendants.
     n_p, n_c = len(persons), len(cases)
+    # Imported here: the rules that flag or read person keys do not need scipy.
+    from scipy.sparse import coo_matrix  # noqa: PLC0415
+    from scipy.sparse.csgraph import connected_components  # noqa: PLC0415
+
     graph = coo_matrix(
         (np.ones(len(pi), dtype=np.int8), (pi, n_p + ci)), shape=(n_p + n_c, n_p + n_c)
     )

@@ -19,11 +19,29 @@ class Tabulation:
     columns: list[str]  # value columns, in the order of `matrix` blocks
     matrix: sp.csr_matrix  # types x (len(columns) * len(units)), column-major by value column
 
-    def totals(self, type_counts: np.ndarray) -> dict[str, np.ndarray]:
-        """Replicate totals (replicates x units) of every value column."""
-        prod = np.asarray((self.matrix.T @ type_counts.T).T)
+    _subsets: dict[tuple[str, ...], sp.csr_matrix] = field(default_factory=dict, repr=False)
+
+    def totals(
+        self, type_counts: np.ndarray, columns: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Replicate totals (replicates x units) of every value column, or of `columns` only.
+
+        Each total is a sum over types in type order whatever the columns asked for, so a
+        subset's totals are the same numbers as the full set's.
+        """
+        cols = list(self.columns) if columns is None else list(columns)
         u = len(self.units)
-        return {c: prod[:, i * u : (i + 1) * u] for i, c in enumerate(self.columns)}
+        if cols == list(self.columns):
+            matrix = self.matrix
+        else:
+            key = tuple(cols)
+            if key not in self._subsets:
+                at = [self.columns.index(c) for c in cols]
+                picked = np.concatenate([np.arange(i * u, (i + 1) * u) for i in at])
+                self._subsets[key] = self.matrix[:, picked].tocsr()
+            matrix = self._subsets[key]
+        prod = np.asarray((matrix.T @ type_counts.T).T)
+        return {c: prod[:, i * u : (i + 1) * u] for i, c in enumerate(cols)}
 
 
 @dataclass

@@ -121,12 +121,13 @@ class Estimates:
 
 
 def _case_stats(
-    name: str, tab: Tabulation, tot: dict[str, np.ndarray], names: Sequence[str], primary: str
+    name: str, tab: Tabulation, counts: np.ndarray, names: Sequence[str], primary: str
 ) -> dict[str, np.ndarray]:
-    """Statistics resampled over cases: SOC against non-SOC, and each unit's harm share."""
+    """Statistics resampled over cases: SOC against non-SOC, and each unit's harm share
+    (which needs the primary weight's totals only)."""
     if name == "soc_year":
-        return _soc_stats(tot, tab.units, names)
-    h = tot[w_col(primary)]
+        return _soc_stats(tab.totals(counts), tab.units, names)
+    h = tab.totals(counts, [w_col(primary)])[w_col(primary)]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"share": h / h.sum(axis=-1, keepdims=True)}
 
@@ -154,14 +155,14 @@ def estimate(dc: pl.DataFrame, names: Sequence[str], s: HarmSettings) -> Estimat
     units: dict[str, list[str]] = {}
     everyone = design.cases_per_type[None, :].astype(np.float64)
     for name, tab in design.tabulations.items():
-        stats = _case_stats(name, tab, tab.totals(everyone), names, s.primary)
+        stats = _case_stats(name, tab, everyone, names, s.primary)
         point[name] = {k: v[0] for k, v in stats.items()}
         parts[name] = {k: [] for k in point[name]}
     rng = np.random.default_rng(s.seed)
     log.info("bootstrap: %d replicates resampling %s", s.replicates, s.resample)
     for counts in replicate_type_counts(design, s.replicates, rng, s.resample):
         for name, tab in design.tabulations.items():
-            for k, v in _case_stats(name, tab, tab.totals(counts), names, s.primary).items():
+            for k, v in _case_stats(name, tab, counts, names, s.primary).items():
                 parts[name][k].append(v)
     boot = {n: {k: np.concatenate(v) for k, v in p.items()} for n, p in parts.items()}
     unit_rng = np.random.default_rng(s.seed + 2)
