@@ -18,6 +18,7 @@ import polars as pl
 
 from socflow.calibration_linked import incident_rates, oasys_match
 from socflow.headline import ALL, SCHEMA, HeadlineInputs, headline_measures
+from socflow.parquet import write_parquet
 from socflow.persons import person_ids_of, person_lookup
 from socflow.survival import attach_person_ids
 
@@ -228,7 +229,7 @@ def run_marginals(
     linked = {t: pl.read_parquet(paths[t]) for t in LINKED_CALIBRATION_TABLES if paths.get(t)}
     measures = marginal_measures(crown, first_year, last_year, mags, link, linked, ids)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    measures.write_parquet(out)
+    write_parquet(measures, out)
     return measures
 
 

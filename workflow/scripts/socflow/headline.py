@@ -32,6 +32,7 @@ from socflow.describe import SOC_LABEL, case_rows, index_appearances, study_rows
 from socflow.distributions import normal_quantile
 from socflow.labels import HEADLINE_MEASURES as MEASURES
 from socflow.outputs import Candidate, write_candidates
+from socflow.parquet import write_parquet
 from socflow.survival import GROUP as SURVIVAL_GROUP
 from socflow.survival import NON_SOC_LABEL as SURVIVAL_NON_SOC
 from socflow.survival import kaplan_meier, km_at
@@ -498,7 +499,7 @@ def run_headline(
     measures = headline_measures(inputs, rows, ages)
     if out_measures is not None:
         Path(out_measures).parent.mkdir(parents=True, exist_ok=True)
-        measures.write_parquet(out_measures)
+        write_parquet(measures, out_measures)
     candidates = [c for c in _candidates(inputs, rows, ages, measures, skipped) if c.data.height]
     write_candidates(candidates, out_candidates, stage="headline")
     return candidates

@@ -26,6 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from socflow import schema
+from socflow.parquet import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -992,8 +993,8 @@ def run_ingest(
             "%s: %s: %s has value %r in %d rows that datasets.%s.recode does not list (%s)",
             table, r["source_file"], r["column"], r["raw_value"], r["rows"], table, r["policy"],
         )  # fmt: skip
-    result.clean.write_parquet(out_clean)
-    result.quarantine.write_parquet(out_quarantine)
+    write_parquet(result.clean, out_clean)
+    write_parquet(result.quarantine, out_quarantine)
     rec.write_csv(out_reconciliation)
     if out_unmapped is not None:
         result.unmapped.with_columns(pl.lit(table).alias("table")).select(

@@ -44,6 +44,8 @@ from typing import Any
 
 import polars as pl
 
+from socflow.parquet import write_parquet
+
 KINDS = ("frequency", "magnitude", "statistics", "model", "survival")
 INDEX = "index.json"
 # Columns and dtypes of a `statistics` candidate (extra identifying columns may come first).
@@ -88,10 +90,10 @@ def write_candidates(candidates: list[Candidate], folder: str | Path, stage: str
     index: dict[str, Any] = {"stage": stage, "outputs": {}}
     for i, c in enumerate(candidates):
         files = {"data": f"{c.output_id}.parquet"}
-        c.data.write_parquet(out / files["data"])
+        write_parquet(c.data, out / files["data"])
         for name, frame in sorted(c.extra.items()):
             files[name] = f"{c.output_id}.{name}.parquet"
-            frame.write_parquet(out / files[name])
+            write_parquet(frame, out / files[name])
         index["outputs"][c.output_id] = {
             "kind": c.kind,
             "title": c.title,

@@ -22,6 +22,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from socflow.mapping import read_ingested
+from socflow.parquet import ZSTD_LEVEL, write_parquet
 
 FANOUT_RULES = ("smallest", "most_linked")
 
@@ -103,7 +104,9 @@ def write_person_lookup(link_path: str | Path, out: str | Path) -> dict[str, int
         for part in lookup_parts(pl.scan_parquet(link_path)):
             table = part.to_arrow()
             if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(
+                    out, table.schema, compression="zstd", compression_level=ZSTD_LEVEL
+                )
             # Row groups never span two datasets, and carry min/max statistics of
             # source_dataset: a reader of one dataset skips the others'.
             writer.write_table(table, row_group_size=1 << 20)
@@ -113,7 +116,7 @@ def write_person_lookup(link_path: str | Path, out: str | Path) -> dict[str, int
             writer.close()
     if writer is None:
         empty = person_lookup(pl.scan_parquet(link_path))
-        empty.write_parquet(out)
+        write_parquet(empty, out)
     return counts
 
 

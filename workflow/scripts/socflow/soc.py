@@ -22,6 +22,7 @@ import polars as pl
 from socflow.ingest import normalise_ho_code
 from socflow.mapping import check_link_matches, read_ingested
 from socflow.outputs import Candidate, write_candidates
+from socflow.parquet import write_parquet
 from socflow.persons import read_link_rows
 
 LIFE_YEARS = 99.0  # "life" as a number, above any finite statutory maximum
@@ -534,7 +535,7 @@ def run_flag_soc(
         primary,
         variants,
     )
-    flags.write_parquet(out_flags)
+    write_parquet(flags, out_flags)
     counts.write_csv(out_counts)
     tiers = codes.table["tier"].value_counts().sort("tier")
     Path(out_code_list).write_text(
@@ -595,8 +596,8 @@ def run_co_offending_groups(
         pl.concat_str(pl.lit("crown:"), "case_id").alias("case_id"), "soc_case", "soc_category"
     )
     person_group, groups = co_offending_groups(membership, case_flags)
-    person_group.write_parquet(out_person_groups)
-    groups.write_parquet(out_groups)
+    write_parquet(person_group, out_person_groups)
+    write_parquet(groups, out_groups)
     write_candidates(
         [
             Candidate(

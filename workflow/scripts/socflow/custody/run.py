@@ -15,6 +15,7 @@ from socflow.custody.recall import recall_follow_up
 from socflow.custody.settings import NON_SOC_LABEL, SOC_LABEL, CustodySettings
 from socflow.mapping import check_link_matches, read_ingested
 from socflow.outputs import write_candidates
+from socflow.parquet import write_parquet
 from socflow.persons import read_person_ids
 
 log = logging.getLogger(__name__)
@@ -66,9 +67,12 @@ def run_custody(
     for r in rates.iter_rows(named=True):
         log.info("match: %s %s: %s persons", r[GROUP], r["match_type"], r["persons"])
     Path(out_recall).parent.mkdir(parents=True, exist_ok=True)
-    follow.select(
-        "person_id", GROUP, "release_date", "release_reason", "status", "time", "recall_date"
-    ).write_parquet(out_recall)
+    write_parquet(
+        follow.select(
+            "person_id", GROUP, "release_date", "release_reason", "status", "time", "recall_date"
+        ),
+        out_recall,
+    )
     summary = {
         "match_counts": rates.to_dicts(),
         "released_persons": follow.height,

@@ -28,6 +28,7 @@ from pathlib import Path
 import polars as pl
 
 from socflow.establishments.settings import EstablishmentSettings
+from socflow.parquet import write_parquet
 
 PRISONER = "prisoner"
 CODE = "prisoner_code"
@@ -56,7 +57,7 @@ class PanelParts:
         """Each part to its file (`paths` keyed by PART_NAMES)."""
         for name in PART_NAMES:
             Path(paths[name]).parent.mkdir(parents=True, exist_ok=True)
-            getattr(self, name).write_parquet(paths[name])
+            write_parquet(getattr(self, name), paths[name])
 
     @classmethod
     def read(

@@ -21,6 +21,7 @@ from socflow.establishments.settings import EstablishmentSettings
 from socflow.establishments.soc_share import build_panel, prisoner_exposure, soc_strata, with_soc
 from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
+from socflow.parquet import write_parquet
 from socflow.persons import read_person_ids
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,7 @@ def run_establishments(
         log.info("%s %s: rate ratio %s (%s, %s)%s", f.incident_type, f.family, f.rate_ratio,
                  f.ci_lower, f.ci_upper, f" error: {f.error}" if f.error else "")  # fmt: skip
     Path(out_panel).parent.mkdir(parents=True, exist_ok=True)
-    panel.write_parquet(out_panel)
+    write_parquet(panel, out_panel)
     summary = {
         "establishment_months": panel.height,
         "prisoners": exposure.height,

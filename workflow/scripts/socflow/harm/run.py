@@ -14,6 +14,7 @@ from socflow.harm.estimation import estimate
 from socflow.harm.settings import HarmSettings
 from socflow.harm.weights import available_weights
 from socflow.outputs import Candidate
+from socflow.parquet import write_parquet
 from socflow.sdc import SdcThresholds
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,6 @@ def run_harm(
     candidates = harm_candidates(est, dc, weights, s, thresholds, definition_labels)
     write_candidates(candidates, out_candidates, "harm")
     log.info("wrote %d candidates", len(candidates))
-    dc.write_parquet(out_defendant_cases)
-    case_harm(dc, names).write_parquet(out_cases)
+    write_parquet(dc, out_defendant_cases)
+    write_parquet(case_harm(dc, names), out_cases)
     return candidates

@@ -21,6 +21,7 @@ from socflow.harm.weights import (
     load_ons_weights,
     sentences,
 )
+from socflow.parquet import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def run_harm_weights(
         log.info("CCHI %s: %s", cchi["path"], cchi_problems)
     weights = build_weights(ho, ons, derived, cchi_frame)
     Path(out_weights).parent.mkdir(parents=True, exist_ok=True)
-    weights.write_parquet(out_weights)
+    write_parquet(weights, out_weights)
     report = {
         "ho_codes": weights.height,
         "weights": {

@@ -17,6 +17,7 @@ import polars as pl
 from socflow.linkage.linked import person_ids
 from socflow.linkage.settings import LinkageConfigError, Settings
 from socflow.mapping import check_link_matches
+from socflow.parquet import write_parquet
 from socflow.survival.cohort import filter_with_flow
 from socflow.survival.linking import attach_person_ids
 from socflow.survival.settings import str_col
@@ -171,6 +172,6 @@ def run_cohort(
             step["persons"],
         )
     Path(out_cohort).parent.mkdir(parents=True, exist_ok=True)
-    cohort.write_parquet(out_cohort)
+    write_parquet(cohort, out_cohort)
     flow.write_csv(out_flow)
     return cohort

@@ -18,6 +18,7 @@ import polars as pl
 from socflow.linkage.history import court_rows
 from socflow.linkage.linked import DATASET_OF, LINKED_DATASETS, person_rows
 from socflow.linkage.settings import LinkageConfigError, Settings
+from socflow.parquet import write_parquet
 
 COURT = "court"
 # Linked tables whose rows are analysed; of the others only the distinct persons are kept.
@@ -55,7 +56,7 @@ def write_person_rows(rows: dict[str, pl.DataFrame], with_mags: bool, out_dir: s
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in rows.items():
-        frame.write_parquet(out / f"{name}.parquet")
+        write_parquet(frame, out / f"{name}.parquet")
     manifest = {"tables": sorted(rows), "with_mags": with_mags}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 

@@ -24,6 +24,7 @@ from socflow.model.settings import (
     ModelSettings,
 )
 from socflow.outputs import write_candidates
+from socflow.parquet import write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -146,9 +147,9 @@ def run_stage(
     settings = ModelSettings.from_config(cfg, sdc)
     crown, flags = read_inputs(crown_path, flags_path, settings)
     run = run_models(crown, flags, settings)
-    run.population.write_parquet(out_population)
-    estimates_table(run).write_parquet(out_estimates)
-    diagnostics_table(run).write_parquet(out_diagnostics)
+    write_parquet(run.population, out_population)
+    write_parquet(estimates_table(run), out_estimates)
+    write_parquet(diagnostics_table(run), out_diagnostics)
     exclusions_table(run.population, run.exclusions, settings).write_csv(out_exclusions)
     write_candidates(
         build_candidates(run, settings, definition_labels), out_candidates, stage=STAGE

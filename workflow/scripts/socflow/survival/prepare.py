@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from socflow.mapping import check_link_matches, read_ingested
+from socflow.parquet import write_parquet
 from socflow.persons import read_person_ids
 from socflow.survival.cases import CaseGraph, court_rows
 from socflow.survival.cohort import INDEX_COLUMNS, cohort_index
@@ -199,14 +200,15 @@ def write_cohort(c: Cohort, out_dir: str | Path) -> None:
     the Crown rows for the coverage table, and the flow, exclusions and diagnostics."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    c.index.write_parquet(out / INDEX_FILE)
+    write_parquet(c.index, out / INDEX_FILE)
     full = [v for v in c.follow_ups if v in FULL_VARIANTS]
     other = [v for v in c.follow_ups if v not in FULL_VARIANTS]
-    _stack({v: c.follow_ups[v] for v in full}).write_parquet(out / FOLLOW_UPS_FILE)
-    _stack({v: c.follow_ups[v].select(SENSITIVITY_COLUMNS) for v in other}).write_parquet(
-        out / SENSITIVITY_FILE
+    write_parquet(_stack({v: c.follow_ups[v] for v in full}), out / FOLLOW_UPS_FILE)
+    write_parquet(
+        _stack({v: c.follow_ups[v].select(SENSITIVITY_COLUMNS) for v in other}),
+        out / SENSITIVITY_FILE,
     )
-    c.coverage_rows.write_parquet(out / COVERAGE_FILE)
+    write_parquet(c.coverage_rows, out / COVERAGE_FILE)
     summary = {
         "flow": c.flow.to_dicts(),
         "excluded": c.excluded,

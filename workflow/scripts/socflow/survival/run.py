@@ -12,6 +12,7 @@ import polars as pl
 
 from socflow.mapping import check_link_matches
 from socflow.outputs import write_candidates
+from socflow.parquet import write_parquet
 from socflow.survival.candidates import build_candidates, sensitivity_candidate
 from socflow.survival.cohort import check_flags_cover, flagged_cases, with_soc_status
 from socflow.survival.cox import cox_analysis
@@ -209,7 +210,7 @@ def run_survival(
                  "; ".join(r.cox.notes) or "none")  # fmt: skip
     keep = [c for c in r.follow.columns if c not in ("row_id",)]
     Path(out_follow_up).parent.mkdir(parents=True, exist_ok=True)
-    r.follow.select(keep).write_parquet(out_follow_up)
+    write_parquet(r.follow.select(keep), out_follow_up)
     summary = {
         "censor_date": str(s.censor_date),
         "censor_reason": s.censor_reason,

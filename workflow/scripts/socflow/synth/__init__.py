@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from socflow.parquet import write_parquet
 from socflow.synth.extracts import Extracts, QuirkRates, build_extracts, link_table
 from socflow.synth.linked import Linked, LinkedParams
 from socflow.synth.simulate import SimulationParams, simulate
@@ -55,7 +56,7 @@ def _write_shards(
     size = -(-height // n_shards)
     for i in range(n_shards):
         lo = i * size
-        rows(lo, min(lo + size, height)).write_parquet(folder / f"part-{i:03d}.parquet")
+        write_parquet(rows(lo, min(lo + size, height)), folder / f"part-{i:03d}.parquet")
 
 
 def write_extracts(ex: Extracts, data_dir: Path, truth_dir: Path, n_shards: int = 4) -> None:
@@ -72,17 +73,17 @@ def write_extracts(ex: Extracts, data_dir: Path, truth_dir: Path, n_shards: int 
     _write_shards(lay.crown_rows, lay.n_crown_rows, data_dir / "crown_defendant_cases", n_shards)
     _write_shards(lay.mags_rows, lay.n_mags_rows, data_dir / "mags_defendant_cases", n_shards)
     lay.offences().write_csv(data_dir / "crown_offences.csv")
-    link_table(lay, ex.linked).write_parquet(data_dir / "xjs_link.parquet")
+    write_parquet(link_table(lay, ex.linked), data_dir / "xjs_link.parquet")
     lay.journey().write_csv(data_dir / "mags_crown_journey.csv")
     truth_dir.mkdir(parents=True, exist_ok=True)
-    lay.truth().write_parquet(truth_dir / "truth_rows.parquet")
+    write_parquet(lay.truth(), truth_dir / "truth_rows.parquet")
     if ex.linked is not None:
         for table, name in LINKED_FILES.items():
             frame = getattr(ex.linked, table)()
             if name.endswith(".csv"):
                 frame.write_csv(data_dir / name)
             else:
-                frame.write_parquet(data_dir / name)
+                write_parquet(frame, data_dir / name)
             del frame
-        ex.linked.truth().write_parquet(truth_dir / "linked_truth_rows.parquet")
+        write_parquet(ex.linked.truth(), truth_dir / "linked_truth_rows.parquet")
     (truth_dir / "planted.json").write_text(json.dumps(ex.truth_summary, indent=2, sort_keys=True))
