@@ -2,10 +2,10 @@
 
 Nothing here depends on SOC status, so the rule `linkage_person_rows` writes these once and an
 edit of the SOC code list re-runs only the joins to the cohort (rule `linkage`). Court rows are
-those of the criminal histories (`socflow.linkage.history.court_rows`); of the OASys and PNC
-tables every row with a person is kept (the profiles and PNC histories read the rows); of the
-other linked tables only which persons they hold is needed (`persons_found`), so only the
-distinct persons are kept.
+those of the criminal histories (`socflow.linkage.history.court_rows`) of persons with a Crown
+Court row (the cohort's persons are among them); of the OASys and PNC tables every row with a
+person is kept (the profiles and PNC histories read the rows); of the other linked tables only
+which persons they hold is needed (`persons_found`), so only the distinct persons are kept.
 """
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ def prepare_person_rows(
     magistrates' table; `ids` is the person lookup of rule person_ids (lazy: each source's rows
     are read on their own) or a linking table (`socflow.linkage.linked.person_ids`).
     """
-    out = {COURT: court_rows(crown, mags if mags is not None else crown.clear(), ids, s)}
+    court = court_rows(crown, mags if mags is not None else crown.clear(), ids, s)
+    # Only the rows of persons with a Crown Court row: the cohort (rule linkage_cohort) is
+    # persons with a Crown Court case, found through the same lookup, so the magistrates' rows
+    # of anyone else are never read (at `full`, 2.8M of 13.6M rows are the cohort's).
+    crown_persons = court.filter(pl.col("source") == "crown").select("person_id").unique()
+    out = {COURT: court.join(crown_persons, on="person_id", how="semi", maintain_order="left")}
     for d in LINKED_DATASETS:
         if d.table not in linked_tables:
             continue
