@@ -13,6 +13,7 @@ import pytest
 from socflow.linkage import Settings, analyse, run_linkage, run_person_rows
 from socflow.linkage.balance import BINARY, CONTINUOUS, COUNT, standardised_differences
 from socflow.linkage.candidates import build_candidates
+from socflow.linkage.history import court_rows
 from socflow.linkage.linked import person_ids
 from socflow.linkage.person_rows import COURT, MANIFEST, prepare_person_rows, read_manifest
 from socflow.linkage.run import read_person_rows
@@ -64,6 +65,13 @@ def test_the_two_rules_give_what_the_whole_analysis_gives(tmp_path, with_mags):
 
 def test_person_rows_keep_rows_only_where_they_are_analysed():
     w = world(n_persons=400, seed=12)
+    # A person seen only in the magistrates' court.
+    extra = w["mags"].head(2).with_columns(pl.Series("row_id", ["M-only-1", "M-only-2"]))
+    w["mags"] = pl.concat([w["mags"], extra])
+    w["link"] = pl.concat([w["link"], pl.DataFrame({
+        "source_dataset": ["mags", "mags"], "row_id": ["M-only-1", "M-only-2"],
+        "person_id": ["P99999", "P99999"],
+    }).cast(w["link"].schema)], how="diagonal_relaxed")  # fmt: skip
     rows = prepare_person_rows(w["crown"], w["mags"], w["link"], {t: w[t] for t in LINKED},
                                Settings())  # fmt: skip
     # Of the prison and probation tables only who is in them is read (persons_found).
@@ -77,6 +85,14 @@ def test_person_rows_keep_rows_only_where_they_are_analysed():
     assert court.columns == ["person_id", "source", "case_id", "disposal_date",
                              "age_at_offence", "convicted", "custody"]  # fmt: skip
     assert set(court["source"].unique()) == {"crown", "mags"}
+    # Only persons with a Crown Court row (the cohort's persons are among them); the world has
+    # magistrates'-only persons, whose rows are left out, and the others' rows are all kept.
+    every = court_rows(w["crown"], w["mags"], w["link"], Settings())
+    crown_persons = set(every.filter(pl.col("source") == "crown")["person_id"])
+    assert set(every["person_id"]) - crown_persons == {"P99999"}
+    assert set(court["person_id"]) == crown_persons
+    assert court.equals(every.filter(pl.col("person_id").is_in(list(crown_persons))))
+    assert set(w["cohort"]["person_id"]) <= crown_persons
 
 
 def test_the_cohort_reads_only_its_persons_rows(tmp_path):
