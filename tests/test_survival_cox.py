@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import polars as pl
 import pytest
+from scipy import sparse
 
 from socflow import survival as sv
 from socflow.survival.efron import (
@@ -147,6 +148,35 @@ def test_sparse_design_evaluation_equals_the_dense_one(ties):
     np.testing.assert_allclose(fast.information, dense.information, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(fast.cum_a, dense.cum_a, rtol=1e-12)
     assert sparse_design(rs, np.ones((n, 3)), np.ones(3)) is None  # dense designs keep their path
+
+
+def test_sparse_design_block_sums_equal_the_indicator_product_bit_for_bit():
+    """The block sums counted over the non-zero entries are the product of the blocks x rows
+    indicator matrix (weights in it) with the CSR design, bit for bit: each (block, column)
+    cell adds its rows in ascending order, as scipy's sparse product does. Rows are shuffled
+    across blocks and weights span many magnitudes, so another order would round differently."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    levels = [rng.integers(0, 6, size=n) for _ in range(3)]
+    raw = np.column_stack([(lv == k).astype(float) for lv in levels for k in range(1, 6)])
+    raw[:, 0] *= rng.normal(size=n)  # a non-dummy column: entries other than 1
+    time = rng.integers(1, 40, size=n).astype(float)
+    event = (rng.random(n) < 0.5).astype(float)
+    rs = risk_sets(time, event, rng.integers(0, 4, size=n), "efron")
+    design = sparse_design(rs, raw, raw.mean(0))
+    assert design is not None
+    weight = np.exp(rng.normal(scale=4.0, size=n))
+    matrix = sparse.csr_matrix(raw)
+    blocks = len(rs.block_end)
+    rows = sparse.csr_matrix((weight, (rs.row_block, np.arange(n))), shape=(blocks, n))
+    ev = rs.event_rows
+    events = sparse.csr_matrix((weight[ev], (rs.event_block, ev)), shape=(blocks, n))
+    assert np.array_equal(design.block_sums(weight), (rows @ matrix).toarray())
+    assert np.array_equal(design.event_block_sums(weight), (events @ matrix).toarray())
+    # Not the same numbers in another order: the rows' order within a cell reaches the bits.
+    added = weight[design.entry_row] * design.matrix.data
+    backwards = np.bincount(design.entry_cell[::-1], weights=added[::-1], minlength=blocks * 15)
+    assert not np.array_equal(design.block_sums(weight).ravel(), backwards)
 
 
 def test_column_patterns_are_the_row_patterns_of_the_column_subset():
