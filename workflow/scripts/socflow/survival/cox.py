@@ -124,7 +124,9 @@ def coefficient_table(
     beta = solution.beta
     variance = solution.variance
     if robust:
-        residuals = score_residuals_from(model.risk_sets, model.x, solution.evaluation)
+        # Column-major residuals when summed by cluster (a contiguous column per count).
+        order = "C" if clusters is None else "F"
+        residuals = score_residuals_from(model.risk_sets, model.x, solution.evaluation, order)
         covariance = sandwich(residuals, variance, clusters)
     else:
         covariance = variance

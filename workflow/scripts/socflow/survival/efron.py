@@ -407,18 +407,35 @@ def block_scores(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
     return rs.block_sums(x[rs.event_rows]) - ev.copy_mean_sums()
 
 
-def score_residuals_from(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
-    """Score residuals U_i (one row per observation), consistent with the ties of `rs`."""
+def score_residuals_from(
+    rs: RiskSets, x: np.ndarray, ev: Evaluation, order: str = "C"
+) -> np.ndarray:
+    """Score residuals U_i (one row per observation), consistent with the ties of `rs`.
+
+    Counted a slice of rows at a time (no n x p temporaries), into an array of memory layout
+    `order` ("F": each column contiguous, for sums of columns by cluster).
+    """
     c = ev.s1 * ev.inv2[:, None] - ev.d1 * ev.frac_inv2[:, None]  # sum_l mean_l / den_l
     e = ev.s1 * ev.frac_inv2[:, None] - ev.d1 * ev.frac2_inv2[:, None]  # sum_l f mean_l / den_l
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_bar = np.where(
             rs.block_events[:, None] > 0, ev.copy_mean_sums() / rs.block_events[:, None], 0.0
         )
-    delta = rs.events[:, None]
-    cum_c = _ascending_cumsum(rs, c)[rs.row_block] - delta * e[rs.row_block]
-    at_risk = ev.risk[:, None] * (x * ev.cum_a[:, None] - cum_c)
-    return delta * (x - mean_bar[rs.row_block]) - at_risk
+    later_c = _ascending_cumsum(rs, c)
+    out = np.empty(x.shape, order=order)
+    for at in range(0, len(x), _RESIDUAL_ROWS):
+        rows = slice(at, at + _RESIDUAL_ROWS)
+        block = rs.row_block[rows]
+        delta = rs.events[rows, None]
+        xs = x[rows]
+        cum_c = later_c[block] - delta * e[block]
+        at_risk = ev.risk[rows, None] * (xs * ev.cum_a[rows, None] - cum_c)
+        out[rows] = delta * (xs - mean_bar[block]) - at_risk
+    return out
+
+
+# Rows of score residuals counted at once: a few hundred kB of temporaries each.
+_RESIDUAL_ROWS = 4096
 
 
 @dataclass(frozen=True)
