@@ -221,3 +221,28 @@ def test_cox_analysis_refits_equal_fits_from_the_frame_and_concordance_is_option
     assert np.isnan(quick.concordance) and not np.isnan(fit.concordance)
     assert quick.coefficients.equals(fit.coefficients)
     assert quick.ph_test_final.equals(fit.ph_test_final)
+
+
+def test_strata_and_cluster_codes_from_polars_number_as_pandas_does():
+    """The codes that order the risk sets and the cluster sums, from a Polars frame, are
+    pandas' numbering exactly: strata in sorted order with missing values last, clusters by
+    first appearance."""
+    import pandas as pd  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pl.DataFrame(
+        {
+            "region": rng.choice(["b", "a", "c", ""], size=n).tolist(),
+            "band": rng.choice(["18-20", "10-17", "60+"], size=n),
+            "year": rng.choice([2014, 2009, 2011], size=n),
+            "cluster": [f"case:{k}" for k in rng.integers(0, 700, size=n)],
+        }
+    ).with_columns(pl.col("region").replace("", None))
+    pdf = frame.to_pandas()
+    for strata in (["region"], ["band", "region"], ["year", "band"]):
+        codes = sv.strata_codes(frame, strata)
+        assert np.array_equal(codes, sv.strata_codes(pdf, strata))
+    assert sv.strata_codes(frame, ["region"]).max() == 3  # the missing region: last code
+    codes = sv.cluster_codes(frame["cluster"])
+    assert np.array_equal(codes, pd.factorize(pdf["cluster"].to_numpy())[0])

@@ -68,7 +68,7 @@ class CoxModel:
 
 
 def fit_cox(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pl.DataFrame,
     duration: str,
     event: str,
     columns: list[str],
@@ -91,13 +91,14 @@ def fit_cox(
     known (`efron.newton_raphson`). The sandwich variance is clustered by the column `cluster`
     (else per row), from Efron-consistent score residuals, as R's `coxph(..., cluster=)`.
     Returns the model, a coefficient table (coef, se, se_model, z, p_value, coef_lower,
-    coef_upper, hazard_ratio) indexed by column, and the covariance used for `se`.
+    coef_upper, hazard_ratio) indexed by column, and the covariance used for `se`. `frame` is
+    a pandas or a Polars frame (the same fit from either).
     """
     strata = strata or []
-    times = frame[duration].to_numpy(dtype=float)
-    events = frame[event].to_numpy(dtype=float)
+    times = _floats(frame[duration])
+    events = _floats(frame[event])
     if values is None:
-        x = np.ascontiguousarray(frame[columns].to_numpy(dtype=float))
+        x = np.array(frame[columns].to_numpy(), dtype=float, order="C")
     else:
         x = np.array(values, dtype=float, order="C")
     centre = x.mean(0)
@@ -107,7 +108,7 @@ def fit_cox(
     start = None if initial is None else np.array([initial.get(c, 0.0) for c in columns])
     solution = newton_raphson(rs, x, start, tolerance, design=design, patterns=patterns)
     model = CoxModel(columns, solution, rs, x, times)
-    clusters = frame[cluster].to_numpy() if robust and cluster else None
+    clusters = np.asarray(frame[cluster].to_numpy()) if robust and cluster else None
     table, covariance = coefficient_table(model, robust, clusters, confidence_level)
     return model, table, covariance
 
@@ -188,12 +189,11 @@ def cox_analysis(
             f"{term}: levels too small to publish ({', '.join(levels)}) merged into "
             f"{design.pooled_into[term]!r}"
         )
-    # The design as one array, taken once: each refit uses a subset of its columns, and the
-    # distinct rows of a subset follow from those of the whole (`efron.column_patterns`).
-    # Column-major, so a subset of columns is a gather of contiguous blocks.
-    values = design.frame.select(pl.col(c).cast(pl.Float64) for c in design.columns)
-    values = values.to_numpy(order="fortran")
-    pdf = design.frame.drop(design.columns).to_pandas()  # time, event, cluster and strata
+    # Each refit takes its columns of the design straight from the frame as the row-major
+    # array the fit works on; the distinct rows of a subset of columns follow from those of
+    # the whole (`efron.column_patterns`). Time, event, cluster and strata stay in Polars.
+    dummies = design.frame.select(pl.col(c).cast(pl.Float64) for c in design.columns)
+    frame = design.frame.drop(design.columns)
     all_patterns: RowPatterns | str = "find"
     strata: list[str] = []
     start = time.perf_counter()
@@ -207,10 +207,12 @@ def cox_analysis(
             patterns = column_patterns(all_patterns, np.array(kept))
         # Only the model kept at the end needs the robust variance: the others give starting
         # values and the PH test, which use the coefficients alone.
+        values = dummies.select(columns).to_numpy(order="c")
         model, table, _ = fit_cox(
-            pdf, "time", "event", columns, strata, None, False, s.confidence_level, initial,
-            tolerance=c.tolerance, values=values.T[kept].T, patterns=patterns,
+            frame, "time", "event", columns, strata, None, False, s.confidence_level, initial,
+            tolerance=c.tolerance, values=values, patterns=patterns,
         )  # fmt: skip
+        del values  # fit_cox holds its own copy
         if not strata and model.solution.evaluation.patterns is not None:
             all_patterns = model.solution.evaluation.patterns
         initial = dict(zip(columns, table["coef"].to_numpy(), strict=True))
@@ -225,7 +227,8 @@ def cox_analysis(
         term = failing["term"][0]
         strata.append(term)
         notes.append(f"PH test failed for {term} (p < {c.ph_alpha}): stratified on it")
-    table, _ = coefficient_table(model, True, pdf["cluster"].to_numpy(), s.confidence_level)
+    clusters = cluster_codes(frame["cluster"])
+    table, _ = coefficient_table(model, True, clusters, s.confidence_level)
     seconds = time.perf_counter() - start
     soc_test = test.filter(pl.col("term") == GROUP)
     if soc_test.height and soc_test["p_value"][0] < c.ph_alpha:
@@ -247,10 +250,10 @@ def cox_analysis(
         ph_test=first_test,
         ph_test_final=test,
         strata=strata,
-        n_persons=len(pdf),
-        n_events=int(pdf["event"].sum()),
+        n_persons=frame.height,
+        n_events=int(frame["event"].sum()),
         n_params=len(columns),
-        n_clusters=int(pdf["cluster"].nunique()),
+        n_clusters=int(clusters.max()) + 1 if len(clusters) else 0,
         log_likelihood=model.solution.log_likelihood,
         concordance=model.concordance() if concordance else float("nan"),
         iterations=model.solution.iterations,
@@ -262,8 +265,29 @@ def cox_analysis(
     return fit, design, skipped
 
 
-def strata_codes(frame: pd.DataFrame, strata: list[str]) -> np.ndarray | None:
-    """One integer code per combination of the strata columns (None without strata)."""
+def strata_codes(frame: pd.DataFrame | pl.DataFrame, strata: list[str]) -> np.ndarray | None:
+    """One integer code per combination of the strata columns (None without strata), numbered
+    in the sorted order of the combinations, missing values last (pandas' `groupby(sort=True,
+    dropna=False).ngroup()`, whose numbering orders the risk sets and so reaches the fit's
+    last bits)."""
     if not strata:
         return None
+    if isinstance(frame, pl.DataFrame):
+        keys = frame.select(strata)
+        combos = keys.unique().sort(strata, nulls_last=True).with_row_index("stratum_code")
+        coded = keys.join(combos, on=strata, how="left", nulls_equal=True, maintain_order="left")
+        return coded["stratum_code"].cast(pl.Int64).to_numpy()
     return frame.groupby(strata, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+
+
+def cluster_codes(cluster: pl.Series) -> np.ndarray:
+    """One integer code per cluster, numbered by first appearance (as `pandas.factorize`,
+    whose numbering orders the clusters' sums in the sandwich variance)."""
+    rows = cluster.to_frame("cluster").with_row_index("row")
+    first_row = pl.col("row").first().over("cluster")
+    code = (first_row.rank("dense") - 1).cast(pl.Int64).alias("code")
+    return rows.select(code)["code"].to_numpy()
+
+
+def _floats(column: pd.Series | pl.Series) -> np.ndarray:
+    return np.asarray(column.to_numpy(), dtype=float)
