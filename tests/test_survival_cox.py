@@ -246,3 +246,14 @@ def test_strata_and_cluster_codes_from_polars_number_as_pandas_does():
     assert sv.strata_codes(frame, ["region"]).max() == 3  # the missing region: last code
     codes = sv.cluster_codes(frame["cluster"])
     assert np.array_equal(codes, pd.factorize(pdf["cluster"].to_numpy())[0])
+    # Summed by cluster, the codes give the labels' sums, row for row; integer labels that are
+    # not first-appearance codes are numbered first.
+    values = rng.normal(size=(n, 3))
+    by_label = sv.cluster_sums(values, pdf["cluster"].to_numpy())
+    assert np.array_equal(sv.cluster_sums(values, codes), by_label)
+    shifted = sv.cluster_sums(values, codes + 5)
+    assert np.array_equal(shifted, by_label)
+    assert np.array_equal(
+        sv.cluster_sums(values, codes[::-1]),
+        sv.cluster_sums(values, pdf["cluster"].to_numpy()[::-1]),
+    )
