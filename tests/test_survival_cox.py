@@ -249,7 +249,10 @@ def test_strata_and_cluster_codes_from_polars_number_as_pandas_does():
     # Summed by cluster, the codes give the labels' sums, row for row; integer labels that are
     # not first-appearance codes are numbered first.
     values = rng.normal(size=(n, 3))
+    values *= np.exp(rng.normal(scale=4.0, size=(n, 1)))  # magnitudes where order shows
     by_label = sv.cluster_sums(values, pdf["cluster"].to_numpy())
+    per_column = [np.bincount(codes, weights=values[:, j]) for j in range(3)]
+    assert np.array_equal(by_label, np.column_stack(per_column))  # same additions, same order
     assert np.array_equal(sv.cluster_sums(values, codes), by_label)
     shifted = sv.cluster_sums(values, codes + 5)
     assert np.array_equal(shifted, by_label)

@@ -163,9 +163,7 @@ def coefficient_columns(
     beta = solution.beta
     variance = solution.variance
     if robust:
-        # Column-major residuals when summed by cluster (a contiguous column per count).
-        order = "C" if clusters is None else "F"
-        residuals = score_residuals_from(model.risk_sets, model.x, solution.evaluation, order)
+        residuals = score_residuals_from(model.risk_sets, model.x, solution.evaluation)
         covariance = sandwich(residuals, variance, clusters)
     else:
         covariance = variance

@@ -407,13 +407,10 @@ def block_scores(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
     return rs.block_sums(x[rs.event_rows]) - ev.copy_mean_sums()
 
 
-def score_residuals_from(
-    rs: RiskSets, x: np.ndarray, ev: Evaluation, order: str = "C"
-) -> np.ndarray:
+def score_residuals_from(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
     """Score residuals U_i (one row per observation), consistent with the ties of `rs`.
 
-    Counted a slice of rows at a time (no n x p temporaries), into an array of memory layout
-    `order` ("F": each column contiguous, for sums of columns by cluster).
+    Counted a slice of rows at a time: no n x p temporaries, only the result.
     """
     c = ev.s1 * ev.inv2[:, None] - ev.d1 * ev.frac_inv2[:, None]  # sum_l mean_l / den_l
     e = ev.s1 * ev.frac_inv2[:, None] - ev.d1 * ev.frac2_inv2[:, None]  # sum_l f mean_l / den_l
@@ -422,7 +419,7 @@ def score_residuals_from(
             rs.block_events[:, None] > 0, ev.copy_mean_sums() / rs.block_events[:, None], 0.0
         )
     later_c = _ascending_cumsum(rs, c)
-    out = np.empty(x.shape, order=order)
+    out = np.empty(x.shape)
     for at in range(0, len(x), _RESIDUAL_ROWS):
         rows = slice(at, at + _RESIDUAL_ROWS)
         block = rs.row_block[rows]

@@ -44,12 +44,13 @@ def cluster_sums(values: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
 
         codes, uniques = pd.factorize(cluster)
         n_clusters = len(uniques)
-    return np.column_stack(
-        [
-            np.bincount(codes, weights=values[:, j], minlength=n_clusters)
-            for j in range(values.shape[1])
-        ]
-    )
+    # One count over every (cluster, column) cell, the rows in order: each cell adds its rows in
+    # ascending order, as a count per column would, and the sums come out row-major.
+    values = np.ascontiguousarray(values)
+    p = values.shape[1]
+    cells = (codes[:, None] * p + np.arange(p)).ravel()
+    sums = np.bincount(cells, weights=values.ravel(), minlength=n_clusters * p)
+    return sums.reshape(n_clusters, p)
 
 
 def _first_appearance_codes(cluster: np.ndarray) -> bool:
