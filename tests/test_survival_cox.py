@@ -260,3 +260,25 @@ def test_strata_and_cluster_codes_from_polars_number_as_pandas_does():
         sv.cluster_sums(values, codes[::-1]),
         sv.cluster_sums(values, pdf["cluster"].to_numpy()[::-1]),
     )
+
+
+def test_risk_set_order_and_sparse_matrix_equal_their_scipy_and_lexsort_forms():
+    """The one-key sort of whole-number times is np.lexsort's permutation (ties in row order),
+    and the CSR matrix built from the non-zero positions is scipy's, array for array."""
+    from socflow.survival.efron import _stratum_time_order  # noqa: PLC0415
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    days = rng.integers(-30, 400, size=n).astype(float)
+    strata = rng.integers(3, 9, size=n)
+    for time in (days, days + 0.5 * (rng.random(n) < 0.1)):  # whole days; then fractions
+        assert np.array_equal(_stratum_time_order(time, strata), np.lexsort((-time, strata)))
+    assert np.array_equal(
+        _stratum_time_order(days, np.zeros(n, dtype=np.int64)), np.lexsort((-days, np.zeros(n)))
+    )
+    raw = (rng.random((n, 7)) < 0.2) * rng.normal(size=(n, 7))
+    rs = risk_sets(days, (rng.random(n) < 0.3).astype(float), strata)
+    matrix = sparse_design(rs, raw, raw.mean(0)).matrix
+    expected = sparse.csr_matrix(raw)
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(matrix, part), getattr(expected, part))

@@ -71,7 +71,7 @@ def risk_sets(
     time = np.asarray(time, dtype=float)
     events = np.asarray(event, dtype=float)
     strata = np.zeros(len(time), dtype=np.int64) if strata is None else np.asarray(strata)
-    order = np.lexsort((-time, strata))
+    order = _stratum_time_order(time, strata)
     t, st = time[order], strata[order]
     new_block = np.r_[True, (t[1:] != t[:-1]) | (st[1:] != st[:-1])]
     block_sorted = np.cumsum(new_block) - 1
@@ -105,6 +105,22 @@ def risk_sets(
         event_starts=start,
         blocks_with_events=event_block[start],
     )
+
+
+def _stratum_time_order(time: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """`np.lexsort((-time, strata))`: rows by stratum, then descending time, ties in row order.
+
+    Whole-number times (days) and integer strata make one integer key, sorted stably: the same
+    permutation, in about half the time of sorting by two keys.
+    """
+    if len(time) and strata.dtype.kind in "iu" and np.array_equal(time, np.floor(time)):
+        low, high = time.min(), time.max()
+        stratum = strata.astype(np.int64) - int(strata.min())
+        span = int(high - low) + 1
+        if (int(stratum.max()) + 1) * span < 2**62:
+            key = stratum * span + (high - time).astype(np.int64)
+            return np.argsort(key, kind="stable")
+    return np.lexsort((-time, strata))
 
 
 def _stratum_cumsum(values: np.ndarray, stratum: np.ndarray) -> np.ndarray:
@@ -256,9 +272,14 @@ def sparse_design(rs: RiskSets, x: np.ndarray, centre: np.ndarray) -> SparseDesi
     if x.ndim != 2 or x.size == 0 or np.count_nonzero(x) > 0.25 * x.size:
         return None
     n, p = x.shape
-    matrix = sparse.csr_matrix(x)
-    matrix.sort_indices()  # canonical: entries by row, then column (the summation order)
-    entry_row = np.repeat(np.arange(n), np.diff(matrix.indptr))
+    # Canonical CSR (entries by row, then column: the summation order), built from the
+    # positions of the non-zero values in the row-major array.
+    values = np.ascontiguousarray(x).ravel()
+    at = np.flatnonzero(values)
+    entry_row = at // p
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(entry_row, minlength=n), out=indptr[1:])
+    matrix = sparse.csr_matrix((values[at], at - entry_row * p, indptr), shape=(n, p))
     entry_cell = rs.row_block[entry_row] * p + matrix.indices
     event_entries = np.flatnonzero(rs.events[entry_row] > 0)
     ev = rs.event_rows
