@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import polars as pl
 import pytest
+from scipy import sparse
 
 from socflow import survival as sv
 from socflow.survival.efron import (
@@ -149,6 +150,35 @@ def test_sparse_design_evaluation_equals_the_dense_one(ties):
     assert sparse_design(rs, np.ones((n, 3)), np.ones(3)) is None  # dense designs keep their path
 
 
+def test_sparse_design_block_sums_equal_the_indicator_product_bit_for_bit():
+    """The block sums counted over the non-zero entries are the product of the blocks x rows
+    indicator matrix (weights in it) with the CSR design, bit for bit: each (block, column)
+    cell adds its rows in ascending order, as scipy's sparse product does. Rows are shuffled
+    across blocks and weights span many magnitudes, so another order would round differently."""
+    rng = np.random.default_rng(11)
+    n = 6000
+    levels = [rng.integers(0, 6, size=n) for _ in range(3)]
+    raw = np.column_stack([(lv == k).astype(float) for lv in levels for k in range(1, 6)])
+    raw[:, 0] *= rng.normal(size=n)  # a non-dummy column: entries other than 1
+    time = rng.integers(1, 40, size=n).astype(float)
+    event = (rng.random(n) < 0.5).astype(float)
+    rs = risk_sets(time, event, rng.integers(0, 4, size=n), "efron")
+    design = sparse_design(rs, raw, raw.mean(0))
+    assert design is not None
+    weight = np.exp(rng.normal(scale=4.0, size=n))
+    matrix = sparse.csr_matrix(raw)
+    blocks = len(rs.block_end)
+    rows = sparse.csr_matrix((weight, (rs.row_block, np.arange(n))), shape=(blocks, n))
+    ev = rs.event_rows
+    events = sparse.csr_matrix((weight[ev], (rs.event_block, ev)), shape=(blocks, n))
+    assert np.array_equal(design.block_sums(weight), (rows @ matrix).toarray())
+    assert np.array_equal(design.event_block_sums(weight), (events @ matrix).toarray())
+    # Not the same numbers in another order: the rows' order within a cell reaches the bits.
+    added = weight[design.entry_row] * design.matrix.data
+    backwards = np.bincount(design.entry_cell[::-1], weights=added[::-1], minlength=blocks * 15)
+    assert not np.array_equal(design.block_sums(weight).ravel(), backwards)
+
+
 def test_column_patterns_are_the_row_patterns_of_the_column_subset():
     """Derived from the whole design's distinct rows, a subset's patterns are exactly what a
     pass over the subset's rows finds: same rows, same numbering."""
@@ -191,3 +221,64 @@ def test_cox_analysis_refits_equal_fits_from_the_frame_and_concordance_is_option
     assert np.isnan(quick.concordance) and not np.isnan(fit.concordance)
     assert quick.coefficients.equals(fit.coefficients)
     assert quick.ph_test_final.equals(fit.ph_test_final)
+
+
+def test_strata_and_cluster_codes_from_polars_number_as_pandas_does():
+    """The codes that order the risk sets and the cluster sums, from a Polars frame, are
+    pandas' numbering exactly: strata in sorted order with missing values last, clusters by
+    first appearance."""
+    import pandas as pd  # noqa: PLC0415
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pl.DataFrame(
+        {
+            "region": rng.choice(["b", "a", "c", ""], size=n).tolist(),
+            "band": rng.choice(["18-20", "10-17", "60+"], size=n),
+            "year": rng.choice([2014, 2009, 2011], size=n),
+            "cluster": [f"case:{k}" for k in rng.integers(0, 700, size=n)],
+        }
+    ).with_columns(pl.col("region").replace("", None))
+    pdf = frame.to_pandas()
+    for strata in (["region"], ["band", "region"], ["year", "band"]):
+        codes = sv.strata_codes(frame, strata)
+        assert np.array_equal(codes, sv.strata_codes(pdf, strata))
+    assert sv.strata_codes(frame, ["region"]).max() == 3  # the missing region: last code
+    codes = sv.cluster_codes(frame["cluster"])
+    assert np.array_equal(codes, pd.factorize(pdf["cluster"].to_numpy())[0])
+    # Summed by cluster, the codes give the labels' sums, row for row; integer labels that are
+    # not first-appearance codes are numbered first.
+    values = rng.normal(size=(n, 3))
+    values *= np.exp(rng.normal(scale=4.0, size=(n, 1)))  # magnitudes where order shows
+    by_label = sv.cluster_sums(values, pdf["cluster"].to_numpy())
+    per_column = [np.bincount(codes, weights=values[:, j]) for j in range(3)]
+    assert np.array_equal(by_label, np.column_stack(per_column))  # same additions, same order
+    assert np.array_equal(sv.cluster_sums(values, codes), by_label)
+    shifted = sv.cluster_sums(values, codes + 5)
+    assert np.array_equal(shifted, by_label)
+    assert np.array_equal(
+        sv.cluster_sums(values, codes[::-1]),
+        sv.cluster_sums(values, pdf["cluster"].to_numpy()[::-1]),
+    )
+
+
+def test_risk_set_order_and_sparse_matrix_equal_their_scipy_and_lexsort_forms():
+    """The one-key sort of whole-number times is np.lexsort's permutation (ties in row order),
+    and the CSR matrix built from the non-zero positions is scipy's, array for array."""
+    from socflow.survival.efron import _stratum_time_order  # noqa: PLC0415
+
+    rng = np.random.default_rng(4)
+    n = 5000
+    days = rng.integers(-30, 400, size=n).astype(float)
+    strata = rng.integers(3, 9, size=n)
+    for time in (days, days + 0.5 * (rng.random(n) < 0.1)):  # whole days; then fractions
+        assert np.array_equal(_stratum_time_order(time, strata), np.lexsort((-time, strata)))
+    assert np.array_equal(
+        _stratum_time_order(days, np.zeros(n, dtype=np.int64)), np.lexsort((-days, np.zeros(n)))
+    )
+    raw = (rng.random((n, 7)) < 0.2) * rng.normal(size=(n, 7))
+    rs = risk_sets(days, (rng.random(n) < 0.3).astype(float), strata)
+    matrix = sparse_design(rs, raw, raw.mean(0)).matrix
+    expected = sparse.csr_matrix(raw)
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(matrix, part), getattr(expected, part))

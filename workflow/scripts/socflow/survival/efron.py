@@ -71,7 +71,7 @@ def risk_sets(
     time = np.asarray(time, dtype=float)
     events = np.asarray(event, dtype=float)
     strata = np.zeros(len(time), dtype=np.int64) if strata is None else np.asarray(strata)
-    order = np.lexsort((-time, strata))
+    order = _stratum_time_order(time, strata)
     t, st = time[order], strata[order]
     new_block = np.r_[True, (t[1:] != t[:-1]) | (st[1:] != st[:-1])]
     block_sorted = np.cumsum(new_block) - 1
@@ -105,6 +105,22 @@ def risk_sets(
         event_starts=start,
         blocks_with_events=event_block[start],
     )
+
+
+def _stratum_time_order(time: np.ndarray, strata: np.ndarray) -> np.ndarray:
+    """`np.lexsort((-time, strata))`: rows by stratum, then descending time, ties in row order.
+
+    Whole-number times (days) and integer strata make one integer key, sorted stably: the same
+    permutation, in about half the time of sorting by two keys.
+    """
+    if len(time) and strata.dtype.kind in "iu" and np.array_equal(time, np.floor(time)):
+        low, high = time.min(), time.max()
+        stratum = strata.astype(np.int64) - int(strata.min())
+        span = int(high - low) + 1
+        if (int(stratum.max()) + 1) * span < 2**62:
+            key = stratum * span + (high - time).astype(np.int64)
+            return np.argsort(key, kind="stable")
+    return np.lexsort((-time, strata))
 
 
 def _stratum_cumsum(values: np.ndarray, stratum: np.ndarray) -> np.ndarray:
@@ -158,9 +174,12 @@ def row_patterns(x: np.ndarray, max_share: float = 0.5) -> RowPatterns | None:
     if len(first) > max_share * len(x):
         return None
     rows = x[first]
-    if not np.array_equal(rows[index], x):
-        return None
-    return RowPatterns(index=index.reshape(-1), rows=rows)
+    index = index.reshape(-1)
+    # Checked a slice of rows at a time: no n x p copy of the design.
+    for at in range(0, len(x), _KEY_ROWS):
+        if not np.array_equal(rows[index[at : at + _KEY_ROWS]], x[at : at + _KEY_ROWS]):
+            return None
+    return RowPatterns(index=index, rows=rows)
 
 
 def column_patterns(patterns: RowPatterns, columns: np.ndarray) -> RowPatterns:
@@ -178,14 +197,27 @@ def column_patterns(patterns: RowPatterns, columns: np.ndarray) -> RowPatterns:
     return RowPatterns(index=inverse.reshape(-1)[patterns.index], rows=rows)
 
 
+# Rows hashed (and checked) at a time: a slice's columns, transposed, stay in the CPU's cache.
+_KEY_ROWS = 2048
+
+
 def _row_keys(x: np.ndarray) -> np.ndarray:
-    """An integer hash of each row's bit pattern (FNV-style), for grouping equal rows."""
-    bits = x.view(np.uint64)
-    key = np.zeros(len(x), dtype=np.uint64)
+    """An integer hash of each row's bit pattern (FNV-style), for grouping equal rows.
+
+    key = (...((0 * M ^ b_0) * M ^ b_1) ...) * M ^ b_{p-1} over the row's 64-bit words b_j,
+    in integer arithmetic modulo 2^64 (exact, so any evaluation order gives the same keys).
+    """
+    bits = np.ascontiguousarray(x).view(np.uint64)
+    keys = np.zeros(len(x), dtype=np.uint64)
+    prime = np.uint64(0x100000001B3)
     with np.errstate(over="ignore"):
-        for j in range(x.shape[1]):
-            key = key * np.uint64(0x100000001B3) ^ bits[:, j]
-    return key
+        for at in range(0, len(x), _KEY_ROWS):
+            columns = np.ascontiguousarray(bits[at : at + _KEY_ROWS].T)
+            key = keys[at : at + _KEY_ROWS]
+            for word in columns:
+                key *= prime
+                key ^= word
+    return keys
 
 
 def _crossprod(x: np.ndarray, weight: np.ndarray, patterns: RowPatterns | None) -> np.ndarray:
@@ -200,13 +232,37 @@ class SparseDesign:
     predictor, the risk-weighted block sums) is done on the non-zero entries only and centred
     afterwards: sum_i r_i (X_i - c) = sum_i r_i X_i - c sum_i r_i. The centred results equal the
     dense ones up to rounding (relative 1e-13 in the fitted coefficients and variances).
+
+    Each row lies in exactly one (stratum, time) block, so the block sums of w_i X_i are one
+    weighted count of the non-zero entries by (block, column) cell. The entries are kept in
+    ascending row order (canonical CSR), so each cell accumulates its rows in ascending order:
+    the same additions in the same order as the product of a blocks x rows indicator matrix
+    with the CSR design, bit for bit.
     """
 
     matrix: sparse.csr_matrix  # n x p, uncentred
     centre: np.ndarray  # p
-    rows_by_block: sparse.csr_matrix  # blocks x n: row i in its block's row, weight set per call
-    events_by_block: sparse.csr_matrix  # blocks x n: the same for event rows only
+    entry_row: np.ndarray  # row of each non-zero entry, ascending
+    entry_cell: np.ndarray  # its (block, column) cell: block * p + column
+    event_entries: np.ndarray  # positions of the entries of event rows, ascending
+    n_blocks: int
     event_sum: np.ndarray  # p: sum of the centred event rows
+
+    def block_sums(self, weight: np.ndarray) -> np.ndarray:
+        """Per block, the sum of weight_i X_i (uncentred) over its rows: blocks x p."""
+        return self._cell_sums(self.entry_row, self.entry_cell, self.matrix.data, weight)
+
+    def event_block_sums(self, weight: np.ndarray) -> np.ndarray:
+        """Per block, the sum of weight_i X_i (uncentred) over its event rows: blocks x p."""
+        at = self.event_entries
+        return self._cell_sums(
+            self.entry_row[at], self.entry_cell[at], self.matrix.data[at], weight
+        )
+
+    def _cell_sums(self, row, cell, value, weight) -> np.ndarray:
+        p = self.matrix.shape[1]
+        sums = np.bincount(cell, weights=weight[row] * value, minlength=self.n_blocks * p)
+        return sums.reshape(self.n_blocks, p)
 
 
 def sparse_design(rs: RiskSets, x: np.ndarray, centre: np.ndarray) -> SparseDesign | None:
@@ -215,27 +271,28 @@ def sparse_design(rs: RiskSets, x: np.ndarray, centre: np.ndarray) -> SparseDesi
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.size == 0 or np.count_nonzero(x) > 0.25 * x.size:
         return None
-    n = len(x)
-    matrix = sparse.csr_matrix(x)
-    n_blocks = len(rs.block_end)
-    rows_by_block = sparse.csr_matrix(
-        (np.ones(n), (rs.row_block, np.arange(n))), shape=(n_blocks, n)
-    )
+    n, p = x.shape
+    # Canonical CSR (entries by row, then column: the summation order), built from the
+    # positions of the non-zero values in the row-major array.
+    values = np.ascontiguousarray(x).ravel()
+    at = np.flatnonzero(values)
+    entry_row = at // p
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(entry_row, minlength=n), out=indptr[1:])
+    matrix = sparse.csr_matrix((values[at], at - entry_row * p, indptr), shape=(n, p))
+    entry_cell = rs.row_block[entry_row] * p + matrix.indices
+    event_entries = np.flatnonzero(rs.events[entry_row] > 0)
     ev = rs.event_rows
-    events_by_block = sparse.csr_matrix(
-        (np.ones(len(ev)), (rs.event_block, ev)), shape=(n_blocks, n)
-    )
     event_sum = np.asarray(matrix[ev].sum(axis=0)).ravel() - len(ev) * centre
-    return SparseDesign(matrix, np.asarray(centre, dtype=float), rows_by_block,
-                        events_by_block, event_sum)  # fmt: skip
-
-
-def _weighted_block_sums(by_block: sparse.csr_matrix, weight: np.ndarray, d: SparseDesign):
-    """Per block, sum of weight_i X_i (uncentred) over the rows `by_block` puts in it."""
-    weighted = sparse.csr_matrix(
-        (weight[by_block.indices], by_block.indices, by_block.indptr), shape=by_block.shape
+    return SparseDesign(
+        matrix=matrix,
+        centre=np.asarray(centre, dtype=float),
+        entry_row=entry_row,
+        entry_cell=entry_cell,
+        event_entries=event_entries,
+        n_blocks=len(rs.block_end),
+        event_sum=event_sum,
     )
-    return (weighted @ d.matrix).toarray()
 
 
 def _sparse_crossprod(d: SparseDesign, weight: np.ndarray) -> np.ndarray:
@@ -314,9 +371,9 @@ def evaluate(
         risk = np.exp(eta)
         block_r = np.add.reduceat(risk[rs.order], rs.block_start)
         c = design.centre
-        block_rx = _weighted_block_sums(design.rows_by_block, risk, design) - np.outer(block_r, c)
+        block_rx = design.block_sums(risk) - np.outer(block_r, c)
         d0 = rs.block_sums(risk[ev])
-        d1 = _weighted_block_sums(design.events_by_block, risk, design) - np.outer(d0, c)
+        d1 = design.event_block_sums(risk) - np.outer(d0, c)
     s0 = _stratum_cumsum(block_r, rs.block_stratum)
     s1 = _stratum_cumsum(block_rx, rs.block_stratum)
     frac = rs.event_fraction
@@ -372,17 +429,31 @@ def block_scores(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
 
 
 def score_residuals_from(rs: RiskSets, x: np.ndarray, ev: Evaluation) -> np.ndarray:
-    """Score residuals U_i (one row per observation), consistent with the ties of `rs`."""
+    """Score residuals U_i (one row per observation), consistent with the ties of `rs`.
+
+    Counted a slice of rows at a time: no n x p temporaries, only the result.
+    """
     c = ev.s1 * ev.inv2[:, None] - ev.d1 * ev.frac_inv2[:, None]  # sum_l mean_l / den_l
     e = ev.s1 * ev.frac_inv2[:, None] - ev.d1 * ev.frac2_inv2[:, None]  # sum_l f mean_l / den_l
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_bar = np.where(
             rs.block_events[:, None] > 0, ev.copy_mean_sums() / rs.block_events[:, None], 0.0
         )
-    delta = rs.events[:, None]
-    cum_c = _ascending_cumsum(rs, c)[rs.row_block] - delta * e[rs.row_block]
-    at_risk = ev.risk[:, None] * (x * ev.cum_a[:, None] - cum_c)
-    return delta * (x - mean_bar[rs.row_block]) - at_risk
+    later_c = _ascending_cumsum(rs, c)
+    out = np.empty(x.shape)
+    for at in range(0, len(x), _RESIDUAL_ROWS):
+        rows = slice(at, at + _RESIDUAL_ROWS)
+        block = rs.row_block[rows]
+        delta = rs.events[rows, None]
+        xs = x[rows]
+        cum_c = later_c[block] - delta * e[block]
+        at_risk = ev.risk[rows, None] * (xs * ev.cum_a[rows, None] - cum_c)
+        out[rows] = delta * (xs - mean_bar[block]) - at_risk
+    return out
+
+
+# Rows of score residuals counted at once: a few hundred kB of temporaries each.
+_RESIDUAL_ROWS = 4096
 
 
 @dataclass(frozen=True)

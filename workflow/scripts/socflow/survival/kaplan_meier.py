@@ -220,8 +220,13 @@ def km_at_horizons(
     """`km_at_clustered` at each of `horizons`, with each group's risk sets built once."""
     z = normal_quantile(0.5 + confidence_level / 2)
     levels = sorted(follow[group].unique().to_list())
-    # Clusters as integer ranks, found once: sorting text per group is the slow part.
-    ranked = follow.select(group, "time", "event", pl.col(cluster).rank("dense").alias("_rank"))
+    # Clusters as integer ranks, found once: sorting text per group is the slow part. Numbers
+    # (ranks already, as `tables.proportions` gives them) keep their order: each group's codes
+    # are the same from them as from their ranks.
+    code = pl.col(cluster)
+    if not follow.schema[cluster].is_numeric():
+        code = code.rank("dense")
+    ranked = follow.select(group, "time", "event", code.alias("_rank"))
     steps = {lv: _group_steps(ranked.filter(pl.col(group) == lv), "_rank") for lv in levels}
     return [
         pl.DataFrame(

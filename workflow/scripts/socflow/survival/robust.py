@@ -9,7 +9,6 @@ each row is its own cluster.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from socflow.survival.efron import evaluate, risk_sets, score_residuals_from
 
@@ -33,16 +32,34 @@ def score_residuals(
 
 
 def cluster_sums(values: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
-    """Rows of `values` summed within clusters (unchanged without clusters)."""
+    """Rows of `values` summed within clusters (unchanged without clusters), one row per
+    cluster in order of first appearance (`pandas.factorize`)."""
     if cluster is None:
         return values
-    codes, uniques = pd.factorize(np.asarray(cluster))
-    return np.column_stack(
-        [
-            np.bincount(codes, weights=values[:, j], minlength=len(uniques))
-            for j in range(values.shape[1])
-        ]
-    )
+    cluster = np.asarray(cluster)
+    if _first_appearance_codes(cluster):  # factorize would number them as they are
+        codes, n_clusters = cluster, int(cluster.max()) + 1 if len(cluster) else 0
+    else:
+        import pandas as pd  # noqa: PLC0415 (only for labels that are not codes yet)
+
+        codes, uniques = pd.factorize(cluster)
+        n_clusters = len(uniques)
+    # One count over every (cluster, column) cell, the rows in order: each cell adds its rows in
+    # ascending order, as a count per column would, and the sums come out row-major.
+    values = np.ascontiguousarray(values)
+    p = values.shape[1]
+    cells = (codes[:, None] * p + np.arange(p)).ravel()
+    sums = np.bincount(cells, weights=values.ravel(), minlength=n_clusters * p)
+    return sums.reshape(n_clusters, p)
+
+
+def _first_appearance_codes(cluster: np.ndarray) -> bool:
+    """Whether `cluster` are integer codes 0, 1, 2, ... numbered by first appearance (as
+    `cox.cluster_codes` gives them): each row's code at most one above every earlier one."""
+    if cluster.dtype.kind not in "iu" or len(cluster) == 0 or cluster[0] != 0:
+        return False
+    highest_before = np.maximum.accumulate(cluster)[:-1]
+    return bool(np.all(cluster[1:] <= highest_before + 1) and cluster.min() >= 0)
 
 
 def sandwich(residuals: np.ndarray, variance: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
