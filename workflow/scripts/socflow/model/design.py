@@ -99,10 +99,10 @@ class Block:
         """The block of these rows only (a categorical block is rebuilt from its codes)."""
         if self.codes is None:
             return Block(self.matrix[rows], self.names, None)
-        return _dummies(self.codes[rows], self.names)
+        return dummies_block(self.codes[rows], self.names)
 
 
-def _dummies(codes: np.ndarray, names: list[tuple[str, str]]) -> Block:
+def dummies_block(codes: np.ndarray, names: list[tuple[str, str]]) -> Block:
     """One dummy column per level code 0..L-1; code -1 (the reference) has none."""
     hit = np.flatnonzero(codes >= 0)
     matrix = sp.csr_matrix(
@@ -125,7 +125,7 @@ def design_block(
         .replace_strict({lv: j for j, lv in enumerate(levels)}, default=-1, return_dtype=pl.Int64)
         .to_numpy()
     )
-    return _dummies(codes, [(term, lv) for lv in levels])
+    return dummies_block(codes, [(term, lv) for lv in levels])
 
 
 def stack_blocks(n: int, blocks: list[Block]) -> tuple[sp.csr_matrix, list[tuple[str, str]]]:
