@@ -119,3 +119,28 @@ def test_prepared_outcome_equals_the_frame_built_one(seed, config):
         assert_frame_equal(
             soc_level_stats(prepared, column), M.model_levels(frame, [column], "either")
         )
+
+
+def test_pattern_rows_stacked_directly_equal_the_stacked_blocks():
+    rng = np.random.default_rng(8)
+    n = 3000
+    frame = pl.DataFrame(
+        {
+            "soc": rng.choice([M.SOC_NO, M.SOC_YES], n),
+            "a": rng.choice(["x", "y", "z"], n),
+            "v": np.where(rng.random(n) < 0.3, 0.0, rng.normal(size=n)),
+        }
+    )
+    blocks = [
+        M.design_block(frame, "soc", M.SOC_NO),
+        M.design_block(frame, "a", "y"),
+        M.design_block(frame, "v", None, numeric=True),
+    ]
+    rows = rng.choice(n, 500, replace=False)
+    direct, names = M.stack_block_rows(rows, blocks)
+    stacked, stacked_names = M.stack_blocks(len(rows), [b.take(rows) for b in blocks])
+    assert names == stacked_names
+    for part in ("data", "indices", "indptr"):
+        a, b = getattr(direct, part), getattr(stacked, part)
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)

@@ -63,6 +63,7 @@ from socflow.model.design import (
     first_rows,
     independent_columns,
     pattern_index,
+    stack_block_rows,
     stack_blocks,
     with_leading_block,
 )
@@ -194,6 +195,7 @@ __all__ = [
     "run_stage",
     "soc_column",
     "soc_definitions",
+    "stack_block_rows",
     "stack_blocks",
     "with_leading_block",
 ]

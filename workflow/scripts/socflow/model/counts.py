@@ -61,6 +61,7 @@ class TermCodes:
     codes: np.ndarray  # int64, one per row
     single: np.ndarray  # codes of the rows of persons with one row
     multi: np.ndarray  # codes of the rows of persons with several (`PersonRows.multi` order)
+    rows: np.ndarray  # rows per level
 
 
 def term_codes(frame: pl.DataFrame, term: str, persons: PersonRows) -> TermCodes:
@@ -73,23 +74,46 @@ def term_codes(frame: pl.DataFrame, term: str, persons: PersonRows) -> TermCodes
         codes = column.cast(pl.Enum(levels)).to_physical().cast(pl.Int64).to_numpy()
     else:
         codes = np.zeros(0, dtype=np.int64)
-    return TermCodes(term, levels, codes, codes[persons.single], codes[persons.multi])
+    return TermCodes(
+        term,
+        levels,
+        codes,
+        codes[persons.single],
+        codes[persons.multi],
+        np.bincount(codes, minlength=len(levels)),
+    )
+
+
+# Event states of a row: without the event, with it, missing (neither: as a filter on the
+# Boolean column and on its negation treats it).
+WITHOUT, WITH, MISSING = 0, 1, 2
 
 
 @dataclass(frozen=True)
 class EventRows:
-    """Which rows have the event and which lack it (a missing value is neither, as a filter
-    on the Boolean column and on its negation treats it), split as `PersonRows` splits the
-    rows: (single, multi) masks of each."""
+    """Every row's event state, split as `PersonRows` splits the rows."""
 
-    with_event: tuple[np.ndarray, np.ndarray]
-    without_event: tuple[np.ndarray, np.ndarray]
+    single: np.ndarray  # int64 state of the rows of persons with one row
+    multi_with: np.ndarray  # masks of the other rows: with the event, without it
+    multi_without: np.ndarray
 
 
 def event_rows(frame: pl.DataFrame, event: str, persons: PersonRows) -> EventRows:
     column = frame[event]
-    masks = [column.eq(v).fill_null(False).to_numpy() for v in (True, False)]
-    return EventRows(*[(m[persons.single], m[persons.multi]) for m in masks])
+    state = (
+        pl.select(
+            pl.when(column.is_null())
+            .then(MISSING)
+            .when(column)
+            .then(WITH)
+            .otherwise(WITHOUT)
+            .cast(pl.Int64)
+        )
+        .to_series()
+        .to_numpy()
+    )
+    multi = state[persons.multi]
+    return EventRows(state[persons.single], multi == WITH, multi == WITHOUT)
 
 
 class PopulationCodes:
@@ -112,7 +136,8 @@ class PopulationCodes:
     def clusters(self) -> np.ndarray:
         """Every row's cluster as a dense rank (1..G) of the cluster labels."""
         if self._clusters is None:
-            self._clusters = self.population["cluster"].rank("dense").to_numpy()
+            # `rank("dense")` of the labels (UInt32), from their codes without sorting rows.
+            self._clusters = (self.term("cluster").codes + 1).astype(np.uint32)
         return self._clusters
 
     def term(self, term: str) -> TermCodes:
@@ -134,14 +159,17 @@ class LevelCounter:
     def __init__(self, codes: TermCodes, persons: PersonRows, events: EventRows) -> None:
         self.levels = codes.levels
         n_levels = len(codes.levels)
-        self._rows = np.bincount(codes.codes, minlength=n_levels)
+        self._rows = codes.rows
         # Persons, persons with the event, persons without it: the single-row persons counted
-        # per level, and the (level, person) of the other persons' rows.
-        self._single: list[np.ndarray] = [np.bincount(codes.single, minlength=n_levels)]
-        self._multi: list[tuple[np.ndarray, np.ndarray]] = [(codes.multi, persons.multi_person)]
-        for single, multi in (events.with_event, events.without_event):
-            self._single.append(np.bincount(codes.single[single], minlength=n_levels))
-            self._multi.append((codes.multi[multi], persons.multi_person[multi]))
+        # per level (one count of level x event state), and the (level, person) of the other
+        # persons' rows.
+        by_state = np.bincount(codes.single * 3 + events.single, minlength=3 * n_levels)
+        by_state = by_state.reshape(n_levels, 3)
+        self._single = [by_state.sum(axis=1), by_state[:, WITH], by_state[:, WITHOUT]]
+        self._multi = [(codes.multi, persons.multi_person)] + [
+            (codes.multi[m], persons.multi_person[m])
+            for m in (events.multi_with, events.multi_without)
+        ]
 
     def counts(self, mapping: dict[str, str] | None = None) -> pl.DataFrame:
         """level (as merged by `mapping`, level in -> level in the model; None: as they are),

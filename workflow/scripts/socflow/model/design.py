@@ -71,7 +71,7 @@ def blocks_pattern_design(
         return collapse_patterns(x, y, None), names
     n_patterns = int(patterns.max()) + 1
     first = first_rows(patterns, n_patterns)
-    xu, names = stack_blocks(n_patterns, [b.take(first) for b in blocks])
+    xu, names = stack_block_rows(first, blocks)
     y = np.asarray(y, dtype=float)
     design = PatternDesign(
         xu,
@@ -135,6 +135,42 @@ def stack_blocks(n: int, blocks: list[Block]) -> tuple[sp.csr_matrix, list[tuple
         names.extend(b.names)
     x = sp.hstack([sp.csr_matrix(np.ones((n, 1))), *[b.matrix for b in blocks]], format="csr")
     return x, names
+
+
+def stack_block_rows(
+    rows: np.ndarray, blocks: list[Block]
+) -> tuple[sp.csr_matrix, list[tuple[str, str]]]:
+    """`stack_blocks(len(rows), [b.take(rows) for b in blocks])`, the same matrix (data,
+    indices and row pointers), written directly: every block has at most one value per row,
+    so a row's values are the intercept, then each block's value in block order."""
+    n = len(rows)
+    names: list[tuple[str, str]] = [(INTERCEPT, "")]
+    columns = [np.zeros(n, dtype=np.int64)]
+    values = [np.ones(n)]
+    present = [np.ones(n, dtype=bool)]
+    offset = 1
+    for b in blocks:
+        names.extend(b.names)
+        if b.codes is not None:
+            codes = b.codes[rows]
+            columns.append(offset + codes)
+            values.append(np.ones(n))
+            present.append(codes >= 0)
+        else:
+            # A numeric column as a sparse matrix stores its non-zero values only.
+            value = b.matrix[rows].toarray().ravel()
+            columns.append(np.full(n, offset, dtype=np.int64))
+            values.append(value)
+            present.append(value != 0)
+        offset += b.width
+    stored = np.column_stack(present)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(stored.sum(axis=1), out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (np.column_stack(values)[stored], np.column_stack(columns)[stored], indptr),
+        shape=(n, offset),
+    )
+    return matrix, names
 
 
 def pattern_index(blocks: list[Block]) -> np.ndarray | None:
