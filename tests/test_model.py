@@ -713,3 +713,17 @@ def test_perfect_prediction_is_still_detected():
     model = _sparse_logit(x, y, [0] * 3 + [1] * 3)
     with pytest.warns(M.PerfectSeparationWarning):
         model._check_perfect_pred(np.array([-40.0, 80.0]))
+
+
+def test_hessian_is_scipys_sparse_product_bit_for_bit():
+    """The Hessian from the product planned once equals scipy's public sparse product, for a
+    design with a numeric column and patterns of zero weight."""
+    rng = np.random.default_rng(21)
+    x, _, y, _, _ = _clustered_problem(seed=21)
+    x = sp.hstack([x, sp.csr_matrix(rng.normal(size=(x.shape[0], 1)))], format="csr")
+    model = M.SparseLogit(y, M.collapse_patterns(x, y, None))
+    for params in (rng.normal(size=x.shape[1]), np.r_[40.0, np.zeros(x.shape[1] - 1)]):
+        p = model.pattern_probabilities(params)
+        w = (model._rows * p * (1 - p))[model._pattern_of_value]
+        weighted = sp.csr_matrix((model._xu.data * w, model._xu.indices, model._xu.indptr))
+        np.testing.assert_array_equal(model.hessian(params), -(model._xut @ weighted).toarray())

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.sparse._sparsetools import csr_matmat, csr_matmat_maxnnz
 
 from socflow.distributions import normal_quantile, normal_sf
 from socflow.model.cluster import cluster_codes, cluster_covariance
@@ -67,6 +68,7 @@ class SparseLogit:
         self._xut = self._xu.T.tocsr()
         # Pattern of every stored value: weighting patterns is one multiplication of `data`.
         self._pattern_of_value = np.repeat(np.arange(self._xu.shape[0]), np.diff(self._xu.indptr))
+        self._product = _GramProduct(self._xut, self._xu)
 
     def _linear(self, params: np.ndarray) -> np.ndarray:
         return self._xu @ params
@@ -92,10 +94,7 @@ class SparseLogit:
 
     def _hessian_at(self, p: np.ndarray) -> np.ndarray:
         w = (self._rows * p * (1 - p))[self._pattern_of_value]
-        weighted = sp.csr_matrix(
-            (self._xu.data * w, self._xu.indices, self._xu.indptr), shape=self._xu.shape
-        )
-        return -(self._xut @ weighted).toarray()
+        return -self._product.dense(self._xu.data * w)
 
     def _check_perfect_pred(self, params) -> None:
         self._check_perfect_at(self.pattern_probabilities(params))
@@ -141,6 +140,35 @@ class SparseLogit:
                 stacklevel=2,
             )
         return NewtonFit(newparams, iterations, converged, hessian)
+
+
+class _GramProduct:
+    """`(xut @ csr_matrix((values, x.indices, x.indptr))).toarray()` for many `values` of one
+    sparse structure: scipy's own sparse product (`csr_matmat`, the same sums in the same order,
+    so the same bits), with the size of the product counted once (scipy counts it again for
+    every product, a pass as long as the product itself) and no sparse matrix objects built
+    around it. The Newton steps evaluate the Hessian this way a few times per fit."""
+
+    def __init__(self, xut: sp.csr_matrix, x: sp.csr_matrix):
+        self.shape = (xut.shape[0], x.shape[1])
+        index = np.result_type(xut.indptr, xut.indices, x.indptr, x.indices)
+        self._left = (xut.indptr.astype(index), xut.indices.astype(index), xut.data)
+        self._right = (x.indptr.astype(index), x.indices.astype(index))
+        self._nnz = csr_matmat_maxnnz(*self.shape, *self._left[:2], *self._right)
+        self._index = index
+
+    def dense(self, values: np.ndarray) -> np.ndarray:
+        n_rows, n_cols = self.shape
+        indptr = np.empty(n_rows + 1, dtype=self._index)
+        indices = np.empty(self._nnz, dtype=self._index)
+        data = np.empty(self._nnz, dtype=np.result_type(self._left[2], values))
+        csr_matmat(n_rows, n_cols, *self._left, *self._right, values, indptr, indices, data)
+        out = np.zeros(self.shape, dtype=data.dtype)
+        stored = indptr[-1]
+        rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+        # Each (row, column) is stored once: placing the sums is `toarray`'s adding to zeros.
+        out[rows, indices[:stored]] = data[:stored]
+        return out
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
