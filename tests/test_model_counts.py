@@ -144,3 +144,26 @@ def test_pattern_rows_stacked_directly_equal_the_stacked_blocks():
         a, b = getattr(direct, part), getattr(stacked, part)
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("max_marked", [1 << 24, 8])
+def test_pattern_index_numbers_patterns_in_key_order(monkeypatch, max_marked):
+    """Patterns numbered block by block are `np.unique`'s numbering of the whole mixed-radix
+    key (marking keys, or sorting where the keys would be too many to mark)."""
+    monkeypatch.setattr(M.design, "MAX_MARKED_KEYS", max_marked)
+    rng = np.random.default_rng(9)
+    n = 5000
+    frame = pl.DataFrame(
+        {
+            t: rng.choice([f"{t}{i}" for i in range(k)], n)
+            for t, k in [("a", 3), ("b", 7), ("c", 40)]
+        }
+    )
+    blocks = [M.design_block(frame, t, f"{t}0") for t in ("a", "b", "c")]
+    key = np.zeros(n, dtype=np.int64)
+    for b in blocks:
+        key = key * (b.width + 1) + (b.codes + 1)
+    expected = np.unique(key, return_inverse=True)[1]
+    got = M.pattern_index(blocks)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)

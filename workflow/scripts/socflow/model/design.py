@@ -16,6 +16,9 @@ from socflow.model.settings import INTERCEPT
 
 # Relative tolerance of the collinearity check on the cross-product matrix.
 COLLINEAR_TOL = 1e-9
+# Covariate patterns are numbered by marking their keys in an array of this many flags at most
+# (16 MB); beyond, by sorting.
+MAX_MARKED_KEYS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -181,12 +184,24 @@ def pattern_index(blocks: list[Block]) -> np.ndarray | None:
     if math.prod(b.width + 1 for b in blocks) >= 2**62:
         stacked = np.column_stack([b.codes for b in blocks])
         return np.unique(stacked, axis=0, return_inverse=True)[1].ravel()
-    key = np.zeros(len(blocks[0].codes), dtype=np.int64)
+    # Mixed radix: digits are level codes + 1 (0 = reference), radices the level counts; the
+    # patterns are numbered in order of that key (`np.unique`'s inverse), one block at a time:
+    # the patterns so far, extended by the next block's digit, are numbered by marking the
+    # keys present (no sort of the rows while the keys are few).
+    pattern = np.zeros(len(blocks[0].codes), dtype=np.int64)
+    count = 1
     for b in blocks:
-        # Mixed radix: digits are level codes + 1 (0 = reference), radices the level counts.
-        key = key * (b.width + 1) + (b.codes + 1)
-    _, inverse = np.unique(key, return_inverse=True)
-    return inverse
+        radix = b.width + 1
+        key = pattern * radix + (b.codes + 1)
+        if count * radix <= MAX_MARKED_KEYS:
+            present = np.zeros(count * radix, dtype=bool)
+            present[key] = True
+            number = np.cumsum(present) - 1
+            pattern, count = number[key], int(number[-1]) + 1
+        else:
+            distinct, pattern = np.unique(key, return_inverse=True)
+            pattern, count = pattern.ravel(), len(distinct)
+    return pattern
 
 
 @dataclass(frozen=True)
