@@ -82,6 +82,10 @@ def _prepared_population(seed: int) -> pl.DataFrame:
             pl.col("court_id").alias("cluster"),
             pl.col("soc").alias("soc__other"),
         )
+        .with_columns(
+            (pl.col("either") & (pl.col("person") % 3 == 0)).alias("discontinued"),
+            (pl.col("either") & (pl.col("person") % 3 != 0)).alias("dismissed"),
+        )
     )
 
 
@@ -113,6 +117,12 @@ def test_prepared_outcome_equals_the_frame_built_one(seed, config):
     assert prepared.nested == M.nested_terms(frame, terms, fe)
     assert prepared.n_persons == frame["person"].n_unique()
     np.testing.assert_array_equal(prepared.clusters, frame["cluster"].rank("dense").to_numpy())
+    for t in ["offence_group", "receipt_year", "region"]:
+        classes = [M.OUTCOME_LABELS["discontinued"], M.OUTCOME_LABELS["dismissed"], "Neither"]
+        assert_frame_equal(
+            M.levels_candidate(prepared, t).data,
+            M.candidates._levels_by_class(frame, t, classes),
+        )
     for column in ("soc", "soc__other"):
         block = M.design_block(frame, column, M.SOC_NO)
         np.testing.assert_array_equal(soc_block(prepared, column).codes, block.codes)

@@ -202,3 +202,9 @@ def _distinct(group: np.ndarray, person: np.ndarray, n_groups: int) -> np.ndarra
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
     return np.bincount(key[first] % n_groups, minlength=n_groups)
+
+
+def distinct_persons(groups: np.ndarray, persons: PersonRows, n_groups: int) -> np.ndarray:
+    """Distinct persons in each group 0..n_groups-1 (`groups`: every row's group)."""
+    single = np.bincount(groups[persons.single], minlength=n_groups)
+    return single + _distinct(groups[persons.multi], persons.multi_person, n_groups)

@@ -43,6 +43,9 @@ class PreparedOutcome:
     covariate_patterns: dict[tuple[str, ...], Patterns] = field(default_factory=dict)
     # The population's codes, shared by every outcome (see `counts.PopulationCodes`).
     codes: PopulationCodes | None = None
+    # Every categorical covariate's levels in the model (display order) and each row's level.
+    display_levels: dict[str, list[str]] = field(default_factory=dict)
+    row_levels: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def prepare_outcome(
@@ -64,6 +67,7 @@ def prepare_outcome(
     blocks: dict[str, Block] = {}
     # Every row's level in the model, as a code per term (nested terms are found from these).
     row_codes: dict[str, np.ndarray] = {}
+    display_levels: dict[str, list[str]] = {}
     for term in categorical:
         counter = codes.counter(term, outcome)
         plan = plan_merges(counter, term, settings, term in settings.ordered_terms)
@@ -86,6 +90,7 @@ def prepare_outcome(
         model_level = [plan.mapping[lv] for lv in counter.levels]
         level_column = np.array([column_of.get(lv, -1) for lv in model_level], dtype=np.int64)
         level_index = {lv: i for i, lv in enumerate(display)}
+        display_levels[term] = display
         term_codes = codes.term(term).codes
         blocks[term] = dummies_block(level_column[term_codes], [(term, lv) for lv in columns])
         row_codes[term] = np.array([level_index[lv] for lv in model_level], dtype=np.int64)[
@@ -111,6 +116,8 @@ def prepare_outcome(
         blocks={t: blocks[t] for t in covariates},
         nested=nested_codes(row_codes, [t for t in covariates if t != fe], fe),
         codes=codes,
+        display_levels=display_levels,
+        row_levels={t: row_codes[t] for t in categorical},
     )
 
 
