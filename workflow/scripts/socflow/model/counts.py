@@ -126,8 +126,10 @@ class PopulationCodes:
         self._terms: dict[str, TermCodes] = {}
         self._events: dict[str, EventRows] = {}
         self._clusters: np.ndarray | None = None
-        # SOC status's design block of each definition (see `prepare.soc_block`).
+        # SOC status's design block of each definition (see `prepare.soc_block`), and each
+        # covariate's block by its levels in the model (see `prepare.prepare_outcome`).
         self.soc_blocks: dict[str, Any] = {}
+        self.covariate_blocks: dict[tuple, Any] = {}
 
     @property
     def n_persons(self) -> int:

@@ -148,31 +148,30 @@ def stack_block_rows(
     so a row's values are the intercept, then each block's value in block order."""
     n = len(rows)
     names: list[tuple[str, str]] = [(INTERCEPT, "")]
-    columns = [np.zeros(n, dtype=np.int64)]
-    values = [np.ones(n)]
-    present = [np.ones(n, dtype=bool)]
+    # One slot per row and block (the intercept first), filled in place, row-major: the stored
+    # slots in order are the CSR values.
+    columns = np.zeros((n, len(blocks) + 1), dtype=np.int64)
+    stored = np.ones((n, len(blocks) + 1), dtype=bool)
+    values: np.ndarray | None = None
     offset = 1
-    for b in blocks:
+    for i, b in enumerate(blocks, start=1):
         names.extend(b.names)
         if b.codes is not None:
             codes = b.codes[rows]
-            columns.append(offset + codes)
-            values.append(np.ones(n))
-            present.append(codes >= 0)
+            np.add(codes, offset, out=columns[:, i])
+            np.greater_equal(codes, 0, out=stored[:, i])
         else:
             # A numeric column as a sparse matrix stores its non-zero values only.
-            value = b.matrix[rows].toarray().ravel()
-            columns.append(np.full(n, offset, dtype=np.int64))
-            values.append(value)
-            present.append(value != 0)
+            if values is None:
+                values = np.ones((n, len(blocks) + 1))
+            values[:, i] = b.matrix[rows].toarray().ravel()
+            columns[:, i] = offset
+            np.not_equal(values[:, i], 0, out=stored[:, i])
         offset += b.width
-    stored = np.column_stack(present)
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(stored.sum(axis=1), out=indptr[1:])
-    matrix = sp.csr_matrix(
-        (np.column_stack(values)[stored], np.column_stack(columns)[stored], indptr),
-        shape=(n, offset),
-    )
+    data = np.ones(int(indptr[-1])) if values is None else values[stored]
+    matrix = sp.csr_matrix((data, columns[stored], indptr), shape=(n, offset))
     return matrix, names
 
 

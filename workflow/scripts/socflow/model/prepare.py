@@ -92,7 +92,13 @@ def prepare_outcome(
         level_index = {lv: i for i, lv in enumerate(display)}
         display_levels[term] = display
         term_codes = codes.term(term).codes
-        blocks[term] = dummies_block(level_column[term_codes], [(term, lv) for lv in columns])
+        # The outcomes often merge a term alike: its block is then built once.
+        key = (term, tuple(columns), level_column.tobytes())
+        if key not in codes.covariate_blocks:
+            codes.covariate_blocks[key] = dummies_block(
+                level_column[term_codes], [(term, lv) for lv in columns]
+            )
+        blocks[term] = codes.covariate_blocks[key]
         row_codes[term] = np.array([level_index[lv] for lv in model_level], dtype=np.int64)[
             term_codes
         ]
