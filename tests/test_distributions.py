@@ -57,11 +57,14 @@ def test_average_ranks_are_scipy_rankdata_average():
 
 
 def test_rules_import_no_scipy_stats():
-    """The point of the module: the rules start without scipy.stats (harm's estimation and the
-    model's statsmodels optimiser aside)."""
+    """The point of the module: the rules start without scipy.stats (harm's estimation aside),
+    and the model rule without statsmodels (its Newton steps are reproduced)."""
     modules = ["socflow.disclose", "socflow.survival.run", "socflow.headline", "socflow.linkage",
-               "socflow.custody", "socflow.soc", "socflow.sdc"]  # fmt: skip
-    code = f"import sys; import {', '.join(modules)}; print('scipy.stats' in sys.modules)"
+               "socflow.custody", "socflow.soc", "socflow.sdc", "socflow.model.run"]  # fmt: skip
+    code = (
+        f"import sys; import {', '.join(modules)}; "
+        "print('scipy.stats' in sys.modules or 'statsmodels' in sys.modules)"
+    )
     env = {**os.environ, "PYTHONPATH": str(REPO / "workflow" / "scripts")}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env

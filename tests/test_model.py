@@ -11,7 +11,8 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 import statsmodels.api as sm
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from statsmodels.base.model import LikelihoodModel
+from statsmodels.tools.sm_exceptions import ConvergenceWarning as SmConvergenceWarning
 
 from socflow import model as M
 from socflow.disclose import check_candidate, disclose_stage, read_checked
@@ -270,8 +271,58 @@ def test_cluster_codes_number_clusters_as_np_unique_does():
 def test_sparse_logit_keeps_no_dense_design():
     x, _, y, _, patterns = _clustered_problem(seed=13)
     model = M.SparseLogit(y, M.collapse_patterns(x, y, patterns))
-    assert model.exog is None
+    assert sp.issparse(model._xu) and sp.issparse(model._xut)
     assert model._xu.shape == (patterns.max() + 1, x.shape[1])
+    dense = [v for v in vars(model).values() if isinstance(v, np.ndarray) and v.ndim > 1]
+    assert not dense
+
+
+class _StatsmodelsSparseLogit(LikelihoodModel):
+    """The sparse logit's likelihood and derivatives handed to statsmodels' own optimiser."""
+
+    def __init__(self, sparse: M.SparseLogit):
+        super().__init__(sparse.endog)
+        self.sparse = sparse
+
+    def loglike(self, params):
+        return self.sparse.loglike(params)
+
+    def score(self, params):
+        return self.sparse.score(params)
+
+    def hessian(self, params):
+        return self.sparse.hessian(params)
+
+
+@pytest.mark.parametrize(
+    ("seed", "maxiter", "start"), [(13, 100, None), (14, 100, "near"), (15, 2, None)]
+)
+def test_newton_equals_statsmodels_optimiser_bit_for_bit(seed, maxiter, start):
+    """`fit_newton` is statsmodels' `fit(method="newton")`: the same estimate to the bit, the
+    same number of steps and convergence flag, and its warning when the steps run out."""
+    x, _, y, _, patterns = _clustered_problem(seed=seed)
+    model = M.SparseLogit(y, M.collapse_patterns(x, y, patterns))
+    start_params = np.zeros(x.shape[1])
+    start_params[0] = math.log(y.mean() / (1 - y.mean()))
+    if start == "near":
+        start_params = np.array([-1.1, 0.5, 0.3, -0.1, 0.4, 0.2])
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        fit = model.fit_newton(start_params, maxiter)
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        ref = _StatsmodelsSparseLogit(model).fit(
+            start_params=start_params, method="newton", maxiter=maxiter, disp=False
+        )
+    np.testing.assert_array_equal(fit.params, ref.params)
+    assert fit.iterations == ref.mle_retvals["iterations"]
+    assert fit.converged == ref.mle_retvals["converged"] == (maxiter == 100)
+    np.testing.assert_array_equal(fit.hessian, model.hessian(ref.params))
+    assert [(w.category.__name__, str(w.message)) for w in ours] == [
+        (w.category.__name__, str(w.message))
+        for w in theirs
+        if issubclass(w.category, SmConvergenceWarning)
+    ]
 
 
 def _blocks(seed: int, n: int = 3000) -> tuple[list, np.ndarray]:
@@ -651,7 +702,7 @@ def test_saturated_fit_is_not_called_perfect_prediction():
     y = [1, 0, 0, 1, 1, 1, 0, 1]
     fit_model = _sparse_logit(x, y, [0] * 4 + [1] * 4)
     with warnings.catch_warnings():
-        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", M.PerfectSeparationWarning)
         res = fit_model.fit_newton(np.zeros(2), maxiter=35)
     np.testing.assert_allclose(fit_model.pattern_probabilities(res.params), [0.5, 0.75], rtol=1e-6)
 
@@ -660,5 +711,19 @@ def test_perfect_prediction_is_still_detected():
     x = [[1, 0]] * 3 + [[1, 1]] * 3
     y = [0, 0, 0, 1, 1, 1]
     model = _sparse_logit(x, y, [0] * 3 + [1] * 3)
-    with pytest.warns(PerfectSeparationWarning):
+    with pytest.warns(M.PerfectSeparationWarning):
         model._check_perfect_pred(np.array([-40.0, 80.0]))
+
+
+def test_hessian_is_scipys_sparse_product_bit_for_bit():
+    """The Hessian from the product planned once equals scipy's public sparse product, for a
+    design with a numeric column and patterns of zero weight."""
+    rng = np.random.default_rng(21)
+    x, _, y, _, _ = _clustered_problem(seed=21)
+    x = sp.hstack([x, sp.csr_matrix(rng.normal(size=(x.shape[0], 1)))], format="csr")
+    model = M.SparseLogit(y, M.collapse_patterns(x, y, None))
+    for params in (rng.normal(size=x.shape[1]), np.r_[40.0, np.zeros(x.shape[1] - 1)]):
+        p = model.pattern_probabilities(params)
+        w = (model._rows * p * (1 - p))[model._pattern_of_value]
+        weighted = sp.csr_matrix((model._xu.data * w, model._xu.indices, model._xu.indptr))
+        np.testing.assert_array_equal(model.hessian(params), -(model._xut @ weighted).toarray())

@@ -26,13 +26,15 @@ implausibly large coefficients are reported, never fatal.
 The data stay in Polars until the design matrix, which is built from the category codes as a
 sparse matrix (mostly one-hot dummies) and never made dense. The likelihood, score and Hessian
 are evaluated on the distinct covariate patterns (exact, and far fewer than rows) and maximised
-by statsmodels' Newton optimiser (`SparseLogit`); the cluster-robust covariance, inference and
+by statsmodels' Newton steps, reproduced bit for bit without importing it (`SparseLogit`;
+tests hold it to statsmodels' own optimiser); the cluster-robust covariance, inference and
 AIC follow statsmodels' `Logit` formulas (tests hold them to it at 1e-12), with the per-cluster
 score sums taken as one sparse product. McFadden's pseudo-R-squared uses the intercept-only
 log-likelihood in closed form.
 
 Layout (one question per module): `settings` (names, the `model` config section), `population`
-(who is modelled), `levels` (counts per level, merging too-small levels, reference levels),
+(who is modelled), `counts` (counts per level of any merging, from integer codes), `levels`
+(merging too-small levels, reference levels),
 `design` (sparse design blocks, covariate patterns, collinearity), `logit` (the logistic fit and
 the average marginal effect), `cluster` (the cluster-robust covariance), `prepare` (the
 population readied for one outcome), `models` (one model and its coefficient table),
@@ -61,6 +63,7 @@ from socflow.model.design import (
     first_rows,
     independent_columns,
     pattern_index,
+    stack_block_rows,
     stack_blocks,
     with_leading_block,
 )
@@ -68,7 +71,10 @@ from socflow.model.levels import LevelPlan, level_counts, model_levels, nested_t
 from socflow.model.logit import (
     MIN_CLUSTERS,
     SEPARATION_LOG_ODDS,
+    ConvergenceWarning,
     Fit,
+    NewtonFit,
+    PerfectSeparationWarning,
     SparseLogit,
     average_marginal_effect,
     fit_logit,
@@ -137,14 +143,17 @@ __all__ = [
     "SPEC_LABELS",
     "STAGE",
     "Block",
+    "ConvergenceWarning",
     "Fit",
     "LevelPlan",
     "ModelConfigError",
     "ModelResult",
     "ModelRun",
     "ModelSettings",
+    "NewtonFit",
     "PatternDesign",
     "Patterns",
+    "PerfectSeparationWarning",
     "PreparedOutcome",
     "SparseLogit",
     "_start",
@@ -186,6 +195,7 @@ __all__ = [
     "run_stage",
     "soc_column",
     "soc_definitions",
+    "stack_block_rows",
     "stack_blocks",
     "with_leading_block",
 ]

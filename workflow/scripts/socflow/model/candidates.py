@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import polars as pl
 
+from socflow.model.counts import distinct_persons
 from socflow.model.levels import _display_levels
 from socflow.model.models import COEFFICIENT_SCHEMA, ModelResult
 from socflow.model.prepare import PreparedOutcome
@@ -178,17 +180,36 @@ def levels_candidate(prepared: PreparedOutcome, term: str) -> Candidate:
     class: N and events per level, for every modelled outcome at once."""
     classes = [OUTCOME_LABELS["discontinued"], OUTCOME_LABELS["dismissed"], "Neither"]
     frame = prepared.frame
-    levels = _display_levels(frame, term)
-    table = (
-        frame.group_by(pl.col(term).alias("level"), _outcome_class().alias("outcome"))
-        .agg(pl.col("person").n_unique().cast(pl.Int64).alias("persons"))
-        .with_columns(
-            pl.col("level").replace_strict({lv: i for i, lv in enumerate(levels)}).alias("_l"),
-            pl.col("outcome").replace_strict({c: i for i, c in enumerate(classes)}).alias("_o"),
+    if prepared.codes is None or term not in prepared.row_levels:
+        table = _levels_by_class(frame, term, classes)
+    else:
+        # Cells level x outcome class in display order, from the codes kept by the
+        # preparation (the same table as `_levels_by_class`, without grouping strings).
+        levels = prepared.display_levels[term]
+        outcome_class = (
+            frame.select(
+                pl.when(pl.col("discontinued"))
+                .then(0)
+                .when(pl.col("dismissed"))
+                .then(1)
+                .otherwise(2)
+                .cast(pl.Int64)
+            )
+            .to_series()
+            .to_numpy()
         )
-        .sort("_l", "_o")
-        .drop("_l", "_o")
-    )
+        cell = prepared.row_levels[term] * len(classes) + outcome_class
+        n_cells = len(levels) * len(classes)
+        present = np.flatnonzero(np.bincount(cell, minlength=n_cells))
+        persons = distinct_persons(cell, prepared.codes.persons, n_cells)[present]
+        table = pl.DataFrame(
+            {
+                "level": [levels[c // len(classes)] for c in present],
+                "outcome": [classes[c % len(classes)] for c in present],
+                "persons": persons.astype(np.int64),
+            },
+            schema={"level": pl.String, "outcome": pl.String, "persons": pl.Int64},
+        )
     return Candidate(
         f"model_n_{term}",
         "frequency",
@@ -200,6 +221,21 @@ def levels_candidate(prepared: PreparedOutcome, term: str) -> Candidate:
             f"{OUTCOME_LABELS[prepared.outcome].lower()} model; the models of the other outcomes "
             "may merge more (see their notes). Distinct persons per cell."
         ),
+    )
+
+
+def _levels_by_class(frame: pl.DataFrame, term: str, classes: list[str]) -> pl.DataFrame:
+    """Distinct persons per level of `term` x outcome class (display order)."""
+    levels = _display_levels(frame, term)
+    return (
+        frame.group_by(pl.col(term).alias("level"), _outcome_class().alias("outcome"))
+        .agg(pl.col("person").n_unique().cast(pl.Int64).alias("persons"))
+        .with_columns(
+            pl.col("level").replace_strict({lv: i for i, lv in enumerate(levels)}).alias("_l"),
+            pl.col("outcome").replace_strict({c: i for i, c in enumerate(classes)}).alias("_o"),
+        )
+        .sort("_l", "_o")
+        .drop("_l", "_o")
     )
 
 

@@ -16,6 +16,9 @@ from socflow.model.settings import INTERCEPT
 
 # Relative tolerance of the collinearity check on the cross-product matrix.
 COLLINEAR_TOL = 1e-9
+# Covariate patterns are numbered by marking their keys in an array of this many flags at most
+# (16 MB); beyond, by sorting.
+MAX_MARKED_KEYS = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def blocks_pattern_design(
         return collapse_patterns(x, y, None), names
     n_patterns = int(patterns.max()) + 1
     first = first_rows(patterns, n_patterns)
-    xu, names = stack_blocks(n_patterns, [b.take(first) for b in blocks])
+    xu, names = stack_block_rows(first, blocks)
     y = np.asarray(y, dtype=float)
     design = PatternDesign(
         xu,
@@ -99,10 +102,10 @@ class Block:
         """The block of these rows only (a categorical block is rebuilt from its codes)."""
         if self.codes is None:
             return Block(self.matrix[rows], self.names, None)
-        return _dummies(self.codes[rows], self.names)
+        return dummies_block(self.codes[rows], self.names)
 
 
-def _dummies(codes: np.ndarray, names: list[tuple[str, str]]) -> Block:
+def dummies_block(codes: np.ndarray, names: list[tuple[str, str]]) -> Block:
     """One dummy column per level code 0..L-1; code -1 (the reference) has none."""
     hit = np.flatnonzero(codes >= 0)
     matrix = sp.csr_matrix(
@@ -125,7 +128,7 @@ def design_block(
         .replace_strict({lv: j for j, lv in enumerate(levels)}, default=-1, return_dtype=pl.Int64)
         .to_numpy()
     )
-    return _dummies(codes, [(term, lv) for lv in levels])
+    return dummies_block(codes, [(term, lv) for lv in levels])
 
 
 def stack_blocks(n: int, blocks: list[Block]) -> tuple[sp.csr_matrix, list[tuple[str, str]]]:
@@ -137,6 +140,41 @@ def stack_blocks(n: int, blocks: list[Block]) -> tuple[sp.csr_matrix, list[tuple
     return x, names
 
 
+def stack_block_rows(
+    rows: np.ndarray, blocks: list[Block]
+) -> tuple[sp.csr_matrix, list[tuple[str, str]]]:
+    """`stack_blocks(len(rows), [b.take(rows) for b in blocks])`, the same matrix (data,
+    indices and row pointers), written directly: every block has at most one value per row,
+    so a row's values are the intercept, then each block's value in block order."""
+    n = len(rows)
+    names: list[tuple[str, str]] = [(INTERCEPT, "")]
+    # One slot per row and block (the intercept first), filled in place, row-major: the stored
+    # slots in order are the CSR values.
+    columns = np.zeros((n, len(blocks) + 1), dtype=np.int64)
+    stored = np.ones((n, len(blocks) + 1), dtype=bool)
+    values: np.ndarray | None = None
+    offset = 1
+    for i, b in enumerate(blocks, start=1):
+        names.extend(b.names)
+        if b.codes is not None:
+            codes = b.codes[rows]
+            np.add(codes, offset, out=columns[:, i])
+            np.greater_equal(codes, 0, out=stored[:, i])
+        else:
+            # A numeric column as a sparse matrix stores its non-zero values only.
+            if values is None:
+                values = np.ones((n, len(blocks) + 1))
+            values[:, i] = b.matrix[rows].toarray().ravel()
+            columns[:, i] = offset
+            np.not_equal(values[:, i], 0, out=stored[:, i])
+        offset += b.width
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(stored.sum(axis=1), out=indptr[1:])
+    data = np.ones(int(indptr[-1])) if values is None else values[stored]
+    matrix = sp.csr_matrix((data, columns[stored], indptr), shape=(n, offset))
+    return matrix, names
+
+
 def pattern_index(blocks: list[Block]) -> np.ndarray | None:
     """Covariate pattern of every row (0..P-1) from the blocks' level codes; None when a
     numeric term makes (nearly) every row its own pattern."""
@@ -145,12 +183,24 @@ def pattern_index(blocks: list[Block]) -> np.ndarray | None:
     if math.prod(b.width + 1 for b in blocks) >= 2**62:
         stacked = np.column_stack([b.codes for b in blocks])
         return np.unique(stacked, axis=0, return_inverse=True)[1].ravel()
-    key = np.zeros(len(blocks[0].codes), dtype=np.int64)
+    # Mixed radix: digits are level codes + 1 (0 = reference), radices the level counts; the
+    # patterns are numbered in order of that key (`np.unique`'s inverse), one block at a time:
+    # the patterns so far, extended by the next block's digit, are numbered by marking the
+    # keys present (no sort of the rows while the keys are few).
+    pattern = np.zeros(len(blocks[0].codes), dtype=np.int64)
+    count = 1
     for b in blocks:
-        # Mixed radix: digits are level codes + 1 (0 = reference), radices the level counts.
-        key = key * (b.width + 1) + (b.codes + 1)
-    _, inverse = np.unique(key, return_inverse=True)
-    return inverse
+        radix = b.width + 1
+        key = pattern * radix + (b.codes + 1)
+        if count * radix <= MAX_MARKED_KEYS:
+            present = np.zeros(count * radix, dtype=bool)
+            present[key] = True
+            number = np.cumsum(present) - 1
+            pattern, count = number[key], int(number[-1]) + 1
+        else:
+            distinct, pattern = np.unique(key, return_inverse=True)
+            pattern, count = pattern.ravel(), len(distinct)
+    return pattern
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from socflow.model.counts import LevelCounter, PopulationCodes
 from socflow.model.settings import SOC_NO, SOC_TERM, SOC_YES, ModelSettings
 
 _LEADING_NUMBER = re.compile(r"^\s*(\d+)")
@@ -59,7 +60,16 @@ def plan_levels(
     frame: pl.DataFrame, term: str, event: str, settings: ModelSettings, ordered: bool
 ) -> LevelPlan:
     """Merge the too-small levels of `term` (see the module docstring for the rule)."""
-    stats = level_counts(frame, term, event)
+    counter = PopulationCodes(frame).counter(term, event)
+    return plan_merges(counter, term, settings, ordered)
+
+
+def plan_merges(
+    counter: LevelCounter, term: str, settings: ModelSettings, ordered: bool
+) -> LevelPlan:
+    """`plan_levels` from the term's level counter (every candidate merging is counted from
+    its codes, see `counts`)."""
+    stats = counter.counts()
     levels = stats["level"].to_list()
     mapping: dict[str, str] = {lv: lv for lv in levels}
     failing = stats.filter(_too_small(settings))["level"].to_list()
@@ -71,9 +81,7 @@ def plan_levels(
         # Levels, not rows: a term has tens of levels at most.
         while len(groups) > 1:
             labels = {lv: _merged_label(g) for g in groups for lv in g}
-            merged = level_counts(
-                frame.with_columns(pl.col(term).replace_strict(labels)), term, event
-            )
+            merged = counter.counts(labels)
             small = dict(
                 zip(merged["level"], merged.select(_too_small(settings)).to_series(), strict=True)
             )
@@ -103,15 +111,9 @@ def plan_levels(
     by_size = stats.sort(["persons", "level"])["level"].to_list()
     pool = list(failing)
     while True:
-        pooled = level_counts(
-            frame.with_columns(
-                pl.when(pl.col(term).is_in(pool))
-                .then(pl.lit(settings.other_label))
-                .otherwise(pl.col(term))
-                .alias(term)
-            ),
-            term,
-            event,
+        in_pool = set(pool)
+        pooled = counter.counts(
+            {lv: settings.other_label if lv in in_pool else lv for lv in levels}
         ).filter(pl.col("level") == settings.other_label)
         if not pooled.select(_too_small(settings)).to_series().any():
             break
@@ -147,7 +149,11 @@ def nested_terms(frame: pl.DataFrame, terms: list[str], within: str) -> list[str
 
 
 def _display_levels(frame: pl.DataFrame, term: str) -> list[str]:
-    levels = frame[term].unique().to_list()
+    return display_order(term, frame[term].unique().to_list())
+
+
+def display_order(term: str, levels: list[str]) -> list[str]:
+    """A term's levels in display (and design) order."""
     if term == SOC_TERM or term.startswith(f"{SOC_TERM}__"):
         return [lv for lv in (SOC_NO, SOC_YES) if lv in levels]
     return sorted(levels, key=_order_key)
@@ -156,17 +162,20 @@ def _display_levels(frame: pl.DataFrame, term: str) -> list[str]:
 def _reference(frame: pl.DataFrame, term: str, settings: ModelSettings) -> str:
     """The configured reference level if it is (part of) a model level, else the largest level
     that is not the pooled "Other" (a mixed bag makes a poor baseline)."""
+    return reference_level(frame.group_by(pl.col(term).alias("level")).len("rows"), term, settings)
+
+
+def reference_level(sizes: pl.DataFrame, term: str, settings: ModelSettings) -> str:
+    """`_reference` from the term's defendant-cases per level (`level`, `rows`)."""
     wanted = settings.reference_levels.get(term)
     if wanted is not None:
-        for lv in frame[term].unique().sort().to_list():
+        for lv in sizes["level"].sort().to_list():
             if lv == wanted or (" to " in lv and wanted in lv.split(" to ")):
                 return lv
-    sizes = (
-        frame.group_by(term)
-        .len()
-        .sort([pl.col(term) == settings.other_label, "len", term], descending=[False, True, False])
+    ordered = sizes.sort(
+        [pl.col("level") == settings.other_label, "rows", "level"], descending=[False, True, False]
     )
-    return sizes[term][0]
+    return ordered["level"][0]
 
 
 def model_levels(frame: pl.DataFrame, terms: list[str], event: str) -> pl.DataFrame:

@@ -1,6 +1,6 @@
-"""The logistic fit: Newton's method (statsmodels' optimiser) on covariate patterns, with
-court-clustered standard errors from the sparse design, and the average marginal effect of SOC
-status."""
+"""The logistic fit: Newton's method (statsmodels' Newton optimiser, step for step) on
+covariate patterns, with court-clustered standard errors from the sparse design, and the
+average marginal effect of SOC status."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from statsmodels.base.model import LikelihoodModel
-from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from scipy.sparse._sparsetools import csr_matmat, csr_matmat_maxnnz
 
 from socflow.distributions import normal_quantile, normal_sf
 from socflow.model.cluster import cluster_codes, cluster_covariance
@@ -24,13 +23,38 @@ from socflow.model.settings import ModelSettings
 SEPARATION_LOG_ODDS = 10.0
 # Fewer clusters than this make cluster-robust standard errors unreliable (too small).
 MIN_CLUSTERS = 20
+# statsmodels' Newton defaults: the largest change of a coefficient that stops the iterations,
+# and the ridge added to the diagonal of the (scaled) Hessian before each step.
+NEWTON_TOL = 1e-8
+NEWTON_RIDGE = 1e-10
 
 
-class SparseLogit(LikelihoodModel):
+class ConvergenceWarning(UserWarning):
+    """The Newton iterations stopped at the maximum (statsmodels' warning of that name: the
+    diagnostics quote it by name)."""
+
+
+class PerfectSeparationWarning(UserWarning):
+    """Every row's fitted probability equals its outcome (statsmodels' warning of that name)."""
+
+
+@dataclass(frozen=True)
+class NewtonFit:
+    """The result of `SparseLogit.fit_newton`: the estimate, the number of Newton steps, whether
+    they stopped before the maximum, and the log-likelihood's Hessian at the estimate."""
+
+    params: np.ndarray
+    iterations: int
+    converged: bool
+    hessian: np.ndarray
+
+
+class SparseLogit:
     """The logistic log-likelihood, score, Hessian and perfect-prediction check of a sparse
-    design, computed on its distinct rows ("covariate patterns"), for statsmodels' maximum
-    likelihood machinery (`fit(method="newton")`: the same Newton steps, tolerance, ridge and
-    convergence warning as statsmodels' `Logit`).
+    design, computed on its distinct rows ("covariate patterns"), and statsmodels' Newton
+    optimiser on them (`fit_newton`: the same steps, tolerance, ridge, convergence rule and
+    warnings as statsmodels' `Logit.fit(method="newton")`, bit for bit; importing statsmodels
+    for it cost the rule about 1.3 s of CPU).
 
     Rows with the same covariates share their predicted probability, so the likelihood and its
     derivatives are exact sums over patterns weighted by their rows and events: with categorical
@@ -39,11 +63,12 @@ class SparseLogit(LikelihoodModel):
     """
 
     def __init__(self, endog, design: PatternDesign):
-        super().__init__(np.asarray(endog, dtype=float))
+        self.endog = np.asarray(endog, dtype=float)
         self._xu, self._rows, self._events = design.matrix, design.rows, design.events
         self._xut = self._xu.T.tocsr()
         # Pattern of every stored value: weighting patterns is one multiplication of `data`.
         self._pattern_of_value = np.repeat(np.arange(self._xu.shape[0]), np.diff(self._xu.indptr))
+        self._product = _GramProduct(self._xut, self._xu)
 
     def _linear(self, params: np.ndarray) -> np.ndarray:
         return self._xu @ params
@@ -52,44 +77,98 @@ class SparseLogit(LikelihoodModel):
         """Fitted probability of each covariate pattern."""
         return _expit(self._linear(params))
 
-    def loglike(self, params):
+    def loglike(self, params) -> float:
         eta = self._linear(params)
         log_p = -np.logaddexp(0.0, -eta)
         log_q = -np.logaddexp(0.0, eta)
         return float(self._events @ log_p + (self._rows - self._events) @ log_q)
 
     def score(self, params):
-        return self._xut @ (self._events - self._rows * _expit(self._linear(params)))
+        return self._score_at(self.pattern_probabilities(params))
 
     def hessian(self, params):
-        p = _expit(self._linear(params))
-        w = (self._rows * p * (1 - p))[self._pattern_of_value]
-        weighted = sp.csr_matrix(
-            (self._xu.data * w, self._xu.indices, self._xu.indptr), shape=self._xu.shape
-        )
-        return -(self._xut @ weighted).toarray()
+        return self._hessian_at(self.pattern_probabilities(params))
 
-    def _check_perfect_pred(self, params, *args):
+    def _score_at(self, p: np.ndarray) -> np.ndarray:
+        return self._xut @ (self._events - self._rows * p)
+
+    def _hessian_at(self, p: np.ndarray) -> np.ndarray:
+        w = (self._rows * p * (1 - p))[self._pattern_of_value]
+        return -self._product.dense(self._xu.data * w)
+
+    def _check_perfect_pred(self, params) -> None:
+        self._check_perfect_at(self.pattern_probabilities(params))
+
+    def _check_perfect_at(self, p: np.ndarray) -> None:
         # statsmodels' `Logit` warns when every row's prediction equals its outcome. On patterns
         # that means every pattern is pure (all or none of its rows have the event) and
         # predicted as such; equal expected and observed counts alone hold at any saturated fit.
-        p = _expit(self._linear(params))
         pure = (self._events == 0) | (self._events == self._rows)
         if pure.all() and np.allclose(p, self._events / self._rows):
             warnings.warn(
                 "Perfect separation or prediction detected", PerfectSeparationWarning, stacklevel=2
             )
 
-    def fit_newton(self, start_params: np.ndarray, maxiter: int):
-        """statsmodels' Newton fit, checking for perfect prediction after every step (as its
-        `Logit.fit` does); the covariance it returns is the non-robust one."""
-        return self.fit(
-            start_params=start_params,
-            method="newton",
-            maxiter=maxiter,
-            disp=False,
-            callback=self._check_perfect_pred,
-        )
+    def fit_newton(self, start_params: np.ndarray, maxiter: int) -> NewtonFit:
+        """statsmodels' Newton fit (`LikelihoodModel.fit(method="newton")`): the same scaled
+        Hessian and score, ridge and stopping rule, and the perfect-prediction check after every
+        step as its `Logit.fit` does. The fitted probabilities of each estimate are computed
+        once (statsmodels computes them for the check, the Hessian and the score in turn), and
+        the Hessian at the estimate is returned for the covariance."""
+        nobs = self.endog.shape[0]
+        iterations = 0
+        oldparams: np.ndarray | float = np.inf
+        newparams = np.asarray(start_params)
+        p = self.pattern_probabilities(newparams)
+        while iterations < maxiter and np.any(np.abs(newparams - oldparams) > NEWTON_TOL):
+            scaled = np.asarray(-self._hessian_at(p) / nobs)
+            scaled[np.diag_indices(scaled.shape[0])] += NEWTON_RIDGE
+            oldparams = newparams
+            newparams = oldparams - np.linalg.solve(scaled, -self._score_at(p) / nobs)
+            p = self.pattern_probabilities(newparams)
+            self._check_perfect_at(p)
+            iterations += 1
+        hessian = self._hessian_at(p)
+        # statsmodels inverts the scaled Hessian at the estimate for its (unused here)
+        # non-robust covariance: a singular one fails the fit there, and so here.
+        np.linalg.inv(-hessian / nobs)
+        converged = iterations != maxiter
+        if not converged:
+            warnings.warn(
+                "Maximum Likelihood optimization failed to converge. Check mle_retvals",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return NewtonFit(newparams, iterations, converged, hessian)
+
+
+class _GramProduct:
+    """`(xut @ csr_matrix((values, x.indices, x.indptr))).toarray()` for many `values` of one
+    sparse structure: scipy's own sparse product (`csr_matmat`, the same sums in the same order,
+    so the same bits), with the size of the product counted once (scipy counts it again for
+    every product, a pass as long as the product itself) and no sparse matrix objects built
+    around it. The Newton steps evaluate the Hessian this way a few times per fit."""
+
+    def __init__(self, xut: sp.csr_matrix, x: sp.csr_matrix):
+        self.shape = (xut.shape[0], x.shape[1])
+        index = np.result_type(xut.indptr, xut.indices, x.indptr, x.indices)
+        self._left = (xut.indptr.astype(index), xut.indices.astype(index), xut.data)
+        self._right = (x.indptr.astype(index), x.indices.astype(index))
+        self._nnz = csr_matmat_maxnnz(*self.shape, *self._left[:2], *self._right)
+        self._index = index
+
+    def dense(self, values: np.ndarray) -> np.ndarray:
+        n_rows, n_cols = self.shape
+        indptr = np.empty(n_rows + 1, dtype=self._index)
+        indices = np.empty(self._nnz, dtype=self._index)
+        data = np.empty(self._nnz, dtype=np.result_type(self._left[2], values))
+        csr_matmat(n_rows, n_cols, *self._left, *self._right, values, indptr, indices, data)
+        out = np.zeros(self.shape, dtype=data.dtype)
+        stored = indptr[-1]
+        rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+        # Each (row, column) is stored once: placing the sums is `toarray`'s adding to zeros.
+        out[rows, indices[:stored]] = data[:stored]
+        return out
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -212,19 +291,19 @@ def fit_patterns(
             warnings.simplefilter("always")
             model = SparseLogit(y, design)
             res = model.fit_newton(start_params, settings.max_iterations)
-            params = np.asarray(res.params)
+            params = res.params
             # Clustered covariance and normal-theory inference as statsmodels' `Logit` with
             # cov_type="cluster" computes them (its `cov_cluster`, `bse`, `pvalues`,
             # `conf_int`), on the sparse design.
             resid = y - model.pattern_probabilities(params)[design.of_row]
-            cov = cluster_covariance(xu, resid, groups, model.hessian(params), of_row=design.of_row)
+            cov = cluster_covariance(xu, resid, groups, res.hessian, of_row=design.of_row)
             # A negative variance (a singular Hessian, rounding) gives NaN silently, as in
             # statsmodels' `bse`; the fit is then reported for its undefined coefficient.
             with np.errstate(invalid="ignore"):
                 bse = np.sqrt(np.diag(cov))
             alpha = 1 - settings.confidence_level
             q = normal_quantile(1 - alpha / 2)
-            llf = float(res.llf)
+            llf = model.loglike(params)
             k = len(names)
             fit = Fit(
                 ok=True,
@@ -233,8 +312,8 @@ def fit_patterns(
                 bse=bse,
                 pvalues=normal_sf(np.abs(params / bse)) * 2,
                 conf=np.column_stack([params - q * bse, params + q * bse]),
-                converged=bool(res.mle_retvals.get("converged", False)),
-                iterations=int(res.mle_retvals.get("iterations", 0)),
+                converged=res.converged,
+                iterations=res.iterations,
                 llf=llf,
                 llnull=llnull,
                 prsquared=1.0 - llf / llnull,
@@ -251,6 +330,7 @@ def fit_patterns(
         text = str(w.message).splitlines()[0]
         if issubclass(w.category, DeprecationWarning):
             continue
+        # Worded as when statsmodels ran the optimiser, so that the diagnostics stay the same.
         messages.append(f"statsmodels warning: {w.category.__name__}: {text}")
     if not fit.converged:
         messages.append(f"did not converge within {settings.max_iterations} Newton iterations")

@@ -11,13 +11,11 @@ import polars as pl
 from socflow.model.design import (
     blocks_pattern_design,
     covariate_patterns,
-    design_block,
     with_leading_block,
 )
-from socflow.model.levels import model_levels
 from socflow.model.logit import Fit, fit_patterns
 from socflow.model.population import soc_column
-from socflow.model.prepare import PreparedOutcome
+from socflow.model.prepare import PreparedOutcome, soc_block, soc_level_stats
 from socflow.model.settings import (
     OUTCOME_LABELS,
     PRIMARY,
@@ -107,7 +105,7 @@ def fit_model(
     categorical = [t for t in terms[1:] if t not in settings.numeric_terms]
     frame = prepared.frame
     if soc_col not in prepared.level_stats:
-        prepared.level_stats[soc_col] = model_levels(frame, [soc_col], outcome)
+        prepared.level_stats[soc_col] = soc_level_stats(prepared, soc_col)
     levels = pl.concat([prepared.level_stats[t] for t in [soc_col, *categorical]])
     references = {soc_col: SOC_NO, **{t: prepared.references[t] for t in categorical}}
     # The covariates' blocks and patterns are shared by every SOC definition: built once.
@@ -116,9 +114,9 @@ def fit_model(
     if key not in prepared.covariate_patterns:
         prepared.covariate_patterns[key] = covariate_patterns(covariate_blocks, frame.height)
     shared = prepared.covariate_patterns[key]
-    soc_block = design_block(frame, soc_col, SOC_NO)
+    soc_design = soc_block(prepared, soc_col)
     design, names = blocks_pattern_design(
-        [soc_block, *covariate_blocks], prepared.y, with_leading_block(soc_block, shared)
+        [soc_design, *covariate_blocks], prepared.y, with_leading_block(soc_design, shared)
     )
     fit = fit_patterns(prepared.y, design, names, prepared.clusters, soc_col, settings, start)
     messages.extend(fit.messages)

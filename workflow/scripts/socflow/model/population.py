@@ -125,11 +125,23 @@ def build_population(
         .when(pl.col("_flag").is_null())
         .then(pl.lit("no SOC flag for the defendant-case"))
     )
+    conditions = [
+        ~receipt.is_in(list(settings.receipt_types)),
+        outcome.is_in(list(settings.exclude_outcomes)),
+        pl.col("_flag").is_null(),
+    ]
     for col in [*terms, settings.cluster, *defs.values()]:
         reason = reason.when(pl.col(col).is_null()).then(pl.lit(f"missing value: {col}"))
-    joined = joined.with_columns(person, reason.otherwise(None).alias("_reason"))
+        conditions.append(pl.col(col).is_null())
+    # Which condition excludes a row, as a number: the reason's text is written for the
+    # excluded rows only (a chain of string branches over every row costs about 0.4 s).
+    first = pl.when(conditions[0]).then(0)
+    for i, condition in enumerate(conditions[1:], start=1):
+        first = first.when(condition).then(i)
+    joined = joined.with_columns(person, first.otherwise(None).alias("_excluded_by"))
+    excluded = joined.filter(pl.col("_excluded_by").is_not_null())
     exclusions = (
-        joined.filter(pl.col("_reason").is_not_null())
+        excluded.with_columns(reason.otherwise(None).alias("_reason"))
         .group_by(pl.col("_reason").alias("reason"))
         .agg(
             pl.len().alias("defendant_cases"),
@@ -137,7 +149,7 @@ def build_population(
         )
         .sort("reason")
     )
-    kept = joined.filter(pl.col("_reason").is_null())
+    kept = joined.filter(pl.col("_excluded_by").is_null())
     events = {k: outcome.is_in(list(v)).alias(k) for k, v in settings.outcome_sets().items()}
     soc_label = [
         pl.when(pl.col(col)).then(pl.lit(SOC_YES)).otherwise(pl.lit(SOC_NO)).alias(soc_column(d))
@@ -157,5 +169,11 @@ def build_population(
         *events.values(),
         *soc_label,
         *term_cols,
-    ).sort("defendant_on_case_id")
+    )
+    # Defendant-case order (extracts usually come in it already: then no sort is needed, but
+    # the rows are made one chunk as a sort leaves them, which the Parquet row groups follow).
+    if population["defendant_on_case_id"].is_sorted():
+        population = population.rechunk()
+    else:
+        population = population.sort("defendant_on_case_id")
     return population, exclusions

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from socflow.model.candidates import build_candidates, exclusions_table
+from socflow.model.counts import PopulationCodes
 from socflow.model.models import ModelResult, fit_model
 from socflow.model.population import build_population, read_inputs, soc_column, soc_definitions
 from socflow.model.prepare import PreparedOutcome, prepare_outcome
@@ -56,11 +57,13 @@ def run_models(crown: pl.DataFrame, flags: pl.DataFrame, settings: ModelSettings
         population["person"].n_unique(),
         len(definitions),
     )
+    # Level codes of the population, shared by the preparation of every outcome.
+    codes = PopulationCodes(population)
     results: list[ModelResult] = []
     prepared_all: dict[str, PreparedOutcome] = {}
     for outcome in OUTCOME_KEYS:
         t0 = time.perf_counter()
-        prepared = prepare_outcome(population, outcome, settings)
+        prepared = prepare_outcome(population, outcome, settings, codes)
         prepared_all[outcome] = prepared
         log.info("%s: levels merged in %.1fs", OUTCOME_LABELS[outcome], time.perf_counter() - t0)
         adjusted: ModelResult | None = None
