@@ -14,6 +14,7 @@ import pytest
 
 from socflow import harm
 from socflow.disclose import check_candidate
+from socflow.harm import estimation as harm_estimation
 from socflow.ingest import load_ho_codes
 from socflow.outputs import read_candidates
 from socflow.sdc import SdcThresholds, check_magnitude_table
@@ -442,6 +443,19 @@ def test_totals_of_some_columns_are_those_of_all_columns_bit_for_bit():
             assert list(some) == cols
             for c in cols:
                 np.testing.assert_array_equal(some[c], every[c])
+
+
+def test_replicates_tabulated_one_at_a_time_or_in_batches_are_the_same(monkeypatch):
+    dc = _dc(_world(120, seed=5))
+    s = harm.HarmSettings(replicates=70, permutations=9)
+    batched = harm.estimate(dc, ["ons_css", "data_derived"], s)
+    monkeypatch.setattr(harm_estimation, "TABULATION_BATCH", 1)
+    single = harm.estimate(dc, ["ons_css", "data_derived"], s)
+    assert batched.boot.keys() == single.boot.keys()
+    for dim in batched.boot:
+        assert batched.boot[dim].keys() == single.boot[dim].keys()
+        for key in batched.boot[dim]:
+            np.testing.assert_array_equal(batched.boot[dim][key], single.boot[dim][key])
 
 
 def test_dominated_units_by_person_number_equal_those_by_person_identifier():
