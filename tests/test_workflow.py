@@ -245,8 +245,10 @@ def test_editing_the_code_list_reruns_flagging_not_ingest(tiny_run):
         assert proc.returncode == 0, out
         assert "flag_soc" in out and "summary_report" in out
         assert "synthesize" not in out and "ingest " not in out and "ingest\n" not in out
-        # The input files are hashed again only when they change, not for the manifest.
+        # The input files are hashed again only when they change, not for the manifest; the
+        # rule graph follows from the workflow's files and config, not from the code list.
         assert "provenance" in out and "input_hashes" not in out
+        assert "rulegraph" not in out
     finally:
         code_list.write_text(text)
 

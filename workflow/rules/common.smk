@@ -149,6 +149,29 @@ def dataset_spec(wildcards):
 PERSON_IDS = "results/persons/person_ids.parquet"
 
 
+def workdir_path(path):
+    """A path relative to the working directory when it lies inside it (else absolute), so that
+    moving a project that holds its own working directory changes no input."""
+    p = Path(path).resolve()
+    return str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
+
+
+# The files the graph of rules follows from besides the config (the inputs of its rule): the
+# Snakefile, the .smk files and the mapping (which tables, so which rules, the extract has).
+WORKFLOW_FILES = [
+    workdir_path(f)
+    for f in [
+        workflow.main_snakefile,
+        *sorted(
+            Path(workflow.main_snakefile)
+            .parent.joinpath("workflow/rules")
+            .glob("*.smk")
+        ),
+        MAPPING_FILE,
+    ]
+]
+
+
 def ingested(table):
     """The ingested table's path, or [] when the extract lacks it (for optional inputs)."""
     return f"results/ingest/{table}.parquet" if table in TABLES else []

@@ -1,4 +1,4 @@
-# Provenance of the run, made last: the rule graph (DOT, Mermaid, PNG) and a manifest of input
+# Provenance of the run: the rule graph (DOT, Mermaid, PNG), and, made last, a manifest of input
 # and resource hashes (the input files' from rule input_hashes), the resolved config,
 # versions, the git state and per-rule benchmarks.
 # Include it after report.smk (it names the data-quality page through that rule).
@@ -27,15 +27,44 @@ rule input_hashes:
         "../scripts/input_hashes.py"
 
 
+# The rule graph follows from the workflow's files and its config alone, not from the data:
+# it is drawn once for them, beside the other jobs, and not again when only data or a
+# resource table (the code list) changes.
+rule rulegraph:
+    input:
+        # The Snakefile first.
+        workflow_files=WORKFLOW_FILES,
+    output:
+        dot="reports/provenance/rulegraph.dot",
+        mermaid="reports/provenance/rulegraph.mmd",
+        png="reports/provenance/rulegraph.png",
+        summary="results/provenance/rulegraph.json",
+    log:
+        "logs/provenance/rulegraph.log",
+    benchmark:
+        "benchmarks/provenance/rulegraph.tsv"
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb(400, 0),
+        runtime=runtime(10, 0),
+    params:
+        # Paths relative to the project folder (the script resolves them), so that moving the
+        # folder changes no param and re-runs nothing.
+        configfiles=[repo_relative(f) for f in workflow.overwrite_configfiles],
+        config=config,
+    script:
+        "../scripts/rulegraph.py"
+
+
 rule provenance:
     input:
         summary=f"{RELEASE}/summary.html",
         input_hashes=rules.input_hashes.output.hashes,
         data_quality=rules.data_quality_report.output.html,
+        rulegraph=rules.rulegraph.output.summary,
     output:
-        dot="reports/provenance/rulegraph.dot",
-        mermaid="reports/provenance/rulegraph.mmd",
-        png="reports/provenance/rulegraph.png",
         manifest="reports/provenance/manifest.json",
         benchmarks="reports/provenance/benchmarks.csv",
     log:
@@ -51,8 +80,6 @@ rule provenance:
     params:
         # Paths relative to the project folder (the script resolves them), so that moving the
         # folder changes no param and re-runs nothing.
-        snakefile=repo_relative(workflow.main_snakefile),
-        configfiles=[repo_relative(f) for f in workflow.overwrite_configfiles],
         all_configfiles=[repo_relative(f) for f in workflow.configfiles],
         config=config,
         datasets=DATASETS,

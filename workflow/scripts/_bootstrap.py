@@ -34,3 +34,10 @@ def setup(snakemake) -> logging.Logger:
 
     sys.excepthook = log_uncaught
     return log
+
+
+def in_repo(snakemake, path: str) -> str:
+    """A path a rule's params give relative to the project folder (so that moving the folder
+    changes no param and re-runs nothing), made usable from the working directory."""
+    repo = Path(snakemake.scriptdir).resolve().parents[1]
+    return str(path) if Path(path).is_absolute() else str(repo / path)
