@@ -289,3 +289,44 @@ def test_cohort_follow_ups_equal_the_follow_up_of_each_variant_built_alone(tiny_
     for score in s.sensitivity_journey_scores:
         alone, _ = sv.follow_up(index, sv.new_cases(tables, unmerged, score), unmerged)
         assert cohort.follow_ups[journey_score_variant(score)].equals(alone)
+
+
+def _status_frames() -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Two follow-ups of overlapping defendant-cases with different columns, and flags in
+    another order (one defendant-case with a null flag)."""
+    a = pl.DataFrame(
+        {"person": ["p1", "p2", "p3"], "defendant_on_case_id": ["d3", "d1", "d2"],
+         "custody": [True, False, False], "time": [10, 20, 30]}
+    )  # fmt: skip
+    b = pl.DataFrame(
+        {"person": ["p2", "p4"], "defendant_on_case_id": ["d1", "d4"],
+         "custody": [False, True], "event": [True, False]}
+    )  # fmt: skip
+    flags = pl.DataFrame(
+        {"defendant_on_case_id": ["d4", "d2", "d1", "d3"], "soc": [True, None, False, True]}
+    )
+    return {"a": a, "b": b}, flags
+
+
+def test_soc_status_of_several_frames_from_one_join_equals_each_frame_alone():
+    frames, flags = _status_frames()
+    s = make_settings()
+    each = sv.with_soc_status_each(frames, flags, s)
+    assert list(each) == ["a", "b"]
+    for name, frame in frames.items():
+        alone = sv.with_soc_status(frame, flags, s)
+        assert each[name].equals(alone)
+        assert each[name].columns[: frame.columns.index("custody") + 3][-3:] == [
+            "soc", "custody", sv.GROUP,
+        ]  # fmt: skip
+    assert each["a"]["soc"].to_list() == [True, False, None]
+    assert each["a"][sv.GROUP].to_list() == [sv.SOC_LABEL, sv.NON_SOC_LABEL, sv.NON_SOC_LABEL]
+    assert each["b"]["soc"].to_list() == [False, True]
+    assert sv.with_soc_status_each({}, flags, s) == {}
+
+
+def test_soc_status_refuses_flags_with_a_repeated_defendant_case():
+    frames, flags = _status_frames()
+    repeated = pl.concat([flags, flags.head(1)])
+    with pytest.raises(sv.SurvivalConfigError, match="defendant_on_case_id has repeated"):
+        sv.with_soc_status_each(frames, repeated, make_settings())

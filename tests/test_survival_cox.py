@@ -110,6 +110,18 @@ def test_clustered_proportion_intervals_reduce_to_greenwood_by_person():
     assert by_case["ci_lower"].to_list() != by_person["ci_lower"].to_list()
 
 
+def test_proportions_at_chosen_horizons_are_the_rows_of_all_horizons_bit_for_bit():
+    """The sensitivity table asks for its last horizon only: each horizon's estimate is
+    computed on its own, so the rows are the same bits as those of every horizon."""
+    follow = simulated_follow_up()
+    s = make_settings(cluster="index_case")
+    every = sv.proportions(follow, s, prefix="x: ")
+    for h in s.horizons_days:
+        alone = sv.proportions(follow, s, prefix="x: ", horizons=(h,))
+        assert alone.height == 3
+        assert alone.equals(every.filter(pl.col("statistic").str.contains(sv.days_label(h))))
+
+
 def test_pooling_notes_name_the_level_merged_into():
     follow = simulated_follow_up().with_columns(
         pl.when(pl.arange(0, pl.len()) < 6).then(pl.lit("rare1"))

@@ -147,6 +147,7 @@ _EXPORTS = {
     "transformed_time": "ph_test",
     "truth_follow_up": "truth",
     "with_soc_status": "cohort",
+    "with_soc_status_each": "cohort",
     "write_cohort": "prepare",
 }
 
@@ -247,6 +248,7 @@ __all__ = [
     "transformed_time",
     "truth_follow_up",
     "with_soc_status",
+    "with_soc_status_each",
     "write_cohort",
 ]
 

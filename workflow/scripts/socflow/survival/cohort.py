@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from socflow.soc import person_key_expr
@@ -140,20 +142,42 @@ def check_flags_cover(rows: pl.DataFrame, flags: pl.DataFrame, s: Settings) -> N
 def with_soc_status(frame: pl.DataFrame, flags: pl.DataFrame, s: Settings) -> pl.DataFrame:
     """Index persons (or their follow-up) with the SOC flag of their index defendant-case,
     `soc` before `custody` and the group label after it, rows in their order."""
+    return with_soc_status_each({"": frame}, flags, s)[""]
+
+
+def with_soc_status_each(
+    frames: Mapping[str, pl.DataFrame], flags: pl.DataFrame, s: Settings
+) -> dict[str, pl.DataFrame]:
+    """`with_soc_status` of each frame, from one join of all their defendant-cases with the
+    flags (the follow-ups of the sensitivity variants are the same persons again and again:
+    one lookup, not one per variant)."""
     check_soc_column(flags, s)
-    columns = frame.columns
-    at = columns.index("custody")
+    if not frames:
+        return {}
+    keys = pl.concat([f.select("defendant_on_case_id") for f in frames.values()])
     status = flags.select("defendant_on_case_id", pl.col(s.soc_column).alias("soc"))
-    return (
-        frame.join(status, on="defendant_on_case_id", how="left", maintain_order="left")
-        .with_columns(
-            pl.when(pl.col("soc"))
-            .then(pl.lit(SOC_LABEL))
-            .otherwise(pl.lit(NON_SOC_LABEL))
-            .alias(GROUP)
+    soc = keys.join(status, on="defendant_on_case_id", how="left", maintain_order="left")
+    if soc.height != keys.height:
+        raise SurvivalConfigError(
+            "results/soc/defendant_cases.parquet: column defendant_on_case_id has repeated "
+            "values (rule flag_soc writes one row per defendant-case: re-run it)"
         )
-        .select(*columns[:at], "soc", "custody", GROUP, *columns[at + 1 :])
-    )
+    out, at = {}, 0
+    for name, frame in frames.items():
+        columns = frame.columns
+        custody = columns.index("custody")
+        out[name] = (
+            frame.with_columns(soc.get_column("soc").slice(at, frame.height))
+            .with_columns(
+                pl.when(pl.col("soc"))
+                .then(pl.lit(SOC_LABEL))
+                .otherwise(pl.lit(NON_SOC_LABEL))
+                .alias(GROUP)
+            )
+            .select(*columns[:custody], "soc", "custody", GROUP, *columns[custody + 1 :])
+        )
+        at += frame.height
+    return out
 
 
 def filter_with_flow(

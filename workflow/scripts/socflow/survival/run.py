@@ -14,7 +14,7 @@ from socflow.mapping import check_link_matches
 from socflow.outputs import write_candidates
 from socflow.parquet import write_parquet
 from socflow.survival.candidates import build_candidates, sensitivity_candidate
-from socflow.survival.cohort import check_flags_cover, flagged_cases, with_soc_status
+from socflow.survival.cohort import check_flags_cover, flagged_cases, with_soc_status_each
 from socflow.survival.cox import cox_analysis
 from socflow.survival.kaplan_meier import at_risk_table, kaplan_meier, logrank
 from socflow.survival.linking import attach_person_ids, resolve_person_ids
@@ -84,8 +84,10 @@ def analyse_cohort(
     survival_sensitivity (`sensitivity_rows`), which runs beside it."""
     check_flags_cover(cohort.coverage_rows, flags, s)
     timings = dict(cohort.timings)
-    index = with_soc_status(cohort.index, flags, s)
-    follow = with_soc_status(cohort.follow_ups[PRIMARY], flags, s)
+    status = with_soc_status_each(
+        {"index": cohort.index, "follow": cohort.follow_ups[PRIMARY]}, flags, s
+    )
+    index, follow = status["index"], status["follow"]
     flow = pl.concat(
         [
             cohort.flow,
@@ -146,7 +148,7 @@ def sensitivity_rows(
     status): re-appearance rates by release fraction and journey match score, then those with
     the estimated release for every custodial person and (with `fit_model`) its Cox hazard
     ratio of SOC status."""
-    with_status = {v: with_soc_status(f, flags, s) for v, f in follow_ups.items()}
+    with_status = with_soc_status_each(follow_ups, flags, s)
     rows = sensitivity_table([(v, f) for v, f in with_status.items() if v != ESTIMATED_RELEASE], s)
     estimated = with_status.get(ESTIMATED_RELEASE)
     if estimated is None:

@@ -12,8 +12,14 @@ from socflow.survival.kaplan_meier import km_at_horizons
 from socflow.survival.settings import ALL_LABEL, GROUP, NON_SOC_LABEL, SOC_LABEL, Settings, str_col
 
 
-def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataFrame:
-    """Statistics rows: cumulative re-appearance at each horizon for SOC, non-SOC and all.
+def proportions(
+    follow: pl.DataFrame,
+    s: Settings,
+    prefix: str = "",
+    horizons: tuple[int, ...] | None = None,
+) -> pl.DataFrame:
+    """Statistics rows: cumulative re-appearance at each horizon (`horizons`, else those of the
+    settings) for SOC, non-SOC and all.
 
     Kaplan-Meier estimates with log-log intervals whose variance is clustered by `s.cluster`
     (`kaplan_meier.km_at_clustered`; by person it is Greenwood's), each group's risk sets built
@@ -36,8 +42,9 @@ def proportions(follow: pl.DataFrame, s: Settings, prefix: str = "") -> pl.DataF
     )
     order = pl.DataFrame({GROUP: [SOC_LABEL, NON_SOC_LABEL, ALL_LABEL], "_o": [0, 1, 2]})
     rows = []
-    estimates = km_at_horizons(both, list(s.horizons_days), GROUP, "cluster", s.confidence_level)
-    for h, at_h in zip(s.horizons_days, estimates, strict=True):
+    horizons = s.horizons_days if horizons is None else horizons
+    estimates = km_at_horizons(both, list(horizons), GROUP, "cluster", s.confidence_level)
+    for h, at_h in zip(horizons, estimates, strict=True):
         at = at_h.join(persons, on=GROUP, how="left").join(order, on=GROUP)
         rows.append(
             at.sort("_o").select(
@@ -162,10 +169,8 @@ def sensitivity_table(variants: list[tuple[str, pl.DataFrame]], s: Settings) -> 
 
 
 def _sensitivity_rows(follow: pl.DataFrame, s: Settings, last: int, label: str) -> pl.DataFrame:
-    rate = (
-        proportions(follow, s)
-        .filter(pl.col("statistic").str.starts_with(f"re-appeared within {days_label(last)}"))
-        .with_columns((pl.lit(f"{label}: ") + pl.col("statistic")).alias("statistic"))
+    rate = proportions(follow, s, horizons=(last,)).with_columns(
+        (pl.lit(f"{label}: ") + pl.col("statistic")).alias("statistic")
     )
     full = follow.filter(pl.col("n_window").is_not_null())
     z = normal_quantile(0.5 + s.confidence_level / 2)
