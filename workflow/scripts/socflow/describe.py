@@ -139,11 +139,9 @@ def describe_candidates(
             "describe_persons_by_year",
             "frequency",
             "Persons in Crown Court cases by year of disposal",
+            # One row per person and year: a count of rows is a count of persons.
             _status_table(
-                person_years.rename({"disposal_year": "year"}),
-                "year",
-                pl.col("person").n_unique(),
-                "persons",
+                person_years.rename({"disposal_year": "year"}), "year", pl.len(), "persons"
             ),
             spec={"row": "year", "col": "status", "count": "persons"},
             notes="Each person counted once per year; the total counts person-years.",
@@ -202,7 +200,8 @@ def describe_candidates(
             .replace(LEVEL_LABELS if column in WORDED_COLUMNS else {})
             .fill_null("not known")
         )
-        table = _status_table(df, column, pl.col("person").n_unique(), "persons")
+        # One row per person (`index_appearances`): a count of rows is a count of persons.
+        table = _status_table(df, column, pl.len(), "persons")
         if column == "custody_band":
             order = {label: i for i, (_, label) in enumerate(CUSTODY_BANDS_DAYS)}
             table = table.sort(
@@ -230,7 +229,7 @@ def describe_candidates(
             "frequency",
             "SOC persons by SOC category of their index offence",
             soc_persons.group_by(pl.col("soc_category").fill_null("not known"))
-            .agg(pl.col("person").n_unique().alias("persons"))
+            .agg(pl.len().alias("persons"))  # one row per person
             .sort("persons", "soc_category", descending=[True, False]),
             spec={"row": "soc_category", "col": None, "count": "persons"},
             figure={"type": "bar", "x": "soc_category", "y": "persons", "group": None,
@@ -250,7 +249,7 @@ def _median_age(persons: pl.DataFrame) -> Candidate:
         {
             "statistic": f"median age at offence: {label}",
             "value": None if df.is_empty() else float(round(df["age_at_offence"].median())),
-            "n_persons": df["person"].n_unique(),
+            "n_persons": df.height,  # one row per person (`index_appearances`)
         }
         for label, df in [*groups, ("all", known)]
     ]
