@@ -115,9 +115,9 @@ def court_history(
         pl.col("index_start").dt.offset_by(f"-{years}y").alias("lookback_from"),
     )  # fmt: skip
     base = base.with_columns((pl.col("lookback_from") >= covered_from).alias("covered"))
-    before = rows.join(base, on="person_id", how="inner").filter(
-        pl.col("disposal_date") < pl.col("index_start")
-    )
+    # The cohort's court rows, joined once for both the counts and the age first seen.
+    joined = rows.join(base, on="person_id", how="inner")
+    before = joined.filter(pl.col("disposal_date") < pl.col("index_start"))
     in_window = before.filter(pl.col("disposal_date") >= pl.col("lookback_from"))
     per_case = in_window.group_by("person_id", "source", "case_id").agg(
         pl.col("convicted").any(), pl.col("custody").any()
@@ -129,9 +129,9 @@ def court_history(
     )
     ages = pl.concat(
         [
-            rows.join(base, on="person_id", how="inner")
-            .filter(pl.col("disposal_date") <= pl.col("index_start"))
-            .select("person_id", "age_at_offence"),
+            joined.filter(pl.col("disposal_date") <= pl.col("index_start")).select(
+                "person_id", "age_at_offence"
+            ),
             cohort.select("person_id", "age_at_offence"),
         ]
     )
