@@ -15,6 +15,7 @@ import pytest
 from socflow import harm
 from socflow.disclose import check_candidate
 from socflow.harm import estimation as harm_estimation
+from socflow.harm import unit_tables as harm_unit_tables
 from socflow.ingest import load_ho_codes
 from socflow.outputs import read_candidates
 from socflow.sdc import SdcThresholds, check_magnitude_table
@@ -478,6 +479,26 @@ def test_dominated_units_by_person_number_equal_those_by_person_identifier():
             expected = set(by_id.cells.filter(pl.col("total").is_null())["unit"].to_list())
             assert harm.dominated_units(rows[dim], w, thr) == expected
             found += len(expected)
+    assert found > 0
+
+
+def test_dominated_units_checked_together_equal_those_checked_one_by_one():
+    # Offence groups, courts and regions share their contributions and are checked together
+    # (one sort by person, one grand total); SOC categories alone: the same withheld units.
+    dc = _dc(_world(90, seed=4))
+    rows = harm.dimension_rows(dc, ["ons_css", "data_derived"])
+    thr = SdcThresholds(min_cell_count=40)  # strict enough to withhold some units
+    found = 0
+    for w in ("ons_css", "data_derived"):
+        together = harm_unit_tables.dominated_units_by_dimension(
+            rows, harm.SHARE_DIMENSIONS, w, thr
+        )
+        assert list(together) == list(harm.SHARE_DIMENSIONS)
+        for dim in harm.SHARE_DIMENSIONS:
+            assert together[dim] == harm.dominated_units(rows[dim], w, thr)
+            found += len(together[dim])
+        none = harm_unit_tables.dominated_units_by_dimension(rows, harm.SHARE_DIMENSIONS, w, None)
+        assert none == {d: set() for d in harm.SHARE_DIMENSIONS}
     assert found > 0
 
 
