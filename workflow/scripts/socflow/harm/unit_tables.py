@@ -65,9 +65,15 @@ def dominated_units(rows: pl.DataFrame, weight: str, thresholds: SdcThresholds |
         return set()
     # Persons by their dense number (`person_code`, in the order of the identifiers): the
     # same contributors in the same order as the identifiers, cheaper to sort.
-    contrib = rows.filter(pl.col(f"covered_{weight}") > 0).select(
-        pl.col("unit").cast(pl.String), pl.col(w_col(weight)).alias("harm"), "person_code"
-    )
+    covered = f"covered_{weight}"
+    contrib = (
+        rows.select(
+            pl.col("unit").cast(pl.String), pl.col(w_col(weight)).alias("harm"), "person_code",
+            covered,
+        )
+        .filter(pl.col(covered) > 0)
+        .drop(covered)
+    )  # fmt: skip
     if contrib.height == 0:
         return set()
     table = check_magnitude_table(
@@ -109,18 +115,24 @@ def dominated_units_by_dimension(
         if len(group) == 1:
             out[group[0]] = dominated_units(rows[group[0]], weight, thresholds)
             continue
-        covered = pl.col(f"covered_{weight}") > 0
-        first = rows[group[0]].filter(covered)
-        if first.height == 0:
+        # The rows are the same in every dimension of the group: one filter of the columns
+        # used (filtering the whole rows would copy every column).
+        covered = f"covered_{weight}"
+        contrib = (
+            pl.DataFrame(
+                [
+                    *[rows[d]["unit"].cast(pl.String).alias(d) for d in group],
+                    rows[group[0]][w_col(weight)].alias("harm"),
+                    rows[group[0]]["person_code"],
+                    rows[group[0]][covered],
+                ]
+            )
+            .filter(pl.col(covered) > 0)
+            .drop(covered)
+        )
+        if contrib.height == 0:
             out.update({d: set() for d in group})
             continue
-        contrib = pl.DataFrame(
-            [
-                *[rows[d].filter(covered)["unit"].cast(pl.String).alias(d) for d in group],
-                first[w_col(weight)].alias("harm"),
-                first["person_code"],
-            ]
-        )
         tables = check_one_way_tables(contrib, group, "harm", "person_code", thresholds)
         for d, table in tables.items():
             out[d] = set(table.cells.filter(pl.col("total").is_null())[d].to_list())
