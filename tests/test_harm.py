@@ -14,6 +14,7 @@ import pytest
 
 from socflow import harm
 from socflow.disclose import check_candidate
+from socflow.harm import defendant_harm as harm_defendant_harm
 from socflow.harm import estimation as harm_estimation
 from socflow.harm import unit_tables as harm_unit_tables
 from socflow.ingest import load_ho_codes
@@ -362,6 +363,43 @@ def test_case_attributes_come_from_the_earliest_defendant_case():
     assert (per_case.select(pl.exclude("case_id")) == 1).to_numpy().all()
     first = dc.group_by("case_id").agg(pl.col("disposal_year").min(), pl.col("year").first())
     assert (first["disposal_year"] == first["year"]).all()
+
+
+def test_case_attributes_by_position_equal_those_grouped_and_joined():
+    # Year, court and region of the earliest-disposed defendant-case (ties: the smallest
+    # identifier), SOC when any defendant-case is: as grouping the cases and joining back.
+    rng = np.random.default_rng(8)
+    n = 3000
+    base = pl.DataFrame(
+        {
+            "defendant_on_case_id": [f"D{i:05d}" for i in rng.permutation(n)],
+            "case_id": [f"C{c:04d}" for c in rng.integers(0, 900, n)],
+            "court_id": rng.choice(["K1", "K2", "K3"], n),
+            "court": rng.choice(["A", "B", ""], n),
+            "region": rng.choice(["North", "South"], n),
+            "disposal_year": rng.integers(2013, 2016, n).astype(np.int16),
+            "soc_case": rng.random(n) < 0.1,
+        }
+    ).with_columns(pl.when(pl.col("court") != "").then(pl.col("court")).alias("court"))
+    former = (
+        base.sort("case_id", "disposal_year", "defendant_on_case_id")
+        .group_by("case_id", maintain_order=True)
+        .agg(
+            pl.col("disposal_year").first().cast(pl.Int32).alias("year"),
+            pl.col("court_id").first(),
+            pl.col("court").first(),
+            pl.col("region").first(),
+            pl.col("soc_case").any(),
+        )
+    )
+    expected = base.drop("court_id", "court", "region", "soc_case").join(
+        former, on="case_id", how="left"
+    )
+    got = harm_defendant_harm._with_case_attributes(base)
+    assert got.columns == expected.columns
+    key = ["case_id", "defendant_on_case_id"]
+    assert got.sort(key).equals(expected.sort(key))
+    assert harm_defendant_harm._with_case_attributes(base.head(0)).height == 0
 
 
 def test_offence_scope_all_sums_the_offences():
