@@ -484,6 +484,31 @@ def test_totals_of_some_columns_are_those_of_all_columns_bit_for_bit():
                 np.testing.assert_array_equal(some[c], every[c])
 
 
+def test_design_does_not_depend_on_the_order_of_the_defendant_cases():
+    # Rows sorted by case are numbered by runs; other orders are sorted first: the same
+    # cases, types, counts and tabulations.
+    dc = _dc(_world(120, seed=4))
+    names = ["ons_css", "data_derived"]
+    contrib = harm.case_level_contributions(harm.dimension_rows(dc, names), names)
+    value_cols = [f"w_{w}" for w in names] + [f"n_{w}" for w in names] + ["count"]
+
+    def design_of(frame):
+        return harm.build_design(
+            frame, {k: contrib[k] for k in ("offence_group", "court", "soc_year")}, value_cols,
+            case_key=["court", "region", "soc_case", "year"],
+            row_key=["offence_group", "soc", "soc_category", *[f"w_{w}" for w in names]],
+        )  # fmt: skip
+
+    assert dc["case_id"].is_sorted()
+    a, b = design_of(dc), design_of(dc.sample(fraction=1.0, shuffle=True, seed=3))
+    for field in ("type_of_case", "cases_per_type", "court_of_type"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert a.n_courts == b.n_courts and a.n_types < len(a.type_of_case)
+    for name, tab in a.tabulations.items():
+        assert tab.units == b.tabulations[name].units
+        assert (tab.matrix != b.tabulations[name].matrix).nnz == 0
+
+
 def test_replicates_tabulated_one_at_a_time_or_in_batches_are_the_same(monkeypatch):
     dc = _dc(_world(120, seed=5))
     s = harm.HarmSettings(replicates=70, permutations=9)
