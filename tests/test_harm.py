@@ -14,7 +14,9 @@ import pytest
 
 from socflow import harm
 from socflow.disclose import check_candidate
+from socflow.harm import defendant_harm as harm_defendant_harm
 from socflow.harm import estimation as harm_estimation
+from socflow.harm import unit_tables as harm_unit_tables
 from socflow.ingest import load_ho_codes
 from socflow.outputs import read_candidates
 from socflow.sdc import SdcThresholds, check_magnitude_table
@@ -363,6 +365,43 @@ def test_case_attributes_come_from_the_earliest_defendant_case():
     assert (first["disposal_year"] == first["year"]).all()
 
 
+def test_case_attributes_by_position_equal_those_grouped_and_joined():
+    # Year, court and region of the earliest-disposed defendant-case (ties: the smallest
+    # identifier), SOC when any defendant-case is: as grouping the cases and joining back.
+    rng = np.random.default_rng(8)
+    n = 3000
+    base = pl.DataFrame(
+        {
+            "defendant_on_case_id": [f"D{i:05d}" for i in rng.permutation(n)],
+            "case_id": [f"C{c:04d}" for c in rng.integers(0, 900, n)],
+            "court_id": rng.choice(["K1", "K2", "K3"], n),
+            "court": rng.choice(["A", "B", ""], n),
+            "region": rng.choice(["North", "South"], n),
+            "disposal_year": rng.integers(2013, 2016, n).astype(np.int16),
+            "soc_case": rng.random(n) < 0.1,
+        }
+    ).with_columns(pl.when(pl.col("court") != "").then(pl.col("court")).alias("court"))
+    former = (
+        base.sort("case_id", "disposal_year", "defendant_on_case_id")
+        .group_by("case_id", maintain_order=True)
+        .agg(
+            pl.col("disposal_year").first().cast(pl.Int32).alias("year"),
+            pl.col("court_id").first(),
+            pl.col("court").first(),
+            pl.col("region").first(),
+            pl.col("soc_case").any(),
+        )
+    )
+    expected = base.drop("court_id", "court", "region", "soc_case").join(
+        former, on="case_id", how="left"
+    )
+    got = harm_defendant_harm._with_case_attributes(base)
+    assert got.columns == expected.columns
+    key = ["case_id", "defendant_on_case_id"]
+    assert got.sort(key).equals(expected.sort(key))
+    assert harm_defendant_harm._with_case_attributes(base.head(0)).height == 0
+
+
 def test_offence_scope_all_sums_the_offences():
     world = _world(12)
     offences = (
@@ -445,6 +484,31 @@ def test_totals_of_some_columns_are_those_of_all_columns_bit_for_bit():
                 np.testing.assert_array_equal(some[c], every[c])
 
 
+def test_design_does_not_depend_on_the_order_of_the_defendant_cases():
+    # Rows sorted by case are numbered by runs; other orders are sorted first: the same
+    # cases, types, counts and tabulations.
+    dc = _dc(_world(120, seed=4))
+    names = ["ons_css", "data_derived"]
+    contrib = harm.case_level_contributions(harm.dimension_rows(dc, names), names)
+    value_cols = [f"w_{w}" for w in names] + [f"n_{w}" for w in names] + ["count"]
+
+    def design_of(frame):
+        return harm.build_design(
+            frame, {k: contrib[k] for k in ("offence_group", "court", "soc_year")}, value_cols,
+            case_key=["court", "region", "soc_case", "year"],
+            row_key=["offence_group", "soc", "soc_category", *[f"w_{w}" for w in names]],
+        )  # fmt: skip
+
+    assert dc["case_id"].is_sorted()
+    a, b = design_of(dc), design_of(dc.sample(fraction=1.0, shuffle=True, seed=3))
+    for field in ("type_of_case", "cases_per_type", "court_of_type"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+    assert a.n_courts == b.n_courts and a.n_types < len(a.type_of_case)
+    for name, tab in a.tabulations.items():
+        assert tab.units == b.tabulations[name].units
+        assert (tab.matrix != b.tabulations[name].matrix).nnz == 0
+
+
 def test_replicates_tabulated_one_at_a_time_or_in_batches_are_the_same(monkeypatch):
     dc = _dc(_world(120, seed=5))
     s = harm.HarmSettings(replicates=70, permutations=9)
@@ -478,6 +542,26 @@ def test_dominated_units_by_person_number_equal_those_by_person_identifier():
             expected = set(by_id.cells.filter(pl.col("total").is_null())["unit"].to_list())
             assert harm.dominated_units(rows[dim], w, thr) == expected
             found += len(expected)
+    assert found > 0
+
+
+def test_dominated_units_checked_together_equal_those_checked_one_by_one():
+    # Offence groups, courts and regions share their contributions and are checked together
+    # (one sort by person, one grand total); SOC categories alone: the same withheld units.
+    dc = _dc(_world(90, seed=4))
+    rows = harm.dimension_rows(dc, ["ons_css", "data_derived"])
+    thr = SdcThresholds(min_cell_count=40)  # strict enough to withhold some units
+    found = 0
+    for w in ("ons_css", "data_derived"):
+        together = harm_unit_tables.dominated_units_by_dimension(
+            rows, harm.SHARE_DIMENSIONS, w, thr
+        )
+        assert list(together) == list(harm.SHARE_DIMENSIONS)
+        for dim in harm.SHARE_DIMENSIONS:
+            assert together[dim] == harm.dominated_units(rows[dim], w, thr)
+            found += len(together[dim])
+        none = harm_unit_tables.dominated_units_by_dimension(rows, harm.SHARE_DIMENSIONS, w, None)
+        assert none == {d: set() for d in harm.SHARE_DIMENSIONS}
     assert found > 0
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from socflow.sdc import SdcThresholds, check_magnitude_table
+from socflow.sdc import SdcThresholds, check_magnitude_table, check_one_way_tables
 from socflow.sdc.magnitude import per_person_sums, person_ordered
 
 THR = SdcThresholds()
@@ -250,3 +250,43 @@ def test_per_person_sums_equal_the_former_sort_per_entry(n_persons, max_terms, k
         # Person ranks follow the persons' sort order.
         ranks = former["__person__"].rank("dense").cast(pl.Int64) - 1
         assert got["__pc__"].to_list() == ranks.to_list()
+
+
+@pytest.mark.parametrize("margins", [True, False])
+def test_one_way_tables_together_equal_each_table_alone(margins):
+    # Several one-way tables of the same contributions share the sort by person and the grand
+    # total: every table is the one checked alone, bits of the totals included.
+    rng = np.random.default_rng(3)
+    n = 4000
+    person = rng.integers(0, 600, n)
+    value = np.round(rng.exponential(50.0, n) ** 1.5, 3)
+    value[rng.integers(0, n, 5)] = 1e6  # dominant contributors withhold some cells
+    df = pl.DataFrame(
+        {
+            "a": rng.integers(0, 40, n).astype(str),
+            "b": rng.choice(["x", "y", "z"], n),
+            "c": rng.integers(0, 90, n),
+            "person": person.astype(str),
+            "days": value,
+            "gap": rng.random(n) < 0.01,
+        }
+    ).with_columns(pl.when(~pl.col("gap")).then(pl.col("days")).alias("days"))
+    together = check_one_way_tables(df, ["a", "b", "c"], "days", "person", THR, margins=margins)
+    assert list(together) == ["a", "b", "c"]
+    withheld = 0
+    for d, table in together.items():
+        alone = check_magnitude_table(df, [d], "days", "person", THR, margins=margins)
+        assert table.status == alone.status
+        for part in ("cells", "total", "checks"):
+            got, expected = getattr(table, part), getattr(alone, part)
+            if expected is None:
+                assert got is None
+                continue
+            assert got.equals(expected)
+            for c in ("total", "mean", "largest", "p_ratio"):
+                if c in expected.columns:
+                    assert (_bits(got[c].fill_null(0.0)) == _bits(expected[c].fill_null(0.0))).all()
+        withheld += table.cells["total"].null_count()
+    assert withheld > 0
+    with pytest.raises(ValueError, match="at least one"):
+        check_one_way_tables(df, [], "days", "person", THR)

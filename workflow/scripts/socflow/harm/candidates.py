@@ -27,9 +27,10 @@ def _magnitude_rows(dc: pl.DataFrame, weight: str, by: dict[str, pl.Expr]) -> pl
     """One contribution per defendant-case with a weight; sorted, because the magnitude
     table orders its categories by first appearance."""
     hcol = w_col(weight)
+    # Selected, then filtered: filtering the whole table first would copy every column.
     return (
-        dc.filter(pl.col(hcol).is_not_null())
-        .select(*[e.alias(k) for k, e in by.items()], pl.col(hcol).alias("harm"), "person")
+        dc.select(*[e.alias(k) for k, e in by.items()], pl.col(hcol).alias("harm"), "person")
+        .filter(pl.col("harm").is_not_null())
         .sort(list(by), maintain_order=True)
     )
 
@@ -123,6 +124,8 @@ def harm_candidates(
         )  # fmt: skip
     bases = {d: b for d, _, b in DIMENSIONS}
     for dim in MAGNITUDE_DIMENSIONS:
+        # Filtered, then selected: the filter's output chunks become the file's row groups,
+        # so the order of the two steps shows in the bytes of the written file.
         frame = (
             rows[dim]
             .filter(pl.col(f"covered_{s.primary}") > 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from socflow.harm.common import group_sums, w_col
@@ -48,23 +49,10 @@ def defendant_case_harm(
                      pl.col("^soc_case__.*$")),
         on="defendant_on_case_id", how="inner",
     )  # fmt: skip
-    case_attributes = (
-        base.sort("case_id", "disposal_year", "defendant_on_case_id")
-        .group_by("case_id", maintain_order=True)
-        .agg(
-            pl.col("disposal_year").first().cast(pl.Int32).alias("year"),
-            pl.col("court_id").first(),
-            pl.col("court").first(),
-            pl.col("region").first(),
-            pl.col("soc_case").any(),
-        )
-    )
     unflagged = crown.height - base.height
     if unflagged:
         log.warning("%d Crown Court defendant-cases have no SOC flags and are left out", unflagged)
-    base = base.drop("court_id", "court", "region", "soc_case").join(
-        case_attributes, on="case_id", how="left"
-    )
+    base = _with_case_attributes(base)
     in_years = pl.col("year").is_between(first_year, last_year)
     log.info("%d defendant-cases of cases disposed of outside %d-%d are not analysed",
              base.filter(~in_years).height, first_year, last_year)  # fmt: skip
@@ -100,24 +88,47 @@ def defendant_case_harm(
               .alias(f"n_unweighted_{c}") for c in wcols],
         )  # fmt: skip
     else:
-        harm = base.select("defendant_on_case_id", "ho_offence_code").join(
-            wtab, on="ho_offence_code", how="left"
-        )
-        harm = harm.select(
-            "defendant_on_case_id", *wcols,
-            *[pl.col(c).is_null().cast(pl.UInt32).alias(f"n_unweighted_{c}") for c in wcols],
-        )  # fmt: skip
+        harm = None
     keep = groups
     if soc_groups_only:
         keep = groups.filter(pl.col("share_cases_soc") > 0)
     member = person_groups.join(keep.select("group_id"), on="group_id", how="semi").select(
         "person", pl.col("group_id").cast(pl.String).alias("soc_group")
     )
+    if harm is None:
+        # The principal offence's weights, joined on the code directly (the rows are sorted
+        # below): no second join of every defendant-case on its identifier.
+        with_harm = base.join(wtab, on="ho_offence_code", how="left").with_columns(
+            pl.col(c).is_null().cast(pl.UInt32).alias(f"n_unweighted_{c}") for c in wcols
+        )
+    else:
+        with_harm = base.join(harm, on="defendant_on_case_id", how="left")
     return (
-        base.join(harm, on="defendant_on_case_id", how="left")
-        .join(member, on="person", how="left")
+        with_harm.join(member, on="person", how="left")
         .sort("case_id", "defendant_on_case_id")
         .with_columns((pl.col("person").rank("dense") - 1).cast(pl.Int64).alias("person_code"))
+    )
+
+
+def _with_case_attributes(base: pl.DataFrame) -> pl.DataFrame:
+    """Every defendant-case with its case's year, court and region (those of the case's
+    earliest-disposed defendant-case, ties broken by identifier) and SOC status (any of its
+    defendant-cases), in order of case, disposal year and identifier.
+
+    Once sorted, a case's rows are contiguous: its first row is read by position, instead of
+    grouping the cases and joining the groups back on the case identifier."""
+    ordered = base.sort("case_id", "disposal_year", "defendant_on_case_id")
+    case = ordered["case_id"].rle_id().to_numpy()
+    first = np.flatnonzero(np.r_[True, case[1:] != case[:-1]]) if len(case) else case
+    first_row = pl.Series(first[case] if len(case) else case, dtype=pl.Int64)
+    soc_case = ordered["soc_case"].to_numpy().astype(np.int8)
+    any_soc = np.maximum.reduceat(soc_case, first)[case] if len(case) else soc_case
+    return ordered.drop("court_id", "court", "region", "soc_case").with_columns(
+        ordered["disposal_year"].gather(first_row).cast(pl.Int32).alias("year"),
+        ordered["court_id"].gather(first_row),
+        ordered["court"].gather(first_row),
+        ordered["region"].gather(first_row),
+        pl.Series("soc_case", any_soc.astype(bool), dtype=pl.Boolean),
     )
 
 

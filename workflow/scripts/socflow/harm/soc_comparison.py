@@ -13,11 +13,19 @@ from socflow.harm.settings import HarmSettings
 from socflow.harm.table_format import _frame, _interval, _label, _num, _persons, _round_to
 
 
+def _person_columns(dc: pl.DataFrame) -> list[str]:
+    """The column `_persons` counts persons by (the dense number where present)."""
+    return ["person_code"] if "person_code" in dc.columns else ["person"]
+
+
 def soc_tables(est: Estimates, dc: pl.DataFrame, s: HarmSettings) -> dict[str, pl.DataFrame]:
     """SOC against non-SOC cases: the summary, shares by year, means by year, medians."""
     conf = s.confidence
-    soc_dc, non_dc = dc.filter(pl.col("soc_case")), dc.filter(~pl.col("soc_case"))
-    n_all, n_soc, n_non = _persons(dc), _persons(soc_dc), _persons(non_dc)
+    # Persons are counted in many subsets: filter only the columns that count them, not the
+    # whole defendant-case table.
+    people = dc.select(*_person_columns(dc), "soc_case", "year")
+    soc_dc, non_dc = people.filter(pl.col("soc_case")), people.filter(~pl.col("soc_case"))
+    n_all, n_soc, n_non = _persons(people), _persons(soc_dc), _persons(non_dc)
     p, years = est.point["soc_year"], sorted({int(u.split("|")[1]) for u in est.units["soc_year"]})
     cases = case_harm(dc, est.names)
 
@@ -56,7 +64,7 @@ def soc_tables(est: Estimates, dc: pl.DataFrame, s: HarmSettings) -> dict[str, p
                             "n_persons": n})  # fmt: skip
     share_rows, mean_rows, median_rows = [], [], []
     for y in years:
-        year_dc = dc.filter(pl.col("year") == y)
+        year_dc = people.filter(pl.col("year") == y)
         n_y = _persons(year_dc)
         n_ys = _persons(year_dc.filter(pl.col("soc_case")))
         n_yn = _persons(year_dc.filter(~pl.col("soc_case")))
@@ -104,12 +112,14 @@ def sensitivity_table(
     defs = ["soc_case", *sorted(c for c in dc.columns if c.startswith("soc_case__"))]
     hcol = w_col(weight)
     cases = group_sums(dc, ["case_id"], [hcol], firsts=defs)
+    # The persons of each definition's SOC cases, from the columns that count them only.
+    people = dc.select("case_id", *_person_columns(dc))
     rows = []
     for d in defs:
         name = "primary" if d == "soc_case" else d.removeprefix("soc_case__")
         name = labels.get(name, name)
         soc_cases = cases.filter(pl.col(d))
-        persons = dc.join(soc_cases.select("case_id"), on="case_id", how="semi")
+        persons = people.join(soc_cases.select("case_id"), on="case_id", how="semi")
         harm_total = float(cases[hcol].sum())
         for stat, value in (
             ("Share of all cases that are SOC cases", soc_cases.height / max(cases.height, 1)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from socflow.harm.concentration import lorenz_ranks
 from socflow.harm.estimation import Estimates
 from socflow.harm.settings import HarmSettings
 from socflow.harm.table_format import _frame, _interval, _label, _num
-from socflow.sdc import SdcThresholds, check_magnitude_table
+from socflow.sdc import SdcThresholds, check_magnitude_table, check_one_way_tables
 
 
 @dataclass
@@ -64,15 +65,78 @@ def dominated_units(rows: pl.DataFrame, weight: str, thresholds: SdcThresholds |
         return set()
     # Persons by their dense number (`person_code`, in the order of the identifiers): the
     # same contributors in the same order as the identifiers, cheaper to sort.
-    contrib = rows.filter(pl.col(f"covered_{weight}") > 0).select(
-        pl.col("unit").cast(pl.String), pl.col(w_col(weight)).alias("harm"), "person_code"
-    )
+    covered = f"covered_{weight}"
+    contrib = (
+        rows.select(
+            pl.col("unit").cast(pl.String), pl.col(w_col(weight)).alias("harm"), "person_code",
+            covered,
+        )
+        .filter(pl.col(covered) > 0)
+        .drop(covered)
+    )  # fmt: skip
     if contrib.height == 0:
         return set()
     table = check_magnitude_table(
         contrib, ["unit"], "harm", "person_code", thresholds, margins=True
     )
     return set(table.cells.filter(pl.col("total").is_null())["unit"].to_list())
+
+
+def _same_contributions(a: pl.DataFrame, b: pl.DataFrame, weight: str) -> bool:
+    """Whether two dimensions' rows hold the same contributions under `weight`, row for row
+    (the same persons, harm and coverage): they then differ only in their units."""
+    cols = ["person_code", w_col(weight), f"covered_{weight}"]
+    return a.height == b.height and all(a[c].equals(b[c]) for c in cols)
+
+
+def dominated_units_by_dimension(
+    rows: dict[str, pl.DataFrame],
+    dims: Sequence[str],
+    weight: str,
+    thresholds: SdcThresholds | None,
+) -> dict[str, set[str]]:
+    """`dominated_units` of each dimension in `dims`, the same sets.
+
+    Dimensions whose rows hold the same contributions (every defendant-case: offence groups,
+    courts, regions) are checked together (`check_one_way_tables`): their contributions are
+    put in person order once and share one grand total, instead of once per dimension."""
+    if thresholds is None:
+        return {d: set() for d in dims}
+    together: list[list[str]] = []
+    for d in dims:
+        for group in together:
+            if _same_contributions(rows[group[0]], rows[d], weight):
+                group.append(d)
+                break
+        else:
+            together.append([d])
+    out: dict[str, set[str]] = {}
+    for group in together:
+        if len(group) == 1:
+            out[group[0]] = dominated_units(rows[group[0]], weight, thresholds)
+            continue
+        # The rows are the same in every dimension of the group: one filter of the columns
+        # used (filtering the whole rows would copy every column).
+        covered = f"covered_{weight}"
+        contrib = (
+            pl.DataFrame(
+                [
+                    *[rows[d]["unit"].cast(pl.String).alias(d) for d in group],
+                    rows[group[0]][w_col(weight)].alias("harm"),
+                    rows[group[0]]["person_code"],
+                    rows[group[0]][covered],
+                ]
+            )
+            .filter(pl.col(covered) > 0)
+            .drop(covered)
+        )
+        if contrib.height == 0:
+            out.update({d: set() for d in group})
+            continue
+        tables = check_one_way_tables(contrib, group, "harm", "person_code", thresholds)
+        for d, table in tables.items():
+            out[d] = set(table.cells.filter(pl.col("total").is_null())[d].to_list())
+    return {d: out[d] for d in dims}
 
 
 def concentration_tables(
@@ -87,6 +151,9 @@ def concentration_tables(
     `thresholds` withholds the unit's harm total."""
     conc: list[dict[str, Any]] = []
     out: dict[str, pl.DataFrame] = {}
+    withheld_of = dominated_units_by_dimension(
+        rows, [d for d, _, _ in DIMENSIONS if d in SHARE_DIMENSIONS], s.primary, thresholds
+    )
     for dim, dim_label, basis in DIMENSIONS:
         units, tot, p = est.units[dim], est.totals[dim], est.point[dim]
         drows = rows[dim]
@@ -136,7 +203,7 @@ def concentration_tables(
         ).drop("ci_lower", "ci_upper")
         if dim in SHARE_DIMENSIONS:
             per_unit = people.per_unit()
-            withheld = dominated_units(drows, s.primary, thresholds)
+            withheld = withheld_of[dim]
             share = p["share"]
             lo, hi = _interval(est, dim, "share", s.confidence)
             count = tot["count"]

@@ -49,7 +49,10 @@ def weights_table(weights: pl.DataFrame, dc: pl.DataFrame, top: int) -> pl.DataF
         .sort(["n", "ho_offence_code"], descending=[True, False])
         .head(top)
     )
-    sentenced = dc.filter(pl.col("sentence_type") != NOT_SENTENCED)
+    # Only the columns used: filtering the whole defendant-case table would copy all of it.
+    sentenced = dc.select("ho_offence_code", "person", "sentence_type").filter(
+        pl.col("sentence_type") != NOT_SENTENCED
+    )
     by_code = sentenced.group_by("ho_offence_code").agg(
         pl.col("person").n_unique().alias("sentenced_code")
     )

@@ -35,7 +35,7 @@ from .frequency import (
     suppression_is_safe,
 )
 from .linked import StageOutput, check_stage
-from .magnitude import MagnitudeTable, check_magnitude_table
+from .magnitude import MagnitudeTable, check_magnitude_table, check_one_way_tables
 from .model import (
     ALLOWED_STATISTICS,
     ModelCheck,
@@ -79,6 +79,7 @@ __all__ = [
     "build_table_record",
     "check_magnitude_table",
     "check_model",
+    "check_one_way_tables",
     "check_stage",
     "config_json_schema",
     "disallowed_columns",

@@ -311,6 +311,40 @@ def _reasons(row: dict[str, Any], thr: SdcThresholds) -> list[str]:
     return reasons
 
 
+def _validated(contributions: pl.DataFrame, by: Sequence[str], value: str, person: str) -> None:
+    """Raise on contributions a magnitude check cannot use."""
+    missing_cols = [c for c in [*by, value, person] if c not in contributions.columns]
+    if missing_cols:
+        raise ValueError(f"missing column(s): {', '.join(missing_cols)}")
+    if not contributions.schema[value].is_numeric():
+        raise ValueError(f"value column {value!r} must be numeric")
+    for d in by:
+        if contributions[d].null_count():
+            raise ValueError(f"dimension {d!r} has nulls; label missing categories explicitly")
+    if contributions[person].null_count():
+        raise ValueError(f"person column {person!r} has nulls")
+    if contributions.height == 0:
+        raise ValueError("no contributions")
+
+
+def _prepared(
+    contributions: pl.DataFrame, by: Sequence[str], value: str, person: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The contributions with a value, in person order (`person_ordered`), and the records
+    whose value is missing."""
+    raw = contributions.select(
+        *by,
+        pl.col(person).alias("__person__"),
+        pl.col(value).cast(pl.Float64).alias("__v__"),
+    )
+    contrib = person_ordered(
+        raw.filter(pl.col("__v__").is_not_null()).with_columns(
+            (pl.col("__v__") < 0).cast(pl.Int64).alias("__neg__")
+        )
+    )
+    return contrib, raw.filter(pl.col("__v__").is_null())
+
+
 def check_magnitude_table(
     contributions: pl.DataFrame,
     by: list[str],
@@ -331,20 +365,41 @@ def check_magnitude_table(
     """
     if len(by) not in (1, 2):
         raise ValueError("by must name one or two dimension columns")
-    missing_cols = [c for c in [*by, value, person] if c not in contributions.columns]
-    if missing_cols:
-        raise ValueError(f"missing column(s): {', '.join(missing_cols)}")
-    if not contributions.schema[value].is_numeric():
-        raise ValueError(f"value column {value!r} must be numeric")
-    for d in by:
-        if contributions[d].null_count():
-            raise ValueError(f"dimension {d!r} has nulls; label missing categories explicitly")
-    if contributions[person].null_count():
-        raise ValueError(f"person column {person!r} has nulls")
-    if contributions.height == 0:
-        raise ValueError("no contributions")
-    row, col = by[0], (by[1] if len(by) == 2 else None)
+    _validated(contributions, by, value, person)
+    cats = _categories(contributions, by, categories)
+    contrib, missing = _prepared(contributions, by, value, person)
+    total = _entry_stats(contrib, missing, [], thr).drop("__all__") if margins else None
+    return _protected(contrib, missing, by, cats, value, thr, total)
 
+
+def check_one_way_tables(
+    contributions: pl.DataFrame,
+    by: Sequence[str],
+    value: str,
+    person: str,
+    thr: SdcThresholds,
+    *,
+    margins: bool = True,
+) -> dict[str, MagnitudeTable]:
+    """The one-way tables of the same contributions by each column of `by`: for every d,
+    what `check_magnitude_table(contributions, [d], value, person, thr, margins=margins)`
+    returns. The contributions are put in person order once for all the tables, and their
+    grand total (the same for every table) is checked once."""
+    by = list(dict.fromkeys(by))
+    if not by:
+        raise ValueError("by must name at least one dimension column")
+    _validated(contributions, by, value, person)
+    cats = _categories(contributions, by, None)
+    contrib, missing = _prepared(contributions, by, value, person)
+    total = _entry_stats(contrib, missing, [], thr).drop("__all__") if margins else None
+    return {d: _protected(contrib, missing, [d], cats, value, thr, total) for d in by}
+
+
+def _categories(
+    contributions: pl.DataFrame, by: Sequence[str], categories: dict[str, Sequence[Any]] | None
+) -> dict[str, pl.Series]:
+    """Each dimension's categories: `categories` where given (checked to cover the observed
+    values), else the observed values in order of first appearance."""
     cats: dict[str, pl.Series] = {}
     for d in by:
         observed = contributions[d].unique(maintain_order=True)
@@ -355,19 +410,23 @@ def check_magnitude_table(
                 raise ValueError(f"categories of {d!r} miss observed values {unknown.to_list()}")
             observed = given
         cats[d] = observed
+    return cats
 
-    raw = contributions.select(
-        *by,
-        pl.col(person).alias("__person__"),
-        pl.col(value).cast(pl.Float64).alias("__v__"),
-    )
-    contrib = person_ordered(
-        raw.filter(pl.col("__v__").is_not_null()).with_columns(
-            (pl.col("__v__") < 0).cast(pl.Int64).alias("__neg__")
-        )
-    )
-    missing = raw.filter(pl.col("__v__").is_null())
 
+def _protected(
+    contrib: pl.DataFrame,
+    missing: pl.DataFrame,
+    by: list[str],
+    cats: dict[str, pl.Series],
+    value: str,
+    thr: SdcThresholds,
+    total_stats: pl.DataFrame | None,
+) -> MagnitudeTable:
+    """The table by `by` from prepared contributions (`_prepared`), checked and protected.
+    `total_stats` holds the grand total's check statistics when margins are published
+    (None: they are not)."""
+    margins = total_stats is not None
+    row, col = by[0], (by[1] if len(by) == 2 else None)
     grid = pl.DataFrame(cats[row])
     if col is not None:
         grid = grid.join(pl.DataFrame(cats[col]), how="cross")
@@ -377,14 +436,14 @@ def check_magnitude_table(
 
     frames = [grid.join(_entry_stats(contrib, missing, by, thr), on=by, how="left")]
     kinds = ["cell"] * grid.height
-    if margins:
+    if total_stats is not None:
         if col is not None:
             for d in (row, col):
                 keyed = pl.DataFrame(cats[d])
                 stats = _entry_stats(contrib, missing, [d], thr)
                 frames.append(keyed.join(stats, on=d, how="left"))
                 kinds += ["row_margin" if d == row else "col_margin"] * keyed.height
-        frames.append(_entry_stats(contrib, missing, [], thr).drop("__all__"))
+        frames.append(total_stats)
         kinds.append("total")
     stats_cols = ["n", "total", "largest", "second", "top_n_share", "p_ratio", "same"]
     stats_cols += ["negatives", "missing"]
