@@ -126,19 +126,21 @@ def _column(fanout_rule: str) -> str:
     return "person_id" if fanout_rule == "smallest" else "person_id_most_linked"
 
 
+def resolved_person(fanout_rule: str = "smallest") -> pl.Expr:
+    """The lookup's person ID of a row under `fanout_rule`, named person_id."""
+    if _column(fanout_rule) == "person_id":
+        return pl.col("person_id")
+    return pl.coalesce("person_id_most_linked", "person_id").alias("person_id")
+
+
 def person_ids_of(
     lookup: pl.LazyFrame | pl.DataFrame, dataset: str, fanout_rule: str = "smallest"
 ) -> pl.DataFrame:
     """row_id, person_id and n_ids of `dataset`'s rows under `fanout_rule`."""
-    person = (
-        pl.col("person_id")
-        if _column(fanout_rule) == "person_id"
-        else pl.coalesce("person_id_most_linked", "person_id").alias("person_id")
-    )
     return (
         lookup.lazy()
         .filter(pl.col("source_dataset") == dataset)
-        .select("row_id", person, "n_ids")
+        .select("row_id", resolved_person(fanout_rule), "n_ids")
         .collect()
     )
 
