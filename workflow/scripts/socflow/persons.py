@@ -35,7 +35,7 @@ def person_lookup(link: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     link = _read_link(link)
     parts = list(lookup_parts(link))
     if not parts:
-        return _resolve(link.clear(), link)
+        return _resolve(link, None)
     return pl.concat(parts)
 
 
@@ -55,43 +55,46 @@ def lookup_parts(link: pl.LazyFrame | pl.DataFrame) -> Iterator[pl.DataFrame]:
     else:
         sources = link.get_column("source_dataset").drop_nulls().unique().sort().to_list()
     for source in sources:
-        part = _resolve(link.filter(pl.col("source_dataset") == source), link)
+        part = _resolve(link, source)
         if part.height:
             yield part
+        del part  # not kept while the next dataset is resolved
 
 
 def _read_link(link: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     return link.lazy().select("source_dataset", "row_id", "person_id").collect()
 
 
-def _resolve(rows: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
-    """The lookup of `rows`, the linking table's rows of one dataset, in the order of each
-    dataset row's first appearance.
+def _resolve(link: pl.DataFrame, source: str | None) -> pl.DataFrame:
+    """The lookup of the linking table's rows of dataset `source` (None: none), in the order
+    of each dataset row's first appearance.
 
     Almost every row_id occurs once (at `full`, 41k of 13.6M magistrates' rows do not): those
     are found by sorting 64-bit hashes and keep their one ID as it is; only the rows whose key
-    repeats are grouped, on the key itself. Grouping all 13.6M string keys cost three times as
-    much, most of it in making one group for each row.
+    repeats are grouped, on the key itself. Grouping all 13.6M string keys cost over twice as
+    much CPU, most of it in making one group for each row.
     """
-    source = rows.get_column("source_dataset").head(1)
+    dataset = pl.lit(source, dtype=link.schema["source_dataset"]).alias("source_dataset")
+    rows = link.filter(pl.col("source_dataset") == source) if source is not None else link.clear()
     rows = rows.select("row_id", "person_id").with_row_index("at")
     repeated = _repeated(rows.get_column("row_id"))
     once = rows.filter(~repeated).with_columns(
         pl.lit(None, pl.String).alias("most_linked"), pl.lit(1, pl.UInt32).alias("n_ids")
     )
     twice = rows.filter(repeated)
-    grouped = (
-        twice.group_by("row_id", maintain_order=True)
-        .agg(
-            pl.col("at").first(),
-            pl.col("person_id").min(),
-            pl.col("person_id").n_unique().cast(pl.UInt32).alias("n_ids"),
-        )
-        .join(_most_linked(twice, link), on="row_id", how="left", maintain_order="left")
+    del rows, repeated  # copied into `once` and `twice`
+    grouped = twice.group_by("row_id", maintain_order=True).agg(
+        pl.col("at").first(),
+        pl.col("person_id").min(),
+        pl.col("person_id").n_unique().cast(pl.UInt32).alias("n_ids"),
+    )
+    fanned = grouped.filter(pl.col("n_ids") > 1).select("row_id")
+    grouped = grouped.join(
+        _most_linked(fanned, twice, link), on="row_id", how="left", maintain_order="left"
     )
     resolved = pl.concat([once, grouped.select(once.columns)]).sort("at")
     return resolved.select(
-        pl.lit(source.item() if source.len() else None, dtype=source.dtype).alias("source_dataset"),
+        dataset,
         "row_id",
         "person_id",
         pl.when(pl.col("most_linked") != pl.col("person_id"))
@@ -113,19 +116,12 @@ def _repeated(keys: pl.Series) -> pl.Series:
     )
 
 
-def _most_linked(twice: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
-    """row_id and most_linked of the rows linked to several IDs: the ID carried by the most
-    rows of the whole linking table, ties to the smallest."""
-    candidates = (
-        twice.group_by("row_id")
-        .agg(pl.col("person_id").n_unique().alias("n_ids"))
-        .filter(pl.col("n_ids") > 1)
-        .select("row_id")
-        .join(twice, on="row_id", how="inner")
-        .select("row_id", "person_id")
-    )
-    if candidates.height == 0:
-        return pl.DataFrame(schema={"row_id": twice.schema["row_id"], "most_linked": pl.String})
+def _most_linked(fanned: pl.DataFrame, rows: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
+    """row_id and most_linked of the `fanned` rows (linked to several IDs; their links among
+    `rows`): the ID carried by the most rows of the whole linking table, ties to the smallest."""
+    if fanned.height == 0:
+        return pl.DataFrame(schema={"row_id": rows.schema["row_id"], "most_linked": pl.String})
+    candidates = rows.join(fanned, on="row_id", how="semi").select("row_id", "person_id")
     # Row counts over the whole linking table, of the IDs the fanned rows carry only.
     carried = candidates.get_column("person_id").unique()
     weight = (
@@ -151,7 +147,8 @@ def _most_linked(twice: pl.DataFrame, link: pl.DataFrame) -> pl.DataFrame:
 
 def write_person_lookup(link_path: str | Path, out: str | Path) -> dict[str, int]:
     """Rule person_ids: resolve the ingested linking table and write the lookup, one dataset at
-    a time (the largest, the magistrates' rows, bounds the memory). Returns rows per dataset."""
+    a time (the linking table and the magistrates' lookup bound the memory). Returns rows per
+    dataset."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
@@ -167,6 +164,7 @@ def write_person_lookup(link_path: str | Path, out: str | Path) -> dict[str, int
             # source_dataset: a reader of one dataset skips the others'.
             writer.write_table(table, row_group_size=1 << 20)
             counts[str(part["source_dataset"][0])] = part.height
+            del part, table  # not kept while the next dataset is resolved
     finally:
         if writer is not None:
             writer.close()
