@@ -82,13 +82,23 @@ def _court_lookup(
             on="row_id",
             how="inner",
         )
-        .get_column("person_id")
+        .select("person_id")
         .drop_nulls()
         .unique()
     )
+    # A join, not `is_in` pushed into the scan: that builds its set of IDs again for every
+    # batch of rows read (at `full`, 7 s of CPU against 3.6 s).
     mags_lookup = (
         lookup.filter(pl.col("source_dataset") == "mags")
-        .filter(resolved_person(fanout_rule).is_in(crown_persons.implode()))
+        .with_columns(resolved_person(fanout_rule).alias("_resolved"))
+        .join(
+            crown_persons.lazy(),
+            left_on="_resolved",
+            right_on="person_id",
+            how="semi",
+            maintain_order="left",
+        )
+        .drop("_resolved")
         .collect()
     )
     return pl.concat([crown_lookup, mags_lookup])
