@@ -63,17 +63,22 @@ def test_the_two_rules_give_what_the_whole_analysis_gives(tmp_path, with_mags):
     }
 
 
-def test_person_rows_keep_rows_only_where_they_are_analysed():
+@pytest.mark.parametrize("rule", ["smallest", "most_linked"])
+def test_person_rows_keep_rows_only_where_they_are_analysed(rule):
     w = world(n_persons=400, seed=12)
     # A person seen only in the magistrates' court.
     extra = w["mags"].head(2).with_columns(pl.Series("row_id", ["M-only-1", "M-only-2"]))
     w["mags"] = pl.concat([w["mags"], extra])
+    # A magistrates' row of a Crown Court person fanned out to a second ID seen nowhere else:
+    # the smallest, so that rule "smallest" gives the row to a person without a Crown Court row.
+    fanned = w["link"].filter(pl.col("source_dataset") == "mags").row(0, named=True)["row_id"]
     w["link"] = pl.concat([w["link"], pl.DataFrame({
-        "source_dataset": ["mags", "mags"], "row_id": ["M-only-1", "M-only-2"],
-        "person_id": ["P99999", "P99999"],
+        "source_dataset": ["mags", "mags", "mags"],
+        "row_id": ["M-only-1", "M-only-2", fanned],
+        "person_id": ["P99999", "P99999", "P-0"],
     }).cast(w["link"].schema)], how="diagonal_relaxed")  # fmt: skip
-    rows = prepare_person_rows(w["crown"], w["mags"], w["link"], {t: w[t] for t in LINKED},
-                               Settings())  # fmt: skip
+    s = Settings(fanout_rule=rule)
+    rows = prepare_person_rows(w["crown"], w["mags"], w["link"], {t: w[t] for t in LINKED}, s)
     # Of the prison and probation tables only who is in them is read (persons_found).
     for table in ("prison_journeys", "probation_starts"):
         assert rows[table].columns == ["person_id"]
@@ -87,9 +92,10 @@ def test_person_rows_keep_rows_only_where_they_are_analysed():
     assert set(court["source"].unique()) == {"crown", "mags"}
     # Only persons with a Crown Court row (the cohort's persons are among them); the world has
     # magistrates'-only persons, whose rows are left out, and the others' rows are all kept.
-    every = court_rows(w["crown"], w["mags"], w["link"], Settings())
+    every = court_rows(w["crown"], w["mags"], w["link"], s)
     crown_persons = set(every.filter(pl.col("source") == "crown")["person_id"])
-    assert set(every["person_id"]) - crown_persons == {"P99999"}
+    only_mags = {"P99999", "P-0"} if rule == "smallest" else {"P99999"}
+    assert set(every["person_id"]) - crown_persons == only_mags
     assert set(court["person_id"]) == crown_persons
     assert court.equals(every.filter(pl.col("person_id").is_in(list(crown_persons))))
     assert set(w["cohort"]["person_id"]) <= crown_persons

@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from socflow import persons
 from socflow.persons import (
     person_ids_of,
     person_lookup,
@@ -98,3 +99,18 @@ def test_empty_link_writes_an_empty_lookup(tmp_path):
 def test_unknown_fanout_rule_is_refused():
     with pytest.raises(ValueError, match="fan-out rule"):
         person_ids_of(person_lookup(_link()), "crown", "largest")
+
+
+def test_keys_flagged_as_repeated_include_every_repeated_key():
+    keys = _link(seed=3)["row_id"]
+    flagged = persons._repeated(keys)
+    assert (flagged | ~keys.is_duplicated()).all()
+    assert flagged.sum() == keys.is_duplicated().sum()  # no collision among so few hashes
+
+
+def test_keys_flagged_wrongly_as_repeated_change_nothing(monkeypatch):
+    # A hash collision flags keys that occur once: they are grouped with the repeated ones.
+    link = _link(seed=5)
+    expected = person_lookup(link)
+    monkeypatch.setattr(persons, "_repeated", lambda keys: pl.repeat(True, keys.len(), eager=True))
+    assert person_lookup(link).equals(expected)

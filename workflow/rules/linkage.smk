@@ -2,7 +2,7 @@
 # non-SOC offenders (socflow/linkage/). The cohort is read by the custody stages too.
 # linkage_person_rows does not read the SOC flags: an edit of the code list re-runs only
 # linkage_cohort and linkage. Peaks at `full` (/usr/bin/time): linkage_cohort 0.7 GB,
-# linkage_person_rows 4.5 GB, linkage 1.7 GB.
+# linkage_person_rows 3.4 GB, linkage 1.7 GB.
 
 
 rule linkage_cohort:
