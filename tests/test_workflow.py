@@ -234,6 +234,20 @@ def test_published_counts_respect_the_threshold(tiny_run):
                    for v in shown), t.name  # fmt: skip
 
 
+def _planned_rules(out: str) -> set[str]:
+    """The rules of the first "Job stats" table a dry run prints (not the folder names and
+    other text around it)."""
+    lines = out.splitlines()
+    start = lines.index("Job stats:") + 3  # the title, the column names, the rule
+    rules = set()
+    for line in lines[start:]:
+        name = line.split()[0] if line.split() else "total"
+        if name == "total":
+            break
+        rules.add(name)
+    return rules
+
+
 @pytest.mark.e2e
 def test_editing_the_code_list_reruns_flagging_not_ingest(tiny_run):
     code_list = tiny_run / "resources/offence_codes/soc_offence_codes.csv"
@@ -243,12 +257,13 @@ def test_editing_the_code_list_reruns_flagging_not_ingest(tiny_run):
         proc = _snakemake(tiny_run, "-n", "--quiet", "rules")
         out = proc.stdout + proc.stderr
         assert proc.returncode == 0, out
-        assert "flag_soc" in out and "summary_report" in out
-        assert "synthesize" not in out and "ingest " not in out and "ingest\n" not in out
+        planned = _planned_rules(out)
+        assert {"flag_soc", "summary_report"} <= planned
+        assert not {"synthesize", "ingest"} & planned
         # The input files are hashed again only when they change, not for the manifest; the
         # rule graph follows from the workflow's files and config, not from the code list.
-        assert "provenance" in out and "input_hashes" not in out
-        assert "rulegraph" not in out
+        assert "provenance" in planned and "input_hashes" not in planned
+        assert "rulegraph" not in planned
     finally:
         code_list.write_text(text)
 
