@@ -20,7 +20,6 @@ from socflow.calibration_linked import incident_rates, oasys_match
 from socflow.headline import ALL, SCHEMA, HeadlineInputs, headline_measures
 from socflow.parquet import write_parquet
 from socflow.persons import person_ids_of, person_lookup
-from socflow.survival import attach_person_ids
 
 TARGET_COLUMNS = ("measure", "population", "definition", "target", "tolerance", "source")
 OUTPUT_COLUMNS = ("measure", "population", "target", "synthetic", "tolerance", "within")
@@ -96,24 +95,36 @@ def returning_defendants(
     """
     schema = ids.collect_schema() if isinstance(ids, pl.LazyFrame) else ids.schema
     lookup = ids if "n_ids" in schema else person_lookup(ids)
-    # Criminal cases first: the person IDs are joined to the rows counted only.
+    person_ids = person_ids_of(lookup, "mags", fanout_rule).select("row_id", "person_id")
+    # Criminal cases only: the person IDs are joined to the rows counted only.
     criminal = mags.filter(
         (pl.col("proceeding_type").cast(pl.String) == "criminal")
         & pl.col("disposal_date").is_not_null()
     )
-    rows = attach_person_ids(criminal, person_ids_of(lookup, "mags", fanout_rule)).filter(
-        pl.col("person_id").is_not_null()
+    # A person's first case falls in the cohort year only if it is disposed of before the
+    # year's end: those rows alone decide the cohort and its first cases, and only the cohort's
+    # rows are needed after it. Each is joined to the few persons it concerns rather than the
+    # person ID of every magistrates' row (the same persons and cases, at a fraction of the
+    # cost).
+    cohort_end = date(RETURNING_COHORT_YEAR + 1, 1, 1)
+    early = criminal.filter(pl.col("disposal_date") < cohort_end).join(
+        person_ids.drop_nulls("person_id"), on="row_id"
     )
-    first = rows.group_by("person_id").agg(pl.col("disposal_date").min().alias("first"))
+    first = early.group_by("person_id").agg(pl.col("disposal_date").min().alias("first"))
     cohort = first.filter(pl.col("first").dt.year() == RETURNING_COHORT_YEAR)
     first_case = (
-        rows.join(cohort, on="person_id")
+        early.join(cohort, on="person_id")
         .filter(pl.col("disposal_date") == pl.col("first"))
         .group_by("person_id")
-        .agg(pl.col("case_id").alias("first_cases"))
+        .agg(pl.col("first").first(), pl.col("case_id").alias("first_cases"))
     )
+    cohort_ids = person_ids.filter(pl.col("person_id").is_in(cohort["person_id"].implode()))
     returned = (
-        rows.join(cohort, on="person_id")
+        criminal.filter(
+            (pl.col("disposal_date") > date(RETURNING_COHORT_YEAR, 1, 1))
+            & (pl.col("disposal_date") <= RETURNING_FOLLOW_UP_END)
+        )
+        .join(cohort_ids, on="row_id")
         .join(first_case, on="person_id")
         .filter(
             (pl.col("disposal_date") > pl.col("first"))

@@ -7,21 +7,39 @@ share of establishment-months, per prisoner exposure, the SOC / other split with
 establishment-months), `models` (Poisson and negative-binomial panel models with
 establishment and period fixed effects and establishment-clustered errors), `persons`
 (incident rates of SOC against non-SOC prisoners), `candidates` (pooled outputs for
-disclosure: no establishment is named or tabulated), `run` (the stage and the rules' entry
-points).
+disclosure: no establishment is named or tabulated), `run` (the stage and rule
+`establishments`' entry point). Names are imported on first use: rule `establishment_panel`
+needs `panel` only, not the models' libraries.
 """
 
-from socflow.establishments.models import FAMILIES, PanelFit, fit_all, fit_panel, moment_alpha
-from socflow.establishments.panel import PanelParts, prepare_panel, prisoners, spell_months
-from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
-from socflow.establishments.run import analyse, run_establishment_panel, run_establishments
-from socflow.establishments.settings import EstablishmentsConfigError, EstablishmentSettings
-from socflow.establishments.soc_share import (
-    build_panel,
-    prisoner_exposure,
-    soc_strata,
-    with_soc,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "FAMILIES": "models",
+    "PanelFit": "models",
+    "fit_all": "models",
+    "fit_panel": "models",
+    "moment_alpha": "models",
+    "PanelParts": "panel",
+    "prepare_panel": "panel",
+    "prisoners": "panel",
+    "spell_months": "panel",
+    "run_establishment_panel": "panel",
+    "PersonRates": "persons",
+    "person_rates": "persons",
+    "within_rate_ratio": "persons",
+    "analyse": "run",
+    "run_establishments": "run",
+    "EstablishmentsConfigError": "settings",
+    "EstablishmentSettings": "settings",
+    "build_panel": "soc_share",
+    "prisoner_exposure": "soc_share",
+    "soc_strata": "soc_share",
+    "with_soc": "soc_share",
+}
 
 __all__ = [
     "FAMILIES",
@@ -46,3 +64,16 @@ __all__ = [
     "with_soc",
     "within_rate_ratio",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -21,14 +21,20 @@ only ones who can be SOC). They name establishments and stay in results/.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from socflow.establishments.settings import EstablishmentSettings
+from socflow.mapping import read_ingested
 from socflow.parquet import write_parquet
+from socflow.persons import read_person_ids
+
+log = logging.getLogger(__name__)
 
 PRISONER = "prisoner"
 CODE = "prisoner_code"
@@ -246,22 +252,96 @@ def prepare_panel(
     )
 
     with_person = keys.drop_nulls("person_id").select(CODE)
-    key = [CODE, *month_key]
+    cells = PrisonerMonthCells(places, s)
+    # Days and involvements stacked and summed in one pass over the cells: no join.
+    one_hot = [
+        (pl.col("incident_type") == t).cast(pl.Int64).alias(c)
+        for t, c in zip(types, counts, strict=True)
+    ]
+    zeros = [pl.lit(0, dtype=pl.Int64).alias(c) for c in counts]
     prisoner_months = (
-        days.join(with_person, on=CODE, how="semi")
-        .group_by(key)
-        .agg(pl.col("days").sum().cast(pl.Int64))
-        .join(
-            involved.join(with_person, on=CODE, how="semi")
-            .group_by(key)
-            .agg(_involvement_counts(types)),
-            on=key,
-            how="full",
-            coalesce=True,
+        pl.concat(
+            [
+                cells.of(days.join(with_person, on=CODE, how="semi")).select(
+                    CELL, pl.col("days").cast(pl.Int64), *zeros
+                ),
+                cells.of(involved.join(with_person, on=CODE, how="semi")).select(
+                    CELL, pl.lit(0, dtype=pl.Int64).alias("days"), *one_hot
+                ),
+            ]
         )
-        .with_columns(pl.col("days").fill_null(0), *[pl.col(c).fill_null(0) for c in counts])
-        .select(*key, "days", *counts)
-        .sort(key)
-        .with_columns(pl.col("establishment_id").cast(pl.String))
+        .group_by(CELL)
+        .agg(pl.col("days", *counts).sum())
+        .sort(CELL)
     )
+    prisoner_months = cells.unpack(prisoner_months).select(CODE, *month_key, "days", *counts)
     return PanelParts(establishment_months, totals, prisoner_months)
+
+
+CELL = "_cell"
+
+
+class PrisonerMonthCells:
+    """A prisoner x establishment x month as one integer (the cell), in the order of
+    (prisoner_code, establishment ID, month): the ~1e7 prisoner-months are grouped, joined and
+    sorted on one integer column instead of three. A null establishment (cell position 0)
+    sorts first, as a null does."""
+
+    def __init__(self, places: pl.Enum, s: EstablishmentSettings) -> None:
+        self.places = places.categories
+        self.n_places = self.places.len() + 1
+        # The panel's months; a month is numbered by its place here (a binary search, not a
+        # calendar conversion of every row).
+        self.months = pl.date_range(
+            s.first_date.replace(day=1), s.last_date.replace(day=1), interval="1mo", eager=True
+        )
+        self.n_months = self.months.len()
+
+    def of(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` (prisoner_code, establishment_id as the Enum of places, month within the
+        panel's dates) with the cell instead of those three columns."""
+        place = pl.col("establishment_id").to_physical().cast(pl.UInt64).add(1).fill_null(0)
+        month = pl.lit(self.months).search_sorted(pl.col("month")).cast(pl.UInt64)
+        cell = (
+            pl.col(CODE).cast(pl.UInt64) * (self.n_places * self.n_months)
+            + place * self.n_months
+            + month
+        )
+        return frame.with_columns(cell.alias(CELL)).drop(CODE, "establishment_id", "month")
+
+    def unpack(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """prisoner_code, establishment_id (the ID as a string) and month back from the cell."""
+        cell = frame[CELL]
+        place = (cell // self.n_months) % self.n_places
+        return frame.with_columns(
+            (cell // (self.n_places * self.n_months)).cast(pl.UInt32).alias(CODE),
+            self.places.gather((place.cast(pl.Int64) - 1).set(place == 0, None)).alias(
+                "establishment_id"
+            ),
+            self.months.gather(cell % self.n_months).alias("month"),
+        ).drop(CELL)
+
+
+SPELL_COLUMNS = ["journey_row_id", "establishment_id", "start_date", "end_date"]
+INCIDENT_COLUMNS = [
+    "incident_id", "journey_row_id", "establishment_id", "incident_date", "incident_type",
+]  # fmt: skip
+
+
+def run_establishment_panel(
+    paths: dict[str, str], cfg: dict[str, Any], out_parts: dict[str, str | Path]
+) -> PanelParts:
+    """Rule `establishment_panel`: the flag-independent parts of the panel (they name
+    establishments and stay in results/)."""
+    s = EstablishmentSettings.from_config(cfg)
+    spells = read_ingested(paths["spells"], "prison_establishment_spells", SPELL_COLUMNS)
+    incidents = read_ingested(paths["incidents"], "prison_incidents", INCIDENT_COLUMNS)
+    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
+    ids = read_person_ids(paths["person_ids"], "prison", s.fanout_rule)
+    parts = prepare_panel(spells, incidents, journeys, ids, s)
+    parts.write(out_parts)
+    log.info(
+        "%d establishment-months, %d prisoners, %d prisoner-months of persons",
+        parts.establishment_months.height, parts.prisoners.height, parts.prisoner_months.height,
+    )  # fmt: skip
+    return parts

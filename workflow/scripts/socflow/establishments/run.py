@@ -1,6 +1,7 @@
-"""The whole stage and the rules' entry points: `establishment_panel` (the flag-independent
-parts of the panel, socflow.establishments.panel) and `establishments` (SOC status, models,
-person-level rates and the candidates)."""
+"""The whole stage and the entry point of rule `establishments` (SOC status, models,
+person-level rates and the candidates). Rule `establishment_panel` (the flag-independent parts
+of the panel) starts from socflow.establishments.panel, which needs none of the models'
+libraries."""
 
 from __future__ import annotations
 
@@ -15,21 +16,14 @@ import polars as pl
 
 from socflow.establishments.candidates import build_candidates
 from socflow.establishments.models import PanelFit, fit_all
-from socflow.establishments.panel import CODE, PanelParts, prepare_panel
+from socflow.establishments.panel import CODE, PanelParts
 from socflow.establishments.persons import PersonRates, person_rates, within_rate_ratio
 from socflow.establishments.settings import EstablishmentSettings
 from socflow.establishments.soc_share import build_panel, prisoner_exposure, soc_strata, with_soc
-from socflow.mapping import read_ingested
 from socflow.outputs import write_candidates
 from socflow.parquet import write_parquet
-from socflow.persons import read_person_ids
 
 log = logging.getLogger(__name__)
-
-SPELL_COLUMNS = ["journey_row_id", "establishment_id", "start_date", "end_date"]
-INCIDENT_COLUMNS = [
-    "incident_id", "journey_row_id", "establishment_id", "incident_date", "incident_type",
-]  # fmt: skip
 
 
 def analyse(
@@ -53,25 +47,6 @@ def analyse(
             )
         )
     return panel, exposure, fits, rates
-
-
-def run_establishment_panel(
-    paths: dict[str, str], cfg: dict[str, Any], out_parts: dict[str, str | Path]
-) -> PanelParts:
-    """Rule `establishment_panel`: the flag-independent parts of the panel (they name
-    establishments and stay in results/)."""
-    s = EstablishmentSettings.from_config(cfg)
-    spells = read_ingested(paths["spells"], "prison_establishment_spells", SPELL_COLUMNS)
-    incidents = read_ingested(paths["incidents"], "prison_incidents", INCIDENT_COLUMNS)
-    journeys = read_ingested(paths["journeys"], "prison_journeys", ["row_id", "release_date"])
-    ids = read_person_ids(paths["person_ids"], "prison", s.fanout_rule)
-    parts = prepare_panel(spells, incidents, journeys, ids, s)
-    parts.write(out_parts)
-    log.info(
-        "%d establishment-months, %d prisoners, %d prisoner-months of persons",
-        parts.establishment_months.height, parts.prisoners.height, parts.prisoner_months.height,
-    )  # fmt: skip
-    return parts
 
 
 def run_establishments(
