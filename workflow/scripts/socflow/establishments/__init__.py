@@ -14,8 +14,7 @@ needs `panel` only, not the models' libraries.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from socflow.lazy import lazy_exports
 
 _EXPORTS = {
     "FAMILIES": "models",
@@ -66,14 +65,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

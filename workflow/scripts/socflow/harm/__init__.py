@@ -44,8 +44,7 @@ distributed like cases), `settings`, `estimation` (point estimates, replicates, 
 (outputs for disclosure), `run` and `run_weights` (the rules' entry points).
 """
 
-import importlib
-from typing import Any
+from socflow.lazy import lazy_exports
 
 # Names are imported on first use (PEP 562), so that a rule needing one light part (the weights)
 # does not import the estimation and its libraries.
@@ -166,14 +165,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

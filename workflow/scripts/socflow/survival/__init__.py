@@ -41,8 +41,7 @@ coding, pooling), `efron` (partial likelihood, Newton-Raphson, score residuals),
 only).
 """
 
-import importlib
-from typing import Any
+from socflow.lazy import lazy_exports
 
 # A function named as its module is bound here, before anything imports the module: importing
 # a submodule sets the package attribute of that name to the module.
@@ -253,14 +252,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
