@@ -1,4 +1,5 @@
 # Helpers shared by the stage files: the mapping, dataset paths, table names, final targets.
+import hashlib
 import sys
 from pathlib import Path
 
@@ -149,18 +150,25 @@ def dataset_spec(wildcards):
 PERSON_IDS = "results/persons/person_ids.parquet"
 
 
-def workdir_path(path):
-    """A path relative to the working directory when it lies inside it (else absolute), so that
-    moving a project that holds its own working directory changes no input."""
-    p = Path(path).resolve()
-    return str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
+def files_digest(paths):
+    """SHA-256 over the names (relative to the Snakefile's folder, else the bare name) and
+    contents of `paths`: it changes when a file's content does, not when the project moves.
+    """
+    base = Path(workflow.main_snakefile).resolve().parent
+    digest = hashlib.sha256()
+    for path in paths:
+        p = Path(path).resolve()
+        name = p.relative_to(base) if p.is_relative_to(base) else Path(p.name)
+        digest.update(f"{name}\n".encode())
+        digest.update(p.read_bytes())
+    return digest.hexdigest()
 
 
-# The files the graph of rules follows from besides the config (the inputs of its rule): the
-# Snakefile, the .smk files and the mapping (which tables, so which rules, the extract has).
-WORKFLOW_FILES = [
-    workdir_path(f)
-    for f in [
+# What the graph of rules follows from besides the config (a param of its rule, so that an
+# edit of any of them redraws it): the Snakefile, the .smk files and the mapping (which
+# tables, so which rules, the extract has).
+WORKFLOW_DIGEST = files_digest(
+    [
         workflow.main_snakefile,
         *sorted(
             Path(workflow.main_snakefile)
@@ -169,7 +177,7 @@ WORKFLOW_FILES = [
         ),
         MAPPING_FILE,
     ]
-]
+)
 
 
 def ingested(table):

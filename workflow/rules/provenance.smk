@@ -31,9 +31,6 @@ rule input_hashes:
 # it is drawn once for them, beside the other jobs, and not again when only data or a
 # resource table (the code list) changes.
 rule rulegraph:
-    input:
-        # The Snakefile first.
-        workflow_files=WORKFLOW_FILES,
     output:
         dot="reports/provenance/rulegraph.dot",
         mermaid="reports/provenance/rulegraph.mmd",
@@ -52,8 +49,10 @@ rule rulegraph:
     params:
         # Paths relative to the project folder (the script resolves them), so that moving the
         # folder changes no param and re-runs nothing.
+        snakefile=repo_relative(workflow.main_snakefile),
         configfiles=[repo_relative(f) for f in workflow.overwrite_configfiles],
         config=config,
+        workflow_digest=WORKFLOW_DIGEST,
     script:
         "../scripts/rulegraph.py"
 

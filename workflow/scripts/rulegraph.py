@@ -20,7 +20,7 @@ p, out = snakemake.params, snakemake.output
 
 
 dot = snakemake_rulegraph(
-    snakemake.input.workflow_files[0],
+    in_repo(snakemake, p.snakefile),
     workdir=os.getcwd(),
     configfiles=[in_repo(snakemake, f) for f in p.configfiles],
     config=p.config,
