@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from snakemake import benchmark
 
 from socflow.labels import HEADLINE_MEASURES
 from socflow.schema import schema_markdown
@@ -415,3 +416,32 @@ def test_every_job_asks_for_threads_memory_and_time_sized_to_its_input(tiny_run)
         resources = dict(re.findall(r"(\w+)=([^,\s]+)", body.split("resources:")[1]))
         assert 0 < int(resources["mem_mb"]) < 1000, (rule, resources)
         assert 0 < int(resources["runtime"]) <= 30, (rule, resources)
+
+
+def test_benchmark_sampler_reads_the_interval_the_workflow_sets(monkeypatch):
+    """workflow/rules/resources.smk sets snakemake.benchmark.BENCHMARK_INTERVAL_SHORT; the
+    setting works only while the sampler reads that module attribute each time it arms a
+    sample (a Snakemake upgrade that binds it elsewhere must fail here)."""
+    rules = (REPO / "workflow/rules/resources.smk").read_text()
+    assert "snakemake_benchmark.BENCHMARK_INTERVAL_SHORT = BENCHMARK_SAMPLE_S" in rules
+    monkeypatch.setattr(benchmark, "BENCHMARK_INTERVAL_SHORT", 7.0)
+
+    class Probe(benchmark.ScheduledPeriodicTimer):
+        def work(self):
+            pass
+
+    probe = Probe(benchmark.BENCHMARK_INTERVAL)
+    probe.start()
+    try:
+        assert probe._timer.interval == 7.0
+    finally:
+        probe.cancel()
+
+
+def test_comparing_code_lists_without_a_baseline_names_the_config_key(tmp_path):
+    """Asking for the comparison when config names no baseline list stops with the key to set,
+    not a traceback from inside the rule's script."""
+    proc = _snakemake(tmp_path, "-n", "compare_code_lists")
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr
+    assert "soc.baseline_code_list, which is empty" in out, out[-3000:]

@@ -259,6 +259,20 @@ CANDIDATES = {
     "custody": "results/custody/candidates",
     "establishments": "results/establishments/candidates",
 }
+
+
+def baseline_code_list(wildcards):
+    """The baseline code list; asked for (a target or --forcerun) without one, a clear error."""
+    path = config["soc"]["baseline_code_list"]
+    if not path:
+        raise WorkflowError(
+            "the comparison of code lists (rule compare_code_lists) needs config key "
+            "soc.baseline_code_list, which is empty; set it to the code list to compare the "
+            "configured one (soc.code_list) against"
+        )
+    return path
+
+
 if config["soc"]["baseline_code_list"]:
     CANDIDATES["soc_baseline"] = "results/soc/baseline_candidates"
 for _stage in PLAN.skipped_stages:

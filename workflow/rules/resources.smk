@@ -22,6 +22,19 @@
 # twice as much.
 import math
 
+import snakemake.benchmark as snakemake_benchmark
+
+# Snakemake's benchmark sampler reads every running job's /proc/<pid>/smaps_rollup (psutil's
+# memory_full_info) every BENCHMARK_INTERVAL_SHORT seconds (0.5) for its first 30 samples, then
+# every 30 s. Each read makes the kernel walk the job's page tables: 50-70 ms of system time on a
+# 3-4 GB job on the 2-core reference machine. In a whole run at `full`, Snakemake's own process
+# used 26 CPU s, 21 of them in the kernel, for this; sampling every 2 s, 12 CPU s. The wall times
+# in benchmarks/ are not sampled and do not change; the sampled peak memory is coarser (it
+# already misses short peaks, see above). tests/test_workflow.py checks that the sampler still
+# reads this module attribute when it arms each sample.
+BENCHMARK_SAMPLE_S = 2.0
+snakemake_benchmark.BENCHMARK_INTERVAL_SHORT = BENCHMARK_SAMPLE_S
+
 
 def input_mb(input):
     """The size of a job's input in MB: files, and the files inside input folders (a sharded

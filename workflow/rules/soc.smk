@@ -89,7 +89,7 @@ rule compare_code_lists:
         crown="results/ingest/crown_defendant_cases.parquet",
         flags="results/soc/defendant_cases.parquet",
         code_list=config["soc"]["code_list"],
-        baseline=config["soc"]["baseline_code_list"] or [],
+        baseline=baseline_code_list,
     output:
         changes="results/soc/code_list_changes.csv",
         candidates=directory("results/soc/baseline_candidates"),
