@@ -445,3 +445,29 @@ def test_comparing_code_lists_without_a_baseline_names_the_config_key(tmp_path):
     assert proc.returncode != 0
     out = proc.stdout + proc.stderr
     assert "soc.baseline_code_list, which is empty" in out, out[-3000:]
+
+
+@pytest.mark.e2e
+def test_jobs_on_the_longest_chains_after_the_flags_are_started_first(tiny_run):
+    """Snakemake passes no priority downstream: every job on harm's chain carries the highest
+    priority, survival's and linkage's the next, per-stage jobs included (a code-list edit
+    re-runs these chains; one left to the end runs alone on one core)."""
+    proc = _snakemake(tiny_run, "-n", "--forceall")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    priority = {}
+    for rule, body in re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", out, re.MULTILINE | re.DOTALL):
+        stage = re.search(r"wildcards: stage=(\w+)", body)
+        found = re.search(r"priority: (\d+)", body)
+        priority[(rule, stage.group(1) if stage else None)] = int(found.group(1)) if found else 0
+    harm_chain = [
+        ("co_offending_groups", None), ("harm", None), ("disclosure_check", "harm"),
+        ("figures", "harm"),
+    ]  # fmt: skip
+    next_chains = [
+        ("survival", None), ("survival_sensitivity", None), ("linkage_cohort", None),
+        ("linkage", None), ("disclosure_check", "survival"), ("figures", "linkage"),
+    ]  # fmt: skip
+    assert {priority[j] for j in harm_chain} == {20}
+    assert {priority[j] for j in next_chains} == {10}
+    assert priority[("figures", "describe")] == priority[("disclosure_check", "model")] == 0

@@ -20,6 +20,9 @@ rule calibration_marginals:
         "logs/validation/calibration_marginals.log",
     benchmark:
         "benchmarks/validation/calibration_marginals.tsv"
+    # A long job (about 10 s alone at `full`) with a short chain after it: started before the
+    # short jobs, so that a whole run does not end on it alone (workflow/rules/resources.smk).
+    priority: 5
     conda:
         "../../environment.yml"
     threads: 1

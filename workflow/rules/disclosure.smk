@@ -14,6 +14,7 @@ rule disclosure_check:
         "logs/disclosure/{stage}.log",
     benchmark:
         "benchmarks/disclosure/{stage}.tsv"
+    priority: stage_priority
     conda:
         "../../environment.yml"
     threads: 1

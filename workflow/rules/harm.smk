@@ -89,8 +89,8 @@ rule harm:
         "logs/harm/harm.log",
     benchmark:
         "benchmarks/harm/harm.tsv"
-    # On the second long chain after the flags (co_offending_groups).
-    priority: 10
+    # On the longest chain after the flags (co_offending_groups).
+    priority: 20
     conda:
         "../../environment.yml"
     threads: 1

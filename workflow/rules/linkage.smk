@@ -17,6 +17,9 @@ rule linkage_cohort:
         "logs/linkage/linkage_cohort.log",
     benchmark:
         "benchmarks/linkage/linkage_cohort.tsv"
+    # On a chain after the flags as long as survival's (with linkage and its figures, about
+    # 15 s at `full`): started before the shorter ones (the model, describe, headline).
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1
@@ -40,6 +43,8 @@ rule linkage_person_rows:
         "logs/linkage/linkage_person_rows.log",
     benchmark:
         "benchmarks/linkage/linkage_person_rows.tsv"
+    # See linkage_cohort: in a whole run, the longest job of linkage's chain.
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1
@@ -66,6 +71,8 @@ rule linkage:
         "logs/linkage/linkage.log",
     benchmark:
         "benchmarks/linkage/linkage.tsv"
+    # See linkage_cohort.
+    priority: 10
     conda:
         "../../environment.yml"
     threads: 1

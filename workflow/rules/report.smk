@@ -44,6 +44,7 @@ rule figures:
         "logs/figures/{stage}.log",
     benchmark:
         "benchmarks/figures/{stage}.tsv"
+    priority: stage_priority
     conda:
         "../../environment.yml"
     threads: 1

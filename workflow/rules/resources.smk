@@ -35,6 +35,24 @@ import snakemake.benchmark as snakemake_benchmark
 BENCHMARK_SAMPLE_S = 2.0
 snakemake_benchmark.BENCHMARK_INTERVAL_SHORT = BENCHMARK_SAMPLE_S
 
+# Priorities: when more jobs are ready than there are cores, Snakemake starts those of higher
+# `priority:` first, and does not pass a priority on to the jobs downstream. The longest chains
+# of jobs after the SOC flags (the part of the workflow a code-list edit re-runs) are harm's
+# (co_offending_groups, harm, its disclosure check and figures: about 34 s at `full`), then
+# survival's and linkage's (about 15 s each); the rest are shorter. Each job on those chains
+# carries its chain's priority, so that no long chain is left to end the run on one core.
+# In a whole run, the jobs before them on those chains do too (person_ids, survival_cohort,
+# linkage_person_rows), and two long jobs with short chains after them (calibration_marginals,
+# establishment_panel) take 5, ahead of the short jobs.
+# The rules of one stage each (harm, survival, linkage) set theirs; the per-stage rules
+# (disclosure_check, figures) take it from `stage_priority`.
+CHAIN_PRIORITY = {"harm": 20, "survival": 10, "linkage": 10}
+
+
+def stage_priority(wildcards):
+    """The priority of a per-stage job: that of its stage's chain (0 off the long chains)."""
+    return CHAIN_PRIORITY.get(wildcards.stage, 0)
+
 
 def input_mb(input):
     """The size of a job's input in MB: files, and the files inside input folders (a sharded

@@ -46,9 +46,10 @@ rule co_offending_groups:
         "logs/soc/co_offending_groups.log",
     benchmark:
         "benchmarks/soc/co_offending_groups.tsv"
-    # With harm, the second long chain after the flags (as survival's): started first among
-    # the jobs ready with it, so that harm does not end the run alone.
-    priority: 10
+    # With harm, the longest chain after the flags (about 34 s at `full`, against 12-16 s for
+    # survival's, linkage's and the model's): started before the jobs ready with it, so that
+    # harm does not end the run alone. See workflow/rules/resources.smk.
+    priority: 20
     conda:
         "../../environment.yml"
     threads: 1
