@@ -22,7 +22,7 @@ rule calibration_marginals:
         "benchmarks/validation/calibration_marginals.tsv"
     # A long job (about 10 s alone at `full`) with a short chain after it: started before the
     # short jobs, so that a whole run does not end on it alone (workflow/rules/resources.smk).
-    priority: 5
+    priority: LONG_JOB_PRIORITY
     conda:
         "../../environment.yml"
     threads: 1

@@ -23,7 +23,7 @@ rule establishment_panel:
         "benchmarks/establishments/establishment_panel.tsv"
     # A long job (about 10 s alone at `full`) with a short chain after it: started before the
     # short jobs, so that a whole run does not end on it alone (workflow/rules/resources.smk).
-    priority: 5
+    priority: LONG_JOB_PRIORITY
     conda:
         "../../environment.yml"
     threads: 1

@@ -89,8 +89,8 @@ rule harm:
         "logs/harm/harm.log",
     benchmark:
         "benchmarks/harm/harm.tsv"
-    # On the longest chain after the flags (co_offending_groups).
-    priority: 20
+    # On the longest chain after the flags (workflow/rules/resources.smk).
+    priority: CHAIN_PRIORITY["harm"]
     conda:
         "../../environment.yml"
     threads: 1

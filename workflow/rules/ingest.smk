@@ -42,9 +42,10 @@ rule person_ids:
         "logs/persons/person_ids.log",
     benchmark:
         "benchmarks/persons/person_ids.tsv"
-    # The longest chain of the workflow (person IDs, the cohort, the survival analysis):
-    # started first among the jobs ready with it, so that it does not end the run alone.
-    priority: 10
+    # The longest chain of a whole run (person IDs, the cohort, the survival analysis):
+    # started first among the jobs ready with it, so that it does not end the run alone
+    # (workflow/rules/resources.smk).
+    priority: CHAIN_PRIORITY["survival"]
     conda:
         "../../environment.yml"
     threads: 1

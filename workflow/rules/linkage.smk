@@ -19,7 +19,7 @@ rule linkage_cohort:
         "benchmarks/linkage/linkage_cohort.tsv"
     # On a chain after the flags as long as survival's (with linkage and its figures, about
     # 15 s at `full`): started before the shorter ones (the model, describe, headline).
-    priority: 10
+    priority: CHAIN_PRIORITY["linkage"]
     conda:
         "../../environment.yml"
     threads: 1
@@ -44,7 +44,7 @@ rule linkage_person_rows:
     benchmark:
         "benchmarks/linkage/linkage_person_rows.tsv"
     # See linkage_cohort: in a whole run, the longest job of linkage's chain.
-    priority: 10
+    priority: CHAIN_PRIORITY["linkage"]
     conda:
         "../../environment.yml"
     threads: 1
@@ -72,7 +72,7 @@ rule linkage:
     benchmark:
         "benchmarks/linkage/linkage.tsv"
     # See linkage_cohort.
-    priority: 10
+    priority: CHAIN_PRIORITY["linkage"]
     conda:
         "../../environment.yml"
     threads: 1

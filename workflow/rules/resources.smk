@@ -43,10 +43,11 @@ snakemake_benchmark.BENCHMARK_INTERVAL_SHORT = BENCHMARK_SAMPLE_S
 # carries its chain's priority, so that no long chain is left to end the run on one core.
 # In a whole run, the jobs before them on those chains do too (person_ids, survival_cohort,
 # linkage_person_rows), and two long jobs with short chains after them (calibration_marginals,
-# establishment_panel) take 5, ahead of the short jobs.
-# The rules of one stage each (harm, survival, linkage) set theirs; the per-stage rules
-# (disclosure_check, figures) take it from `stage_priority`.
+# establishment_panel) take LONG_JOB_PRIORITY, ahead of the short jobs.
+# The rules of one stage each (harm, survival, linkage) take their chain's entry; the per-stage
+# rules (disclosure_check, figures) take it from `stage_priority`.
 CHAIN_PRIORITY = {"harm": 20, "survival": 10, "linkage": 10}
+LONG_JOB_PRIORITY = 5
 
 
 def stage_priority(wildcards):

@@ -49,7 +49,7 @@ rule co_offending_groups:
     # With harm, the longest chain after the flags (about 34 s at `full`, against 12-16 s for
     # survival's, linkage's and the model's): started before the jobs ready with it, so that
     # harm does not end the run alone. See workflow/rules/resources.smk.
-    priority: 20
+    priority: CHAIN_PRIORITY["harm"]
     conda:
         "../../environment.yml"
     threads: 1

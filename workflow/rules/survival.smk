@@ -18,8 +18,8 @@ rule survival_cohort:
         "logs/survival/survival_cohort.log",
     benchmark:
         "benchmarks/survival/survival_cohort.tsv"
-    # On the longest chain, as person_ids.
-    priority: 10
+    # On survival's chain, as person_ids.
+    priority: CHAIN_PRIORITY["survival"]
     conda:
         "../../environment.yml"
     threads: 1
@@ -45,8 +45,8 @@ rule survival:
         "logs/survival/survival.log",
     benchmark:
         "benchmarks/survival/survival.tsv"
-    # On the longest chain, as person_ids.
-    priority: 10
+    # On survival's chain, as person_ids.
+    priority: CHAIN_PRIORITY["survival"]
     conda:
         "../../environment.yml"
     threads: 1
@@ -73,7 +73,8 @@ rule survival_sensitivity:
         "logs/survival/survival_sensitivity.log",
     benchmark:
         "benchmarks/survival/survival_sensitivity.tsv"
-    priority: 10
+    # On survival's chain, as person_ids.
+    priority: CHAIN_PRIORITY["survival"]
     conda:
         "../../environment.yml"
     threads: 1
