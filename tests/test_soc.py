@@ -188,6 +188,34 @@ def test_code_list_changes_and_status_changes(codes, tiny_canonical, tmp_path):
     assert set(became["soc_category"]) == {"drug production"}
 
 
+def test_code_list_changes_list_edited_codes(codes, tmp_path):
+    """A code on both lists whose tier, category or maximum custody was edited is listed, with
+    what changed; the same maximum custody written differently, or an edited description, is
+    not a change of who is SOC."""
+    edits = {
+        "034/01": lambda f: {**f, "tier": "likely"},
+        "035/00": lambda f: {**f, "soc_category": "drug supply", "max_custody": "10"},
+        "036/01": lambda f: {**f, "description": "Kidnap"},
+    }
+    table = pl.read_csv(SOC_LIST, infer_schema=False)
+    assert table.filter(pl.col("ho_code") == "035/00")["max_custody"].item() == "14"
+    edited = pl.DataFrame(
+        [edits.get(r["ho_code"], lambda f: f)(r) for r in table.iter_rows(named=True)]
+    ).with_columns(
+        pl.when(pl.col("max_custody") == "14").then(pl.lit("14.0")).otherwise("max_custody")
+        .alias("max_custody")
+    )  # fmt: skip
+    baseline_path = tmp_path / "baseline.csv"
+    edited.write_csv(baseline_path)
+    changes = soc.code_list_changes(codes, soc.load_code_list(baseline_path, "baseline"))
+    assert changes.columns == ["ho_code", "description", "soc_category", "tier", "change", "detail"]
+    assert changes.select("ho_code", "change", "detail").rows() == [
+        ("03401", "changed", "tier: likely to possible"),
+        ("03500", "changed", "soc_category: drug supply to kidnap, blackmail and extortion; "
+                             "max_custody: 10 to 14"),
+    ]  # fmt: skip
+
+
 def test_code_not_in_ho_table_is_named(codes):
     ho = pl.DataFrame({"ho_code": ["092/30"], "offence_group": ["Drug offences"]})
     missing = soc.unknown_codes(codes, ho)

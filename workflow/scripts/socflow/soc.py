@@ -635,15 +635,39 @@ def run_validate_synthetic(
 CHANGE_LABELS = ("became SOC", "no longer SOC", "SOC under both")
 
 
+# The columns of a listed code whose edit can move persons or cases: the category they are
+# counted under, the tier (the "likely" definitions) and the maximum custody (seriousness).
+EDITED_COLUMNS = ("soc_category", "tier", "max_custody")
+
+
 def code_list_changes(current: CodeList, baseline: CodeList) -> pl.DataFrame:
-    """Codes added to and removed from the list, with their description and category."""
+    """Codes added to and removed from the list, and codes on both lists whose category, tier
+    or maximum custody was edited; `detail` says what changed, from the baseline's value to the
+    current one (maximum custody compared in years, so "14" and "14.0" are the same)."""
     cols = ["ho_code", "description", "soc_category", "tier"]
-    now, before = current.table.select(cols), baseline.table.select(cols)
-    added = now.join(before, on="ho_code", how="anti").with_columns(pl.lit("added").alias("change"))
-    removed = before.join(now, on="ho_code", how="anti").with_columns(
-        pl.lit("removed").alias("change")
-    )
-    return pl.concat([added, removed]).sort("change", "ho_code")
+    now, before = current.table, baseline.table
+
+    def listed(frame: pl.DataFrame, change: str, detail: pl.Expr) -> pl.DataFrame:
+        return frame.select(*cols, pl.lit(change).alias("change"), detail.alias("detail"))
+
+    no_detail = pl.lit(None, dtype=pl.String)
+    added = listed(now.join(before, on="ho_code", how="anti"), "added", no_detail)
+    removed = listed(before.join(now, on="ho_code", how="anti"), "removed", no_detail)
+    both = now.join(
+        before.select("ho_code", *EDITED_COLUMNS, "max_custody_years"), on="ho_code",
+        suffix="_before",
+    )  # fmt: skip
+
+    def edited(c: str) -> pl.Expr:
+        compared = "max_custody_years" if c == "max_custody" else c
+        return pl.when(pl.col(compared) != pl.col(f"{compared}_before")).then(
+            pl.format("{}: {} to {}", pl.lit(c), pl.col(f"{c}_before"), pl.col(c))
+        )
+
+    detail = pl.concat_str([edited(c) for c in EDITED_COLUMNS], separator="; ", ignore_nulls=True)
+    changed = listed(both.with_columns(detail.alias("_detail")), "changed", pl.col("_detail"))
+    changed = changed.filter(pl.col("detail") != "")
+    return pl.concat([added, removed, changed]).sort("change", "ho_code")
 
 
 def status_changes(flags_now: pl.DataFrame, flags_before: pl.DataFrame, unit: str) -> pl.DataFrame:
@@ -719,7 +743,9 @@ def run_compare_code_lists(
     note = (
         f"Current list {current.version} against baseline {baseline.version}: "
         f"{changes.filter(pl.col('change') == 'added').height} codes added, "
-        f"{changes.filter(pl.col('change') == 'removed').height} removed."
+        f"{changes.filter(pl.col('change') == 'removed').height} removed, "
+        f"{changes.filter(pl.col('change') == 'changed').height} with an edited category, "
+        "tier or maximum custody. SOC status is that of the primary definition."
     )
     write_candidates(
         [
